@@ -1,0 +1,300 @@
+"""The ``spin-harness`` command line.
+
+Thin by design: it parses arguments, calls the same modules the pytest plugin uses, and maps
+errors to exit codes: 0 success, 1 breaking findings (``run``/``gate``), 2 bad input or a
+harness failure (the message says what and how to fix it), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from harness import __version__
+from harness.errors import HarnessError, VersionError
+from harness.progress import progress_display, quiet_by_default, stderr_console
+from harness.toolchain import Component, ToolchainConfig, ensure
+from harness.toolchain.components import LOCAL_CLUSTER_COMPONENTS
+from harness.versions import KubeVersion, check_supported, upgrade_refusal
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def resolve_version(text: str, config: ToolchainConfig, *, field: str = "--version") -> KubeVersion:
+    """A full version as given, or a bare minor resolved to its newest published patch.
+
+    When the Go build is among the sources, a full version is also checked against the module
+    proxy so a typo fails at once instead of after a failed build.
+    """
+    from harness.toolchain import goproxy
+
+    partial = KubeVersion.parse_partial(text, field=field)
+    check_supported(partial, field=field)
+    if partial.is_partial or "build" in config.sources:
+        return goproxy.resolve(text, field=field)
+    return partial
+
+
+# -- toolchain ---------------------------------------------------------------------------
+
+
+def cmd_toolchain_ensure(args: argparse.Namespace) -> int:
+    config = ToolchainConfig.from_env()
+    if args.source:
+        config = ToolchainConfig(
+            sources=tuple(args.source.split(",")),
+            bin_dir=config.bin_dir,
+            release_urls=config.release_urls,
+            root=config.root,
+        )
+    version = resolve_version(args.version, config)
+    components = (
+        [Component(c) for c in args.components.split(",")] if args.components else LOCAL_CLUSTER_COMPONENTS
+    )
+    with progress_display(f"toolchain {version}", quiet=args.quiet) as progress:
+        tools = ensure(version, components, config=config, progress=progress)
+    for component, path in tools.paths.items():
+        print(f"{component.value}\t{path}")
+    return 0
+
+
+def cmd_toolchain_list(args: argparse.Namespace) -> int:
+    from harness.toolchain.manifest import Manifest
+
+    root = ToolchainConfig.from_env().root
+    rows = []
+    for product_dir in (
+        sorted(p for p in root.iterdir() if p.is_dir() and p.name != "build") if root.is_dir() else []
+    ):
+        for version_dir in sorted(p for p in product_dir.iterdir() if p.is_dir()):
+            manifest = Manifest.load(version_dir, product_dir.name, version_dir.name)
+            for name, rec in sorted(manifest.components.items()):
+                rows.append((product_dir.name, version_dir.name, name, rec.size, rec.source, rec.sha256[:12]))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    dict(zip(("product", "version", "component", "size", "source", "sha256"), r, strict=True))
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not rows:
+        print(f"no binaries cached under {root}")
+        return 0
+    for product, version, name, size, source, digest in rows:
+        print(f"{product:11} {version:9} {name:24} {size / 2**20:7.1f} MiB  {source:8} sha256:{digest}")
+    return 0
+
+
+def cmd_toolchain_versions(args: argparse.Namespace) -> int:
+    from harness.toolchain import goproxy
+
+    versions = goproxy.newest_minors(args.newest) if args.newest else goproxy.published_versions()
+    print("\n".join(str(v) for v in versions))
+    return 0
+
+
+# -- cluster -----------------------------------------------------------------------------
+
+
+def _local_provider(quiet: bool, progress: Callable[[str], None]) -> object:
+    from harness.providers.local import LocalProvider
+
+    return LocalProvider(progress=progress)
+
+
+def cmd_cluster_up(args: argparse.Namespace) -> int:
+    from harness.providers import get_provider
+
+    config = ToolchainConfig.from_env()
+    version = resolve_version(args.version, config)
+    with progress_display(f"cluster {args.name} ({args.provider} {version})", quiet=args.quiet) as progress:
+        provider = get_provider(args.provider, progress=progress)
+        cluster = provider.create(args.name, version, args.nodes, keep=True, api_port=args.api_port)
+    print(cluster.kubeconfig)
+    if not args.quiet:
+        stderr_console.print(
+            f"cluster {cluster.name} is ready at {cluster.version}; use it with:\n"
+            f"  export KUBECONFIG={cluster.kubeconfig}"
+        )
+    return 0
+
+
+def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
+    from harness.providers import get_provider
+
+    config = ToolchainConfig.from_env()
+    provider = get_provider(args.provider)
+    cluster = provider.get(args.name)
+    wanted = KubeVersion.parse_partial(args.to, field="--to")
+    if wanted.minor != cluster.version.minor and not args.force:
+        # Refuse a skip or a downgrade by minor before asking the proxy about the target.
+        refusal = upgrade_refusal(
+            cluster.version, KubeVersion(wanted.major, wanted.minor, max(wanted.patch, 0))
+        )
+        if refusal:
+            raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
+    target = resolve_version(args.to, config, field="--to")
+    with progress_display(f"upgrade {args.name} to {target}", quiet=args.quiet) as progress:
+        provider = get_provider(args.provider, progress=progress)
+        cluster = provider.upgrade(cluster, target, force=args.force)
+    print(cluster.version)
+    return 0
+
+
+def cmd_cluster_kubeconfig(args: argparse.Namespace) -> int:
+    from harness.providers import get_provider
+
+    provider = get_provider(args.provider)
+    print(provider.kubeconfig(provider.get(args.name)))
+    return 0
+
+
+def cmd_cluster_list(args: argparse.Namespace) -> int:
+    from harness.providers.local import state
+
+    rows = []
+    for st in state.all_states():
+        if isinstance(st, state.ClusterState):
+            owner = "kept" if st.owner is None else f"pid {st.owner.pid}"
+            rows.append(
+                {
+                    "name": st.name,
+                    "provider": "local",
+                    "version": st.version,
+                    "nodes": st.nodes,
+                    "phase": st.phase,
+                    "owner": owner,
+                    "apiserver": f"https://127.0.0.1:{st.ports.get('apiserver')}",
+                    "kubeconfig": str(st.directory / "kubeconfig"),
+                }
+            )
+        else:
+            rows.append({"name": st.name, "provider": "local", "phase": "broken (see 'spin-harness gc')"})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no clusters")
+    else:
+        for row in rows:
+            print(
+                f"{row['name']:20} {row['provider']:6} {row.get('version', '-'):9} {row['phase']:22} "
+                f"{row.get('owner', '-'):12} {row.get('kubeconfig', '')}"
+            )
+    return 0
+
+
+def cmd_cluster_down(args: argparse.Namespace) -> int:
+    from harness.providers.local import LocalProvider
+
+    LocalProvider().delete_by_name(args.name)
+    if not args.quiet:
+        stderr_console.print(f"cluster {args.name} removed")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from harness import gc
+
+    removed = gc.collect(everything=args.all, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for item in removed:
+        print(f"{verb} {item.what}: {item.reason}")
+    if not removed and not args.quiet:
+        print("nothing to collect")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spin-harness",
+        description="Upgrade and integration testing for multi-tenant Kubernetes platforms.",
+    )
+    parser.add_argument("--version", action="version", version=f"spin-harness {__version__}")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=quiet_by_default(),
+        help="no progress output (also SPIN_HARNESS_QUIET=1)",
+    )
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    toolchain = top.add_parser("toolchain", help="build, fetch and list Kubernetes binaries").add_subparsers(
+        dest="toolchain_command", required=True, metavar="ACTION"
+    )
+    p = toolchain.add_parser("ensure", help="make the binaries for a version present and verified")
+    p.add_argument("version", help="v1.36.3, or 1.36 for its newest patch")
+    p.add_argument("--components", help="comma-separated, default: everything a local cluster needs")
+    p.add_argument("--source", help="comma-separated source order: dir,build,release")
+    p.set_defaults(handler=cmd_toolchain_ensure)
+    p = toolchain.add_parser("list", help="list cached binaries with their checksums")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_toolchain_list)
+    p = toolchain.add_parser("versions", help="Kubernetes versions published on the Go module proxy")
+    p.add_argument("--newest", type=int, metavar="N", help="only the newest patch of the N newest minors")
+    p.set_defaults(handler=cmd_toolchain_versions)
+
+    cluster = top.add_parser("cluster", help="create, upgrade and remove clusters").add_subparsers(
+        dest="cluster_command", required=True, metavar="ACTION"
+    )
+    p = cluster.add_parser("up", help="create a cluster and print its kubeconfig path")
+    p.add_argument("--provider", default="local")
+    p.add_argument("--version", required=True, help="v1.36.3, or 1.36 for its newest patch")
+    p.add_argument("--name", required=True)
+    p.add_argument("--nodes", type=int, default=1, help="simulated nodes (default 1)")
+    p.add_argument("--api-port", type=int, help="apiserver port on 127.0.0.1 (default: a free one)")
+    p.set_defaults(handler=cmd_cluster_up)
+    p = cluster.add_parser("upgrade", help="upgrade a cluster in place")
+    p.add_argument("name")
+    p.add_argument("--to", required=True, help="target version")
+    p.add_argument("--force", action="store_true", help="skip the version-skew policy check")
+    p.add_argument("--provider", default="local")
+    p.set_defaults(handler=cmd_cluster_upgrade)
+    p = cluster.add_parser("kubeconfig", help="print the admin kubeconfig path of a cluster")
+    p.add_argument("name")
+    p.add_argument("--provider", default="local")
+    p.set_defaults(handler=cmd_cluster_kubeconfig)
+    p = cluster.add_parser("list", help="list clusters")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_cluster_list)
+    p = cluster.add_parser("down", help="stop and remove a cluster")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_cluster_down)
+
+    p = top.add_parser("gc", help="remove clusters whose owner is gone, and stray processes")
+    p.add_argument("--all", action="store_true", help="remove every cluster, kept ones too")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    p.set_defaults(handler=cmd_gc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except HarnessError as exc:
+        fix = f" (fix: {exc.hint})" if exc.hint else ""
+        print(f"spin-harness: error: {exc.message}{fix}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("spin-harness: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

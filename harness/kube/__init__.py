@@ -1,0 +1,1 @@
+"""Talking to a cluster through its kubeconfig: clients, readiness and waits."""

@@ -1,0 +1,37 @@
+"""Kubernetes API clients built from a kubeconfig, and the raw HTTP calls the harness needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+
+
+def api_client(kubeconfig: Path, *, context: str | None = None) -> client.ApiClient:
+    """A fresh ApiClient for ``kubeconfig`` (never the process-global default configuration)."""
+    return config.new_client_from_config(config_file=str(kubeconfig), context=context)
+
+
+def get_raw(api: client.ApiClient, path: str, *, timeout: float = 5.0) -> tuple[int, str]:
+    """GET a raw path such as ``/readyz`` or ``/version``; returns (status, body)."""
+    method, url, headers, body, post = api.param_serialize(
+        "GET", path, header_params={"Accept": "application/json, */*"}, auth_settings=["BearerToken"]
+    )
+    try:
+        response = api.call_api(
+            method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout
+        )
+        response.read()
+    except client.ApiException as exc:
+        return int(exc.status or 0), str(exc.body or exc.reason)
+    return int(response.status), (response.data or b"").decode(errors="replace")
+
+
+def server_version(api: client.ApiClient) -> dict[str, Any]:
+    status, body = get_raw(api, "/version")
+    if status != 200:
+        raise RuntimeError(f"/version answered {status}: {body[:200]}")
+    result: dict[str, Any] = json.loads(body)
+    return result

@@ -1,0 +1,28 @@
+"""Cluster providers behind one protocol, looked up by the name used in matrices and flags."""
+
+from __future__ import annotations
+
+from harness.errors import InputError
+from harness.providers.base import Cluster, ClusterProvider, ProviderCapabilities
+from harness.providers.local import LocalProvider
+
+PROVIDERS: dict[str, type[LocalProvider]] = {"local": LocalProvider}
+
+
+def provider_names() -> list[str]:
+    return sorted(PROVIDERS)
+
+
+def get_provider(name: str, **options: object) -> ClusterProvider:
+    """The provider called ``name``; ``InputError`` listing the known ones otherwise."""
+    try:
+        factory = PROVIDERS[name]
+    except KeyError:
+        raise InputError(
+            f"unknown provider {name!r}", hint=f"choose one of: {', '.join(provider_names())}"
+        ) from None
+    provider: ClusterProvider = factory(**options)  # type: ignore[arg-type]
+    return provider
+
+
+__all__ = ["Cluster", "ClusterProvider", "ProviderCapabilities", "get_provider", "provider_names"]

@@ -1,0 +1,213 @@
+"""``ensure``: make the binaries for a Kubernetes version present, verified, and cached.
+
+This is the one entry point the rest of the harness uses. For each product build it takes a
+file lock (so parallel pytest-xdist workers or CI jobs build once and share), checks the
+manifest's checksums, asks the configured sources in order for anything missing, checks each
+new binary reports the version it was asked for, and records it in the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from harness.errors import ToolchainError
+from harness.paths import cache_root
+from harness.toolchain import goproxy
+from harness.toolchain.components import (
+    KWOK_VERSION,
+    LOCAL_CLUSTER_COMPONENTS,
+    Component,
+    Product,
+    ProductBuild,
+)
+from harness.toolchain.gobuild import GoModuleSource
+from harness.toolchain.localdir import DirectorySource
+from harness.toolchain.manifest import Manifest
+from harness.toolchain.release import ReleaseSource, ReleaseURLs
+from harness.toolchain.sources import ProgressFn, SourceUnavailable, ToolchainSource, no_progress
+from harness.versions import KubeVersion, check_supported
+
+DEFAULT_SOURCES = ("dir", "build", "release")
+
+
+@dataclass(frozen=True)
+class ToolchainConfig:
+    """Which sources to try, in order, and where they look. Read from the environment by default."""
+
+    sources: tuple[str, ...] = DEFAULT_SOURCES
+    bin_dir: Path | None = None
+    release_urls: ReleaseURLs = field(default_factory=ReleaseURLs)
+    root: Path = field(default_factory=lambda: cache_root() / "toolchain")
+
+    @classmethod
+    def from_env(cls) -> ToolchainConfig:
+        raw = os.environ.get("SPIN_HARNESS_TOOLCHAIN_SOURCES")
+        sources = tuple(s.strip() for s in raw.split(",") if s.strip()) if raw else DEFAULT_SOURCES
+        unknown = [s for s in sources if s not in DEFAULT_SOURCES]
+        if unknown:
+            raise ToolchainError(
+                f"SPIN_HARNESS_TOOLCHAIN_SOURCES: unknown source(s) {', '.join(unknown)}",
+                hint=f"choose from {', '.join(DEFAULT_SOURCES)}",
+            )
+        bin_dir = os.environ.get("SPIN_HARNESS_BIN_DIR")
+        defaults = ReleaseURLs()
+        urls = ReleaseURLs(
+            kubernetes=os.environ.get("SPIN_HARNESS_RELEASE_URL", defaults.kubernetes),
+            etcd=os.environ.get("SPIN_HARNESS_ETCD_RELEASE_URL", defaults.etcd),
+            kwok=os.environ.get("SPIN_HARNESS_KWOK_RELEASE_URL", defaults.kwok),
+        )
+        return cls(sources=sources, bin_dir=Path(bin_dir) if bin_dir else None, release_urls=urls)
+
+    def build_sources(self) -> list[ToolchainSource]:
+        chosen: list[ToolchainSource] = []
+        for name in self.sources:
+            if name == "dir":
+                if self.bin_dir is not None:
+                    chosen.append(DirectorySource(self.bin_dir))
+            elif name == "build":
+                chosen.append(GoModuleSource(self.root / "build"))
+            elif name == "release":
+                chosen.append(ReleaseSource(self.release_urls))
+        return chosen
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The binaries for one Kubernetes version, and the versions of the products beside it."""
+
+    kubernetes_version: KubeVersion
+    etcd_version: str
+    kwok_version: str
+    paths: dict[Component, Path]
+
+    def __getitem__(self, component: Component) -> Path:
+        try:
+            return self.paths[component]
+        except KeyError:
+            raise ToolchainError(f"{component.value} was not requested from the toolchain") from None
+
+
+def product_dir(root: Path, build: ProductBuild) -> Path:
+    return root / build.product.value / build.version
+
+
+def ensure(
+    version: KubeVersion,
+    components: Iterable[Component] = LOCAL_CLUSTER_COMPONENTS,
+    *,
+    config: ToolchainConfig | None = None,
+    progress: ProgressFn = no_progress,
+) -> Toolchain:
+    """Return verified paths for ``components`` of ``version``, building or fetching what is missing."""
+    check_supported(version)
+    config = config or ToolchainConfig.from_env()
+    wanted = list(dict.fromkeys(components))
+    by_product: dict[Product, list[Component]] = {}
+    for component in wanted:
+        by_product.setdefault(component.product, []).append(component)
+
+    etcd_version = ""
+    if Product.ETCD in by_product:
+        etcd_version = etcd_version_for(version, config)
+    versions = {Product.KUBERNETES: str(version), Product.ETCD: etcd_version, Product.KWOK: KWOK_VERSION}
+    paths: dict[Component, Path] = {}
+    for product, members in by_product.items():
+        build = ProductBuild(product, versions[product])
+        paths.update(_ensure_product(build, members, config, progress))
+    return Toolchain(version, etcd_version, KWOK_VERSION, paths)
+
+
+def etcd_version_for(version: KubeVersion, config: ToolchainConfig) -> str:
+    """etcd's version for ``version``, remembered in the Kubernetes manifest once looked up."""
+    directory = product_dir(config.root, ProductBuild(Product.KUBERNETES, str(version)))
+    manifest = Manifest.load(directory, Product.KUBERNETES.value, str(version))
+    if "etcd" in manifest.extra:
+        return manifest.extra["etcd"]
+    override = os.environ.get("SPIN_HARNESS_ETCD_VERSION")
+    etcd = override or goproxy.etcd_version_for(version)
+    directory.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".lock"):
+        manifest = Manifest.load(directory, Product.KUBERNETES.value, str(version))
+        manifest.extra["etcd"] = etcd
+        manifest.save(directory)
+    return etcd
+
+
+def _ensure_product(
+    build: ProductBuild, components: Sequence[Component], config: ToolchainConfig, progress: ProgressFn
+) -> dict[Component, Path]:
+    directory = product_dir(config.root, build)
+    directory.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".lock"):
+        manifest = Manifest.load(directory, build.product.value, build.version)
+        found = {c: manifest.verified(directory, c.value) for c in components}
+        missing = [c for c, path in found.items() if path is None]
+        if missing:
+            _provide(build, missing, directory, manifest, config, progress)
+        return {c: directory / c.value for c in components}
+
+
+def _provide(
+    build: ProductBuild,
+    missing: Sequence[Component],
+    directory: Path,
+    manifest: Manifest,
+    config: ToolchainConfig,
+    progress: ProgressFn,
+) -> None:
+    reasons: list[str] = []
+    for source in config.build_sources():
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory))
+        try:
+            started = time.monotonic()
+            source.provide(build, missing, staging, progress)
+            elapsed = time.monotonic() - started
+            for component in missing:
+                produced = staging / component.value
+                if not produced.is_file():
+                    raise SourceUnavailable(f"{source.name}: produced no {component.value}")
+                produced.chmod(0o755)
+                check_reported_version(produced, component, build.version)
+            for component in missing:
+                os.replace(staging / component.value, directory / component.value)
+                manifest.record(directory, component.value, source.name, elapsed)
+            manifest.save(directory)
+            progress(
+                f"{build.key}: {', '.join(c.value for c in missing)} ready ({source.name}, {elapsed:.0f}s)"
+            )
+            return
+        except SourceUnavailable as exc:
+            reasons.append(str(exc))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    detail = "\n  ".join(reasons) or "no source is configured"
+    names = ", ".join(c.value for c in missing)
+    raise ToolchainError(
+        f"cannot provide {names} for {build.product.value} {build.version}:\n  {detail}",
+        hint="check SPIN_HARNESS_TOOLCHAIN_SOURCES, access to the module proxy, or SPIN_HARNESS_BIN_DIR",
+    )
+
+
+_VERSION_ARGS = {Component.KUBECTL: ["version", "--client"], Component.KUBEADM: ["version", "-o", "short"]}
+
+
+def check_reported_version(binary: Path, component: Component, version: str) -> None:
+    """Refuse a binary whose ``--version`` does not name the version it was provided for."""
+    args = _VERSION_ARGS.get(component, ["--version"])
+    try:
+        proc = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60, check=False)
+    except OSError as exc:
+        raise SourceUnavailable(f"{binary.name} does not run: {exc}") from exc
+    text = proc.stdout + proc.stderr
+    if version.removeprefix("v") not in text:
+        first = text.strip().splitlines()[0] if text.strip() else "(nothing)"
+        raise SourceUnavailable(f"{binary.name} reports {first!r}, expected {version}")

@@ -1,0 +1,121 @@
+"""What the Go module proxy knows: published Kubernetes versions and their pinned etcd.
+
+Both answers come from the ``go`` command, so they honour the user's GOPROXY, GOPRIVATE and
+GOFLAGS, and work wherever a module proxy (or mirror) is reachable. The version list is
+cached for an hour because CI asks for it on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from harness.errors import ToolchainError, VersionError
+from harness.paths import cache_root
+from harness.versions import KubeVersion
+
+_LIST_TTL_SECONDS = 3600
+KUBERNETES_MODULE = "k8s.io/kubernetes"
+
+
+def go_binary() -> str:
+    found = shutil.which("go")
+    if not found:
+        raise ToolchainError(
+            "the go command is not on PATH", hint="install Go 1.22+ or use --source release|dir"
+        )
+    return found
+
+
+def run_go(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> str:
+    env = dict(os.environ)
+    env.setdefault("GOFLAGS", "-mod=mod")
+    proc = subprocess.run(
+        [go_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        raise ToolchainError(f"go {' '.join(args)} failed:\n{tail}")
+    return proc.stdout
+
+
+def published_versions(*, refresh: bool = False) -> list[KubeVersion]:
+    """Every release ``vX.Y.Z`` of k8s.io/kubernetes that the module proxy serves, oldest first."""
+    cache = cache_root() / "toolchain" / "kubernetes-versions.json"
+    if not refresh and cache.is_file() and time.time() - cache.stat().st_mtime < _LIST_TTL_SECONDS:
+        names = json.loads(cache.read_text())
+    else:
+        out = run_go(["list", "-m", "-versions", KUBERNETES_MODULE], timeout=120)
+        names = [v for v in out.split()[1:] if re.fullmatch(r"v1\.\d+\.\d+", v)]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(names))
+    return sorted(KubeVersion.parse(v) for v in names)
+
+
+def newest_minors(count: int) -> list[KubeVersion]:
+    """The newest patch of each of the ``count`` newest minors: CI's default version set."""
+    newest: dict[int, KubeVersion] = {}
+    for version in published_versions():
+        newest[version.minor] = max(version, newest.get(version.minor, version))
+    return [newest[m] for m in sorted(newest)[-count:]]
+
+
+def resolve(text: str, *, field: str = "version") -> KubeVersion:
+    """Turn ``1.36`` into the newest published 1.36 patch; check a full version is published."""
+    wanted = KubeVersion.parse_partial(text, field=field)
+    available = published_versions()
+    same_minor = [v for v in available if (v.major, v.minor) == (wanted.major, wanted.minor)]
+    if wanted.is_partial:
+        if not same_minor:
+            raise VersionError(
+                f"{field}: no {wanted.minor_version} release is published on the Go module proxy"
+            )
+        return same_minor[-1]
+    if wanted not in available:
+        known = ", ".join(str(v) for v in same_minor) or "none"
+        raise VersionError(
+            f"{field}: {KUBERNETES_MODULE} {wanted} is not published on the Go module proxy",
+            hint=f"published {wanted.minor_version} releases: {known}",
+        )
+    return wanted
+
+
+def module_dir(module: str, version: str) -> Path:
+    """Download one module version into the module cache and return its source directory."""
+    out = run_go(["mod", "download", "-json", f"{module}@{version}"], timeout=900)
+    info = json.loads(out)
+    if info.get("Error"):
+        raise ToolchainError(f"{module}@{version}: {info['Error']}")
+    return Path(info["Dir"])
+
+
+def kubernetes_gomod(version: KubeVersion) -> str:
+    """The text of k8s.io/kubernetes's own go.mod at ``version``."""
+    out = run_go(["mod", "download", "-json", f"{KUBERNETES_MODULE}@{version}"], timeout=900)
+    info = json.loads(out)
+    if info.get("Error"):
+        raise VersionError(f"{KUBERNETES_MODULE}@{version}: {info['Error']}")
+    return Path(info["GoMod"]).read_text()
+
+
+_ETCD_TABLE = re.compile(r"^\s*(\d+):\s*\"(\d+\.\d+\.\d+)-\d+\",", re.M)
+_ETCD_DEFAULT = re.compile(r"DefaultEtcdVersion\s*=\s*\"(\d+\.\d+\.\d+)-\d+\"")
+
+
+def etcd_version_for(version: KubeVersion) -> str:
+    """The etcd release kubeadm pins for this Kubernetes minor, read from the release's own source."""
+    source = (
+        module_dir(KUBERNETES_MODULE, str(version)) / "cmd/kubeadm/app/constants/constants.go"
+    ).read_text()
+    table: dict[int, str] = {int(minor): etcd for minor, etcd in _ETCD_TABLE.findall(source)}
+    if version.minor in table:
+        return "v" + table[version.minor]
+    default = _ETCD_DEFAULT.search(source)
+    if not default:
+        raise ToolchainError(f"cannot find the etcd version kubeadm {version} uses")
+    return "v" + default.group(1)
