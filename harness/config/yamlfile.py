@@ -86,29 +86,58 @@ def load_yaml(path: Path, text: str | None = None) -> LoadedYAML:
         )
     loaded = LoadedYAML(path, None)
     if nodes:
-        loaded.data = _to_data(nodes[0], (), loaded.lines)
+        try:
+            loaded.data = _to_data(nodes[0], (), loaded.lines)
+        except _NodeError as exc:
+            raise InputError(f"{path}:{exc.line}: {exc.message}", hint=exc.hint) from None
+        except RecursionError:
+            raise InputError(
+                f"{path}: YAML aliases refer to themselves", hint="remove the recursive '*' alias"
+            ) from None
     return loaded
+
+
+class _NodeError(Exception):
+    def __init__(self, line: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.line, self.message, self.hint = line, message, hint
+
+
+#: More values than any hand-written file has; stops alias bombs expanding without bound.
+_MAX_VALUES = 200_000
 
 
 def _to_data(node: yaml.Node, where: FieldPath, lines: dict[FieldPath, int]) -> Any:
     lines.setdefault(where, node.start_mark.line + 1)
+    if len(lines) > _MAX_VALUES:
+        raise _NodeError(
+            node.start_mark.line + 1, f"more than {_MAX_VALUES} values (do aliases expand endlessly?)"
+        )
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise InputError(f"line {key_node.start_mark.line + 1}: mapping keys must be plain strings")
+                raise _NodeError(line, "mapping keys must be plain strings")
             key = key_node.value
             if key in out:
-                raise InputError(
-                    f"line {key_node.start_mark.line + 1}: duplicate key {format_field((*where, key))}",
-                    hint="each key may appear once",
+                raise _NodeError(
+                    line, f"duplicate key {format_field((*where, key))}", "each key may appear once"
                 )
-            lines[(*where, key)] = key_node.start_mark.line + 1
+            lines[(*where, key)] = line
             out[key] = _to_data(value_node, (*where, key), lines)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_data(item, (*where, i), lines) for i, item in enumerate(node.value)]
-    return _SCALARS.construct_object(node, deep=True)
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
+        raise _NodeError(
+            node.start_mark.line + 1,
+            f"{format_field(where) or 'value'}: cannot read value: {problem}",
+            "quote the value to make it a plain string",
+        ) from None
 
 
 _SCALARS = _Loader("")

@@ -22,8 +22,8 @@ def wait_until(
     probe: Callable[[], tuple[bool, str]],
     *,
     timeout: float,
-    interval: float = 0.25,
-    max_interval: float = 2.0,
+    interval: float = 0.1,
+    max_interval: float = 0.5,
 ) -> str:
     """Call ``probe`` until it returns ``(True, detail)``; raise ``WaitTimeout`` naming ``what``.
 
@@ -45,7 +45,7 @@ def wait_until(
 
     retrying = Retrying(
         stop=stop_after_delay(timeout),
-        wait=wait_exponential(multiplier=interval, max=max_interval),
+        wait=wait_exponential(multiplier=interval, exp_base=1.5, min=interval, max=max_interval),
         retry=retry_if_result(lambda done: not done),
         reraise=False,
     )

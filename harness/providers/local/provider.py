@@ -42,6 +42,15 @@ T = TypeVar("T")
 #: Components in start order; upgrades follow it too, and shutdown reverses it.
 START_ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
+#: Seconds between SIGTERM and SIGKILL. The apiserver finishes its graceful-termination events
+#: within a second, then can sit for 20 s closing idle watch connections; nothing is lost by
+#: not waiting for that.
+STOP_GRACE = {"kube-apiserver": 3.0}
+
+
+def stop_component(record: process.ProcessRecord) -> None:
+    process.stop(record, timeout=STOP_GRACE.get(record.component, 10.0))
+
 
 @dataclass
 class Timeouts:
@@ -220,7 +229,7 @@ class LocalProvider:
         record = st.processes.get(component)
         if record is None:
             raise InputError(f"unknown component {component!r}", hint=f"one of {', '.join(st.processes)}")
-        process.stop(record)
+        stop_component(record)
 
     # -- bring-up ---------------------------------------------------------------------
 
@@ -333,8 +342,8 @@ class LocalProvider:
     def _restart_etcd(self, st: state.ClusterState, at: Layout, tools: Toolchain) -> None:
         # Nothing may write while the store's binary changes; the apiserver restarts next anyway.
         if "kube-apiserver" in st.processes:
-            process.stop(st.processes["kube-apiserver"])
-        process.stop(st.processes["etcd"])
+            stop_component(st.processes["kube-apiserver"])
+        stop_component(st.processes["etcd"])
         self._start_etcd(st, at, tools)
 
     def _start_apiserver(
@@ -361,14 +370,14 @@ class LocalProvider:
     ) -> None:
         old = st.processes.get("kube-apiserver")
         if old is not None:
-            process.stop(old)
+            stop_component(old)
         self._start_apiserver(st, at, tools, version)
 
     def _start_component(
         self, st: state.ClusterState, component: str, argv: list[str], at: Layout, *, replace: bool = False
     ) -> None:
         if replace and component in st.processes:
-            process.stop(st.processes[component])
+            stop_component(st.processes[component])
         record = self._launch(st, component, argv, at)
         port_name = "controller-manager" if component == "kube-controller-manager" else "scheduler"
         url = f"https://127.0.0.1:{at.ports[port_name]}/healthz"
@@ -475,7 +484,7 @@ def teardown(directory: Path) -> None:
     except ClusterError:
         records = []
     for record in records:
-        process.stop(record)
+        stop_component(record)
     for stray in process.marked_processes(directory):
         with contextlib.suppress(psutil.NoSuchProcess):
             process.terminate_tree(stray, timeout=5)

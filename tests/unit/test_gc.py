@@ -1,0 +1,72 @@
+"""gc decisions and stray-process collection, without a cluster."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from harness import gc
+from harness.providers.local import process, state
+
+
+def test_stray_process_of_a_vanished_cluster_is_stopped(tmp_path: Path) -> None:
+    ghost = tmp_path / "clusters" / "ghost"
+    env = dict(os.environ, **{process.CLUSTER_ENV_MARK: str(ghost)})
+    stray = subprocess.Popen(["sleep", "120"], env=env, start_new_session=True)
+    try:
+        removed = gc.collect()
+        assert any(f"process {stray.pid}" in item.what for item in removed)
+        stray.wait(timeout=10)
+    finally:
+        if stray.poll() is None:
+            stray.kill()
+            stray.wait()
+
+
+def test_dry_run_removes_nothing(tmp_path: Path) -> None:
+    ghost = tmp_path / "gone"
+    env = dict(os.environ, **{process.CLUSTER_ENV_MARK: str(ghost)})
+    stray = subprocess.Popen(["sleep", "120"], env=env, start_new_session=True)
+    try:
+        assert any(f"process {stray.pid}" in i.what for i in gc.collect(dry_run=True))
+        assert stray.poll() is None
+    finally:
+        stray.kill()
+        stray.wait()
+
+
+def test_cluster_with_dead_owner_is_garbage(tmp_path: Path) -> None:
+    short_lived = subprocess.Popen(["true"])
+    short_lived.wait()
+    created = psutil.Process().create_time()
+    st = state.ClusterState(
+        "c", tmp_path, "v1.36.3", "v3.6.8", 1, owner=state.Owner(short_lived.pid, created)
+    )
+    assert gc.garbage_reason(st, everything=False) is not None
+    st.owner = state.Owner.current()
+    assert gc.garbage_reason(st, everything=False) is None
+    assert gc.garbage_reason(st, everything=True) == "--all was given"
+
+
+def test_unreadable_state_is_garbage(tmp_path: Path) -> None:
+    assert gc.garbage_reason(tmp_path, everything=False) is not None
+
+
+def test_process_record_detects_pid_reuse() -> None:
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        record = process.ProcessRecord(
+            "x", proc.pid, psutil.Process(proc.pid).create_time(), ("sleep",), "/dev/null"
+        )
+        assert process.alive(record)
+        reused = process.ProcessRecord("x", proc.pid, record.create_time - 100, ("sleep",), "/dev/null")
+        assert not process.alive(reused)
+    finally:
+        proc.kill()
+        proc.wait()
+    time.sleep(0.05)
+    assert not process.alive(record)

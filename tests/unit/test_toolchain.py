@@ -1,0 +1,151 @@
+"""Toolchain cache: sources tried in order, checksums enforced, versions checked, builds locked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ToolchainError
+from harness.toolchain import Component, ToolchainConfig, ensure
+from harness.toolchain.components import ProductBuild
+from harness.toolchain.gobuild import version_ldflags, wrapper_gomod
+from harness.toolchain.sources import ProgressFn, SourceUnavailable
+from harness.versions import KubeVersion
+
+V = KubeVersion(1, 36, 3)
+KUBE = [Component.KUBE_APISERVER, Component.KUBECTL]
+
+
+def fake_binary(path: Path, says: str) -> None:
+    path.write_text(f"#!/bin/sh\necho '{says}'\n")
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "bins" / "v1.36.3"
+    directory.mkdir(parents=True)
+    fake_binary(directory / "kube-apiserver", "Kubernetes v1.36.3")
+    fake_binary(directory / "kubectl", "Client Version: v1.36.3")
+    return tmp_path / "bins"
+
+
+def config_for(tmp_path: Path, bin_dir: Path, sources: Sequence[str] = ("dir",)) -> ToolchainConfig:
+    return ToolchainConfig(sources=tuple(sources), bin_dir=bin_dir, root=tmp_path / "cache")
+
+
+def test_dir_source_populates_cache_with_manifest(tmp_path: Path, bin_dir: Path) -> None:
+    tools = ensure(V, KUBE, config=config_for(tmp_path, bin_dir))
+    apiserver = tools[Component.KUBE_APISERVER]
+    assert apiserver.is_file() and apiserver.parent == tmp_path / "cache" / "kubernetes" / "v1.36.3"
+    manifest = json.loads((apiserver.parent / "manifest.json").read_text())
+    assert manifest["components"]["kube-apiserver"]["source"] == "dir"
+    assert len(manifest["components"]["kubectl"]["sha256"]) == 64
+
+
+def test_cached_binaries_are_not_provided_again(tmp_path: Path, bin_dir: Path) -> None:
+    config = config_for(tmp_path, bin_dir)
+    ensure(V, KUBE, config=config)
+    (bin_dir / "v1.36.3" / "kube-apiserver").unlink()  # the source is gone; the cache must serve
+    ensure(V, KUBE, config=config)
+
+
+def test_corrupted_binary_is_replaced(tmp_path: Path, bin_dir: Path) -> None:
+    config = config_for(tmp_path, bin_dir)
+    path = ensure(V, KUBE, config=config)[Component.KUBE_APISERVER]
+    path.write_text("#!/bin/sh\necho tampered\n")
+    again = ensure(V, KUBE, config=config)[Component.KUBE_APISERVER]
+    assert "v1.36.3" in again.read_text()
+
+
+def test_wrong_version_binary_is_refused(tmp_path: Path, bin_dir: Path) -> None:
+    fake_binary(bin_dir / "v1.36.3" / "kube-apiserver", "Kubernetes v1.35.0")
+    with pytest.raises(ToolchainError) as caught:
+        ensure(V, KUBE, config=config_for(tmp_path, bin_dir))
+    assert "expected v1.36.3" in str(caught.value)
+    assert not (tmp_path / "cache" / "kubernetes" / "v1.36.3" / "kube-apiserver").exists()
+
+
+def test_every_source_failing_lists_each_reason(tmp_path: Path) -> None:
+    config = ToolchainConfig(sources=("dir",), bin_dir=tmp_path / "empty", root=tmp_path / "cache")
+    with pytest.raises(ToolchainError) as caught:
+        ensure(V, KUBE, config=config)
+    assert "dir: no kube-apiserver" in str(caught.value)
+    leftovers = list((tmp_path / "cache" / "kubernetes" / "v1.36.3").glob(".staging-*"))
+    assert leftovers == []
+
+
+class CountingSource:
+    """A source that records how often it is asked, slowly, to expose missing locking."""
+
+    name = "dir"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def provide(
+        self, build: ProductBuild, components: Sequence[Component], dest: Path, progress: ProgressFn
+    ) -> None:
+        self.calls += 1
+        threading.Event().wait(0.3)
+        for component in components:
+            says = "Client Version: v1.36.3" if component is Component.KUBECTL else "Kubernetes v1.36.3"
+            fake_binary(dest / component.value, says)
+
+
+def test_parallel_ensure_provides_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = CountingSource()
+    config = ToolchainConfig(sources=("dir",), root=tmp_path / "cache")
+    monkeypatch.setattr(ToolchainConfig, "build_sources", lambda self: [source])
+    threads = [threading.Thread(target=ensure, args=(V, KUBE), kwargs={"config": config}) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert source.calls == 1
+
+
+def test_unknown_source_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPIN_HARNESS_TOOLCHAIN_SOURCES", "build,ftp")
+    with pytest.raises(ToolchainError, match="unknown source"):
+        ToolchainConfig.from_env()
+
+
+UPSTREAM_GOMOD = """module k8s.io/kubernetes
+
+go 1.26.0
+
+require (
+\tk8s.io/api v0.0.0
+\tgithub.com/spf13/cobra v1.10.0
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/client-go => ./staging/src/k8s.io/client-go
+)
+"""
+
+
+def test_wrapper_module_replaces_every_staging_module() -> None:
+    text = wrapper_gomod(V, UPSTREAM_GOMOD)
+    assert "require k8s.io/kubernetes v1.36.3" in text
+    assert "\tk8s.io/api => k8s.io/api v0.36.3" in text
+    assert "\tk8s.io/client-go => k8s.io/client-go v0.36.3" in text
+    assert "go 1.26.0" in text
+    assert "./staging" not in text
+
+
+def test_wrapper_module_needs_staging_modules() -> None:
+    with pytest.raises(SourceUnavailable):
+        wrapper_gomod(V, "module k8s.io/kubernetes\n")
+
+
+def test_ldflags_stamp_component_base_and_client_go() -> None:
+    flags = version_ldflags(V, "2026-01-01T00:00:00Z")
+    assert "-X k8s.io/component-base/version.gitVersion=v1.36.3" in flags
+    assert "-X k8s.io/client-go/pkg/version.gitMinor=36" in flags
