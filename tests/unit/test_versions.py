@@ -38,7 +38,7 @@ def test_major_other_than_one_is_refused() -> None:
 def test_supported_range() -> None:
     check_supported(KubeVersion.parse_partial("1.31"))
     check_supported(KubeVersion(1, 31, 0))
-    with pytest.raises(VersionError, match="older than 1.31"):
+    with pytest.raises(VersionError, match=r"older than 1\.31"):
         check_supported(KubeVersion(1, 30, 14))
 
 

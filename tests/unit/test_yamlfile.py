@@ -51,5 +51,5 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_several_documents_refused() -> None:
-    with pytest.raises(InputError, match="m.yaml:3: expected one YAML document"):
+    with pytest.raises(InputError, match=r"m\.yaml:3: expected one YAML document"):
         load_yaml(Path("m.yaml"), "a: 1\n---\nb: 2\n")
