@@ -51,9 +51,7 @@ def cmd_toolchain_ensure(args: argparse.Namespace) -> int:
             root=config.root,
         )
     version = resolve_version(args.version, config)
-    components = (
-        [Component(c) for c in args.components.split(",")] if args.components else LOCAL_CLUSTER_COMPONENTS
-    )
+    components = [Component(c) for c in args.components.split(",")] if args.components else LOCAL_CLUSTER_COMPONENTS
     with progress_display(f"toolchain {version}", quiet=args.quiet) as progress:
         tools = ensure(version, components, config=config, progress=progress)
     for component, path in tools.paths.items():
@@ -66,9 +64,7 @@ def cmd_toolchain_list(args: argparse.Namespace) -> int:
 
     root = ToolchainConfig.from_env().root
     rows = []
-    for product_dir in (
-        sorted(p for p in root.iterdir() if p.is_dir() and p.name != "build") if root.is_dir() else []
-    ):
+    for product_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "build") if root.is_dir() else []:
         for version_dir in sorted(p for p in product_dir.iterdir() if p.is_dir()):
             manifest = Manifest.load(version_dir, product_dir.name, version_dir.name)
             for name, rec in sorted(manifest.components.items()):
@@ -135,9 +131,7 @@ def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
     wanted = KubeVersion.parse_partial(args.to, field="--to")
     if wanted.minor != cluster.version.minor and not args.force:
         # Refuse a skip or a downgrade by minor before asking the proxy about the target.
-        refusal = upgrade_refusal(
-            cluster.version, KubeVersion(wanted.major, wanted.minor, max(wanted.patch, 0))
-        )
+        refusal = upgrade_refusal(cluster.version, KubeVersion(wanted.major, wanted.minor, max(wanted.patch, 0)))
         if refusal:
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
     target = resolve_version(args.to, config, field="--to")
@@ -211,6 +205,75 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- matrices and runs ------------------------------------------------------------------
+
+
+def cmd_matrix_show(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.matrix import show
+    from harness.toolchain.goproxy import published_versions
+
+    print(show(Path(args.file), published_versions()))
+    return 0
+
+
+def run_pytest_on_matrix(
+    matrix: str, *, report: str, cell: str | None, provider: str | None, workers: int, keep: bool, extra: list[str]
+) -> int:
+    """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes."""
+    from pathlib import Path
+
+    import pytest
+
+    from harness.matrix import load_matrix
+    from harness.toolchain.goproxy import published_versions
+
+    load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with the file/line before pytest starts
+    report_dir = Path(report)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        matrix,
+        f"--matrix={matrix}",
+        f"--report-dir={report_dir}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        f"--alluredir={report_dir / 'allure-results'}",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-o",
+        "junit_family=xunit2",
+        "-rfEs",
+        "--tb=line",
+        "-q",
+    ]
+    if cell:
+        args.append(f"--cell={cell}")
+    if provider:
+        args.append(f"--provider={provider}")
+    if keep:
+        args.append("--keep-clusters")
+    if workers > 1:
+        args += ["-n", str(workers), "--dist", "loadgroup"]
+    status = int(pytest.main([*args, *extra]))
+    if status in (0, 1):
+        return status
+    return 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_pytest_on_matrix(
+        args.matrix,
+        report=args.report,
+        cell=args.cell,
+        provider=args.provider,
+        workers=args.workers,
+        keep=args.keep_clusters,
+        extra=args.pytest_args,
+    )
+
+
 # -- parser ------------------------------------------------------------------------------
 
 
@@ -270,6 +333,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = cluster.add_parser("down", help="stop and remove a cluster")
     p.add_argument("name")
     p.set_defaults(handler=cmd_cluster_down)
+
+    matrix = top.add_parser("matrix", help="inspect upgrade-path matrices").add_subparsers(
+        dest="matrix_command", required=True, metavar="ACTION"
+    )
+    p = matrix.add_parser("show", help="print the cells a matrix expands to")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_matrix_show)
+
+    p = top.add_parser("run", help="run a matrix: every cell, scenario and hop; exit 1 on breaking findings")
+    p.add_argument("matrix")
+    p.add_argument("--report", default="reports/latest", help="report directory (default reports/latest)")
+    p.add_argument("--cell", help="run only this cell id")
+    p.add_argument("--provider", help="run only this provider's cells")
+    p.add_argument("-n", "--workers", type=int, default=1, help="cells in parallel (pytest-xdist)")
+    p.add_argument("--keep-clusters", action="store_true", help="keep each cell's cluster and print KUBECONFIG")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
+    p.set_defaults(handler=cmd_run)
 
     p = top.add_parser("gc", help="remove clusters whose owner is gone, and stray processes")
     p.add_argument("--all", action="store_true", help="remove every cluster, kept ones too")

@@ -9,28 +9,131 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.providers import Cluster, ClusterProvider, get_provider
 from harness.versions import KubeVersion
 
+if TYPE_CHECKING:
+    pass
+
+if TYPE_CHECKING:
+    from harness.run.summary import Summary
+
 _names = itertools.count()
+SUMMARY = pytest.StashKey["Summary"]()
+_CONFIG: dict[str, Any] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("spin-harness")
-    group.addoption(
-        "--provider", default=None, help="cluster provider for e2e tests and matrices (default local)"
-    )
+    group.addoption("--provider", default=None, help="cluster provider for e2e tests and matrices (default local)")
     group.addoption(
         "--keep-clusters",
         action="store_true",
         default=False,
         help="keep clusters after the tests and print their KUBECONFIG",
     )
+    group.addoption("--matrix", default=None, help="run the cells of this matrix file as test items")
+    group.addoption("--cell", default=None, help="run only the cell with this id")
+    group.addoption("--report-dir", default=None, help="where summary.json and artifacts go")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    matrix_path = config.getoption("--matrix")
+    if not matrix_path:
+        return
+    from harness.matrix import load_matrix
+    from harness.run.items import CELL_RUNS, MATRIX
+    from harness.run.summary import Summary
+    from harness.toolchain.goproxy import published_versions
+
+    config.stash[MATRIX] = load_matrix(Path(matrix_path), published_versions())
+    config.stash[CELL_RUNS] = {}
+    if not hasattr(config, "workerinput"):
+        config.stash[SUMMARY] = Summary(matrix=str(matrix_path))
+    _CONFIG["config"] = config
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    matrix_path = parent.config.getoption("--matrix")
+    if matrix_path and file_path.resolve() == Path(matrix_path).resolve():
+        from harness.run.items import MatrixFile
+
+        return MatrixFile.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    from harness.run.items import CellItem
+
+    if not isinstance(item, CellItem) or not report.failed:
+        return report
+    run = item.cell_run()
+    if not run.artifacts_collected:
+        run.artifacts_collected = True
+        try:
+            path = run.collect_artifacts(f"{item.nodeid} failed")
+        except Exception as exc:  # artifacts are best effort; the failure itself is reported
+            path = None
+            report.sections.append(("spin-harness", f"could not collect artifacts: {exc}"))
+        if path is not None:
+            report.user_properties.append(("artifacts", str(path)))
+    matrix = item.config.getoption("--matrix")
+    report.user_properties.append(("repro", f"spin-harness run {matrix} --cell '{item.cell.id}' --keep-clusters"))
+    return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    summary = config.stash.get(SUMMARY, None) if config is not None else None
+    if summary is None:
+        return
+    from harness.run.summary import ItemResult
+
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        parts = report.nodeid.split("::")
+        if len(parts) < 4:
+            return
+        cell, group, phase = parts[1], parts[2], parts[3]
+        message = ""
+        if report.failed:
+            message = str(report.longrepr)[-4000:]
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        summary.add(
+            ItemResult(report.nodeid, cell, group, phase, report.outcome, round(report.duration, 2), message),
+            dict(report.user_properties),
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not config.getoption("--matrix"):
+        return
+    from harness.run.items import CELL_RUNS
+
+    for run in config.stash.get(CELL_RUNS, {}).values():
+        try:
+            note = run.finish()
+        except Exception as exc:  # keep removing the other cells' clusters
+            note = f"could not remove the cluster of {run.cell.id}: {exc}"
+        if note:
+            print(f"\n{run.cell.id}: {note}")
+    summary = config.stash.get(SUMMARY, None)
+    if summary is not None:
+        report_dir = Path(config.getoption("--report-dir") or "reports/latest")
+        path = summary.write(report_dir)
+        print(f"\nspin-harness: summary written to {path}")
 
 
 @dataclass

@@ -85,8 +85,7 @@ def check_supported(version: KubeVersion, *, field: str = "version") -> None:
     """Refuse versions older than the oldest line the harness can start (1.31)."""
     if (version.major, version.minor) < (MIN_SUPPORTED.major, MIN_SUPPORTED.minor):
         raise VersionError(
-            f"{field}: {version} is older than {MIN_SUPPORTED.minor_version}, "
-            "the oldest line spin-harness runs",
+            f"{field}: {version} is older than {MIN_SUPPORTED.minor_version}, the oldest line spin-harness runs",
             hint="choose 1.31 or newer",
         )
 

@@ -43,9 +43,7 @@ class LoadedYAML:
     def locate(self, where: Sequence[str | int]) -> str:
         """``file:line: field`` for messages."""
         dotted = format_field(where)
-        return (
-            f"{self.path}:{self.line_of(where)}: {dotted}" if dotted else f"{self.path}:{self.line_of(where)}"
-        )
+        return f"{self.path}:{self.line_of(where)}: {dotted}" if dotted else f"{self.path}:{self.line_of(where)}"
 
 
 def format_field(where: Sequence[str | int]) -> str:
@@ -110,9 +108,7 @@ _MAX_VALUES = 200_000
 def _to_data(node: yaml.Node, where: FieldPath, lines: dict[FieldPath, int]) -> Any:
     lines.setdefault(where, node.start_mark.line + 1)
     if len(lines) > _MAX_VALUES:
-        raise _NodeError(
-            node.start_mark.line + 1, f"more than {_MAX_VALUES} values (do aliases expand endlessly?)"
-        )
+        raise _NodeError(node.start_mark.line + 1, f"more than {_MAX_VALUES} values (do aliases expand endlessly?)")
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -121,9 +117,7 @@ def _to_data(node: yaml.Node, where: FieldPath, lines: dict[FieldPath, int]) -> 
                 raise _NodeError(line, "mapping keys must be plain strings")
             key = key_node.value
             if key in out:
-                raise _NodeError(
-                    line, f"duplicate key {format_field((*where, key))}", "each key may appear once"
-                )
+                raise _NodeError(line, f"duplicate key {format_field((*where, key))}", "each key may appear once")
             lines[(*where, key)] = line
             out[key] = _to_data(value_node, (*where, key), lines)
         return out

@@ -35,3 +35,12 @@ def server_version(api: client.ApiClient) -> dict[str, Any]:
         raise RuntimeError(f"/version answered {status}: {body[:200]}")
     result: dict[str, Any] = json.loads(body)
     return result
+
+
+def get_json(api: client.ApiClient, path: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    """GET ``path`` and decode JSON; ``RuntimeError`` with the status and body otherwise."""
+    status, body = get_raw(api, path, timeout=timeout)
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}: {body[:300]}")
+    result: dict[str, Any] = json.loads(body)
+    return result

@@ -52,7 +52,5 @@ def wait_until(
     try:
         retrying(attempt)
     except RetryError:
-        raise WaitTimeout(
-            f"timed out after {timeout:.0f}s waiting for {what} (last seen: {last[0]})"
-        ) from None
+        raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what} (last seen: {last[0]})") from None
     return last[0]

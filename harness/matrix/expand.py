@@ -52,21 +52,15 @@ def resolve_version(wanted: KubeVersion, available: Sequence[KubeVersion]) -> Ku
         if not line:
             minors = sorted({(v.major, v.minor) for v in available})
             known = ", ".join(f"{a}.{b}" for a, b in minors) or "none"
-            raise VersionError(
-                f"no {wanted.minor_version} release is published", hint=f"published minors: {known}"
-            )
+            raise VersionError(f"no {wanted.minor_version} release is published", hint=f"published minors: {known}")
         return line[-1]
     if wanted not in line:
         known = ", ".join(str(v) for v in line) or "none"
-        raise VersionError(
-            f"{wanted} is not published", hint=f"published {wanted.minor_version} releases: {known}"
-        )
+        raise VersionError(f"{wanted} is not published", hint=f"published {wanted.minor_version} releases: {known}")
     return wanted
 
 
-def expand_range(
-    start: KubeVersion, target: KubeVersion, available: Sequence[KubeVersion]
-) -> tuple[KubeVersion, ...]:
+def expand_range(start: KubeVersion, target: KubeVersion, available: Sequence[KubeVersion]) -> tuple[KubeVersion, ...]:
     """The versions an in-place upgrade from ``start`` to ``target`` must pass through.
 
     One minor at a time (the control-plane skew policy), on the newest patch of every minor
@@ -327,9 +321,7 @@ def parse_cell_id(text: str) -> CellKey:
     return CellKey(provider, tuple(versions), nodes_lag, order_steps(steps))
 
 
-def step_id(
-    cell: Cell | CellKey | str, scenario: str, phase: str, version: KubeVersion | str | None = None
-) -> str:
+def step_id(cell: Cell | CellKey | str, scenario: str, phase: str, version: KubeVersion | str | None = None) -> str:
     """A test id for one scenario phase in one cell: ``local:v1.35.4>v1.36.3::tenant-rbac::verify@v1.36.3``.
 
     ``::`` is the separator pytest itself uses, so report tools split these ids naturally;

@@ -58,9 +58,7 @@ class _Resolver:
         self.loaded = loaded
         self.available = sorted(available)
 
-    def fail(
-        self, where: FieldPath, message: str, hint: str | None = None, *, version: bool = False
-    ) -> InputError:
+    def fail(self, where: FieldPath, message: str, hint: str | None = None, *, version: bool = False) -> InputError:
         error = VersionError if version else InputError
         return error(f"{self.loaded.locate(where)}: {message}", hint=hint)
 

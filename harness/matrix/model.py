@@ -396,13 +396,9 @@ def format_path_label(
     """Render versions and steps in the cell-id syntax; ``steps`` must be in execution order."""
     stages: list[str] = []
     for index, version in enumerate(versions):
-        alongside = "".join(
-            f"+{s.component}@{s.to}" for s in steps if s.at_hop == index and s.with_kubernetes
-        )
+        alongside = "".join(f"+{s.component}@{s.to}" for s in steps if s.at_hop == index and s.with_kubernetes)
         stages.append(f"{version}{alongside}")
-        alone = "".join(
-            f"+{s.component}@{s.to}" for s in steps if s.at_hop == index and not s.with_kubernetes
-        )
+        alone = "".join(f"+{s.component}@{s.to}" for s in steps if s.at_hop == index and not s.with_kubernetes)
         if alone:
             stages.append(alone)
     label = ">".join(stages)

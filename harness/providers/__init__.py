@@ -18,9 +18,7 @@ def get_provider(name: str, **options: object) -> ClusterProvider:
     try:
         factory = PROVIDERS[name]
     except KeyError:
-        raise InputError(
-            f"unknown provider {name!r}", hint=f"choose one of: {', '.join(provider_names())}"
-        ) from None
+        raise InputError(f"unknown provider {name!r}", hint=f"choose one of: {', '.join(provider_names())}") from None
     provider: ClusterProvider = factory(**options)  # type: ignore[arg-type]
     return provider
 

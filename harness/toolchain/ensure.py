@@ -181,9 +181,7 @@ def _provide(
                 os.replace(staging / component.value, directory / component.value)
                 manifest.record(directory, component.value, source.name, elapsed)
             manifest.save(directory)
-            progress(
-                f"{build.key}: {', '.join(c.value for c in missing)} ready ({source.name}, {elapsed:.0f}s)"
-            )
+            progress(f"{build.key}: {', '.join(c.value for c in missing)} ready ({source.name}, {elapsed:.0f}s)")
             return
         except SourceUnavailable as exc:
             reasons.append(str(exc))

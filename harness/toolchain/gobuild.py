@@ -122,9 +122,7 @@ class GoModuleSource:
             ldflags.append("-checklinkname=0")
         packages = [f"k8s.io/kubernetes/cmd/{c.value}" for c in components]
         progress(f"go build {', '.join(c.value for c in components)} {version} (several minutes when cold)")
-        self._go(
-            ["build", "-trimpath", "-ldflags", " ".join(ldflags), "-o", str(dest) + "/", *packages], module
-        )
+        self._go(["build", "-trimpath", "-ldflags", " ".join(ldflags), "-o", str(dest) + "/", *packages], module)
 
     def _build_etcd(self, version: str, dest: Path, progress: ProgressFn) -> None:
         module = self.workdir / f"etcd-{version}"
@@ -167,8 +165,7 @@ class GoModuleSource:
             log.write_text(proc.stdout + proc.stderr)
             tail = "\n".join(proc.stderr.strip().splitlines()[-12:])
             raise SourceUnavailable(
-                f"build: go {args[0]} failed after {time.monotonic() - started:.0f}s "
-                f"(full log {log}):\n{tail}"
+                f"build: go {args[0]} failed after {time.monotonic() - started:.0f}s (full log {log}):\n{tail}"
             )
 
 

@@ -26,9 +26,7 @@ KUBERNETES_MODULE = "k8s.io/kubernetes"
 def go_binary() -> str:
     found = shutil.which("go")
     if not found:
-        raise ToolchainError(
-            "the go command is not on PATH", hint="install Go 1.22+ or use --source release|dir"
-        )
+        raise ToolchainError("the go command is not on PATH", hint="install Go 1.22+ or use --source release|dir")
     return found
 
 
@@ -72,9 +70,7 @@ def resolve(text: str, *, field: str = "version") -> KubeVersion:
     same_minor = [v for v in available if (v.major, v.minor) == (wanted.major, wanted.minor)]
     if wanted.is_partial:
         if not same_minor:
-            raise VersionError(
-                f"{field}: no {wanted.minor_version} release is published on the Go module proxy"
-            )
+            raise VersionError(f"{field}: no {wanted.minor_version} release is published on the Go module proxy")
         return same_minor[-1]
     if wanted not in available:
         known = ", ".join(str(v) for v in same_minor) or "none"
@@ -109,9 +105,7 @@ _ETCD_DEFAULT = re.compile(r"DefaultEtcdVersion\s*=\s*\"(\d+\.\d+\.\d+)-\d+\"")
 
 def etcd_version_for(version: KubeVersion) -> str:
     """The etcd release kubeadm pins for this Kubernetes minor, read from the release's own source."""
-    source = (
-        module_dir(KUBERNETES_MODULE, str(version)) / "cmd/kubeadm/app/constants/constants.go"
-    ).read_text()
+    source = (module_dir(KUBERNETES_MODULE, str(version)) / "cmd/kubeadm/app/constants/constants.go").read_text()
     table: dict[int, str] = {int(minor): etcd for minor, etcd in _ETCD_TABLE.findall(source)}
     if version.minor in table:
         return "v" + table[version.minor]

@@ -67,6 +67,4 @@ class Manifest:
 
     def record(self, directory: Path, name: str, source: str, seconds: float) -> None:
         path = directory / name
-        self.components[name] = ComponentRecord(
-            sha256_file(path), path.stat().st_size, source, round(seconds, 1)
-        )
+        self.components[name] = ComponentRecord(sha256_file(path), path.stat().st_size, source, round(seconds, 1))

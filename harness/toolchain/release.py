@@ -24,7 +24,5 @@ class ReleaseSource:
         self.urls = urls or ReleaseURLs()
         self.timeout = timeout
 
-    def provide(
-        self, build: ProductBuild, components: Sequence[Component], dest: Path, progress: ProgressFn
-    ) -> None:
+    def provide(self, build: ProductBuild, components: Sequence[Component], dest: Path, progress: ProgressFn) -> None:
         raise SourceUnavailable("release: not implemented yet")

@@ -104,18 +104,14 @@ def create_pki(directory: Path, cluster_name: str) -> ClusterPKI:
         .not_valid_before(now)
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     write_private(pki.ca_key, _key_pem(ca_key))
     pki.ca_cert.write_bytes(_cert_pem(ca_cert))
 
-    def issue(
-        subject: x509.Name, usage: x509.ObjectIdentifier, sans: list[x509.GeneralName]
-    ) -> tuple[bytes, bytes]:
+    def issue(subject: x509.Name, usage: x509.ObjectIdentifier, sans: list[x509.GeneralName]) -> tuple[bytes, bytes]:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
@@ -126,13 +122,9 @@ def create_pki(directory: Path, cluster_name: str) -> ClusterPKI:
             .not_valid_before(now)
             .not_valid_after(now + _VALIDITY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
-            )
+            .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-            )
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
@@ -165,8 +157,6 @@ def create_pki(directory: Path, cluster_name: str) -> ClusterPKI:
     sa_key = ec.generate_private_key(ec.SECP256R1())
     write_private(pki.sa_key, _key_pem(sa_key))
     pki.sa_pub.write_bytes(
-        sa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return pki

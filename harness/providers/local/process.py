@@ -39,9 +39,7 @@ class ProcessRecord:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ProcessRecord:
-        return cls(
-            raw["component"], int(raw["pid"]), float(raw["create_time"]), tuple(raw["argv"]), raw["log"]
-        )
+        return cls(raw["component"], int(raw["pid"]), float(raw["create_time"]), tuple(raw["argv"]), raw["log"])
 
 
 def start(component: str, argv: Sequence[str], log: Path, cluster_dir: Path) -> ProcessRecord:
@@ -95,8 +93,32 @@ def stop(record: ProcessRecord, timeout: float = 10.0) -> None:
     _reap()
 
 
+def _gone(proc: psutil.Process) -> bool:
+    """Exited, or exited and waiting for a parent (maybe another process) to reap it."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    pending = list(procs)
+    while pending and time.monotonic() < deadline:
+        _reap()
+        pending = [p for p in pending if not _gone(p)]
+        if pending:
+            time.sleep(0.05)
+    return pending
+
+
 def terminate_tree(proc: psutil.Process, timeout: float = 10.0) -> None:
-    """Stop a process and its descendants: TERM, wait, then KILL what is left."""
+    """Stop a process and its descendants: TERM, wait, then KILL what is left.
+
+    The component may be the child of another process (a cluster upgraded from the CLI keeps
+    running under the test that created it), so "gone" includes zombies its parent has not
+    reaped yet; our own children are reaped here.
+    """
     try:
         family = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
@@ -104,16 +126,11 @@ def terminate_tree(proc: psutil.Process, timeout: float = 10.0) -> None:
     for member in family:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.send_signal(signal.SIGTERM)
-    for member in family:
-        popen = _children.get(member.pid)
-        if popen is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                popen.wait(timeout)
-    _gone, still = psutil.wait_procs(family, timeout=timeout)
+    still = _wait_gone(family, timeout)
     for member in still:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
-    psutil.wait_procs(still, timeout=5)
+    _wait_gone(still, 5)
     for member in family:
         popen = _children.pop(member.pid, None)
         if popen is not None:

@@ -123,9 +123,7 @@ class LocalProvider:
             ports.require_free(api_port, "--api-port")
         self.last_timings = StepTimings()
         refuse_existing(name)  # before a possibly long toolchain build
-        tools = self._step(
-            "toolchain", lambda: ensure(version, config=self.toolchain, progress=self.progress)
-        )
+        tools = self._step("toolchain", lambda: ensure(version, config=self.toolchain, progress=self.progress))
         with state.cluster_lock(name):
             refuse_existing(name)
             directory = state.cluster_dir(name)
@@ -149,15 +147,11 @@ class LocalProvider:
         if refusal and not (force and to_version != current):
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
         self.last_timings = StepTimings()
-        tools = self._step(
-            "toolchain", lambda: ensure(to_version, config=self.toolchain, progress=self.progress)
-        )
+        tools = self._step("toolchain", lambda: ensure(to_version, config=self.toolchain, progress=self.progress))
         with state.cluster_lock(cluster.name):
             st = state.ClusterState.load(cluster.state_dir)
             if st.version != str(current):
-                raise ClusterError(
-                    f"cluster {cluster.name} runs {st.version}, not {current}; reload it first"
-                )
+                raise ClusterError(f"cluster {cluster.name} runs {st.version}, not {current}; reload it first")
             st.phase = f"upgrading to {to_version}"
             st.save()
             at = self._layout(st)
@@ -244,19 +238,12 @@ class LocalProvider:
         self, name: str, directory: Path, tools: Toolchain, nodes: int, api_port: int | None
     ) -> state.ClusterState:
         with ports.reservation_lock():
-            taken = [
-                p
-                for st in state.all_states()
-                if isinstance(st, state.ClusterState)
-                for p in st.ports.values()
-            ]
+            taken = [p for st in state.all_states() if isinstance(st, state.ClusterState) for p in st.ports.values()]
             wanted = [p for p in commands.PORT_NAMES if not (p == "apiserver" and api_port)]
             chosen = dict(zip(wanted, ports.pick_free_ports(len(wanted), taken), strict=True))
             if api_port:
                 if api_port in taken:
-                    raise InputError(
-                        f"--api-port: port {api_port} is reserved by another spin-harness cluster"
-                    )
+                    raise InputError(f"--api-port: port {api_port} is reserved by another spin-harness cluster")
                 chosen["apiserver"] = api_port
             st = state.ClusterState(
                 name=name,
@@ -315,9 +302,7 @@ class LocalProvider:
         stages = resources.files("harness.providers.local").joinpath("kwok-stages.yaml").read_text()
         at.kwok_config.write_text(stages)
 
-    def _launch(
-        self, st: state.ClusterState, component: str, argv: list[str], at: Layout
-    ) -> process.ProcessRecord:
+    def _launch(self, st: state.ClusterState, component: str, argv: list[str], at: Layout) -> process.ProcessRecord:
         record = process.start(component, argv, at.logs / f"{component}.log", st.directory)
         st.processes[component] = record
         st.save()
@@ -346,9 +331,7 @@ class LocalProvider:
         stop_component(st.processes["etcd"])
         self._start_etcd(st, at, tools)
 
-    def _start_apiserver(
-        self, st: state.ClusterState, at: Layout, tools: Toolchain, version: KubeVersion
-    ) -> None:
+    def _start_apiserver(self, st: state.ClusterState, at: Layout, tools: Toolchain, version: KubeVersion) -> None:
         record = self._launch(st, "kube-apiserver", commands.kube_apiserver(tools, at, version), at)
         api = api_client(at.kubeconfig("admin"))
         try:
@@ -365,9 +348,7 @@ class LocalProvider:
         finally:
             api.close()
 
-    def _restart_apiserver(
-        self, st: state.ClusterState, at: Layout, tools: Toolchain, version: KubeVersion
-    ) -> None:
+    def _restart_apiserver(self, st: state.ClusterState, at: Layout, tools: Toolchain, version: KubeVersion) -> None:
         old = st.processes.get("kube-apiserver")
         if old is not None:
             stop_component(old)
@@ -418,9 +399,7 @@ class LocalProvider:
             core = client.CoreV1Api(api)
             selector = f"{commands.SIMULATED_NODE_LABEL}=true"
             for node in core.list_node(label_selector=selector).items:
-                patch = {
-                    "status": {"nodeInfo": {"kubeletVersion": str(version), "kubeProxyVersion": str(version)}}
-                }
+                patch = {"status": {"nodeInfo": {"kubeletVersion": str(version), "kubeProxyVersion": str(version)}}}
                 core.patch_node_status(node.metadata.name, patch)
 
     def _wait_ready(self, st: state.ClusterState, at: Layout) -> None:

@@ -89,9 +89,7 @@ class ClusterState:
             "nodes": self.nodes,
             "ports": self.ports,
             "processes": {k: v.to_json() for k, v in self.processes.items()},
-            "owner": None
-            if self.owner is None
-            else {"pid": self.owner.pid, "create_time": self.owner.create_time},
+            "owner": None if self.owner is None else {"pid": self.owner.pid, "create_time": self.owner.create_time},
             "phase": self.phase,
             "created_at": self.created_at,
             "history": self.history,

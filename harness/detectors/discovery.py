@@ -1,0 +1,73 @@
+"""removed-api: group-versions and resources served before a hop and not after.
+
+A removed API is the classic hidden break: manifests in tenants' Git repos keep using it and
+fail only on the next apply. Removals of something tenants use (objects stored under it, or
+replayed manifests naming it) are breaking; other removals are warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from typing import Any
+
+from kubernetes import client
+
+from harness.findings import Finding, Severity
+
+#: {"apps/v1": ["deployments", ...], "v1": [...]}
+Discovery = dict[str, list[str]]
+
+
+def snapshot(api: client.ApiClient) -> Discovery:
+    """Every served group-version and its top-level resources (subresources left out)."""
+    served: Discovery = {}
+    core = client.CoreApi(api).get_api_versions()
+    for version in core.versions:
+        served[version] = _resources(api, f"/api/{version}")
+    for group in client.ApisApi(api).get_api_versions().groups:
+        for version in group.versions:
+            served[version.group_version] = _resources(api, f"/apis/{version.group_version}")
+    return served
+
+
+def _resources(api: client.ApiClient, path: str) -> list[str]:
+    from harness.kube.client import get_json
+
+    body = get_json(api, path)
+    return sorted(r["name"] for r in body.get("resources", []) if "/" not in r["name"])
+
+
+def api_versions_used(manifests: Iterable[dict[str, Any]]) -> set[str]:
+    return {str(m.get("apiVersion")) for m in manifests if isinstance(m, dict) and m.get("apiVersion")}
+
+
+def compare(before: Discovery, after: Discovery, hop: str, *, in_use: AbstractSet[str] = frozenset()) -> list[Finding]:
+    """Findings for every group-version, or resource of a kept group-version, that vanished."""
+    findings: list[Finding] = []
+    for group_version, resources in sorted(before.items()):
+        if group_version not in after:
+            used = group_version in in_use
+            findings.append(
+                Finding(
+                    "removed-api",
+                    Severity.BREAKING if used else Severity.WARNING,
+                    hop,
+                    group_version,
+                    f"{group_version} is no longer served" + (" and tenant manifests use it" if used else ""),
+                    {"resources_before": resources, "in_use": used},
+                )
+            )
+            continue
+        for resource in sorted(set(resources) - set(after[group_version])):
+            findings.append(
+                Finding(
+                    "removed-api",
+                    Severity.WARNING,
+                    hop,
+                    f"{group_version} {resource}",
+                    f"{group_version} no longer serves {resource}",
+                    {"resource": resource},
+                )
+            )
+    return findings

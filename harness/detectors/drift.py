@@ -1,0 +1,158 @@
+"""object-drift: tenant objects read back after a hop differ from before.
+
+Objects are normalised first: fields the server manages (resourceVersion, managedFields,
+status) are dropped, and Secret values are replaced by digests so evidence never carries a
+secret. Then: an object that vanished or was recreated (new UID) is breaking; a value that
+changed or a field that disappeared is breaking; a field the new version added (a new
+default) is a warning, since tenants' tooling may diff against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from deepdiff import DeepDiff
+from kubernetes import client
+
+from harness.findings import Finding, Severity
+from harness.kube.client import get_json
+from harness.tenancy import tenant_namespaces
+
+#: Resources whose objects churn by design; watching them would only report noise.
+SKIPPED_RESOURCES = frozenset(
+    {
+        "events",
+        "pods",
+        "endpoints",
+        "endpointslices",
+        "leases",
+        "controllerrevisions",
+        "podtemplates",
+        "localsubjectaccessreviews",
+        "bindings",
+        "csistoragecapacities",
+        "replicasets",
+    }
+)
+
+ObjectKey = str  # "namespace/group-version/Kind/name"
+Snapshot = dict[ObjectKey, dict[str, Any]]
+
+
+def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
+    """Replace every Secret value by a digest of it: changes stay visible, values never do."""
+    if obj.get("kind") != "Secret":
+        return obj
+    out = dict(obj)
+    for field in ("data", "stringData"):
+        if isinstance(out.get(field), dict):
+            out[field] = {
+                k: "sha256:" + hashlib.sha256(str(v).encode()).hexdigest()[:16] for k, v in out[field].items()
+            }
+    return out
+
+
+def normalise(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = dict(obj.get("metadata", {}))
+    for field in ("resourceVersion", "managedFields", "generation", "selfLink"):
+        meta.pop(field, None)
+    annotations = dict(meta.get("annotations") or {})
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    out = {k: v for k, v in obj.items() if k not in ("status", "metadata")}
+    out["metadata"] = meta
+    return redact_secret(out)
+
+
+def _preferred_namespaced_resources(api: client.ApiClient) -> list[tuple[str, str, str]]:
+    """(group-version, resource, kind) for every listable namespaced resource, preferred versions."""
+    found = []
+    paths = [("v1", "/api/v1")]
+    for group in client.ApisApi(api).get_api_versions().groups:
+        gv = group.preferred_version.group_version
+        paths.append((gv, f"/apis/{gv}"))
+    for gv, path in paths:
+        for res in get_json(api, path).get("resources", []):
+            if "/" in res["name"] or not res.get("namespaced") or "list" not in res.get("verbs", []):
+                continue
+            if res["name"] in SKIPPED_RESOURCES:
+                continue
+            found.append((gv, res["name"], res["kind"]))
+    return found
+
+
+def snapshot(api: client.ApiClient, namespaces: list[str] | None = None) -> Snapshot:
+    """Every object of every listable namespaced resource in the tenant namespaces, normalised."""
+    namespaces = namespaces if namespaces is not None else tenant_namespaces(api)
+    out: Snapshot = {}
+    resources = _preferred_namespaced_resources(api)
+    for namespace in namespaces:
+        for gv, resource, kind in resources:
+            prefix = "/api/v1" if gv == "v1" else f"/apis/{gv}"
+            try:
+                listing = get_json(api, f"{prefix}/namespaces/{namespace}/{resource}")
+            except RuntimeError:
+                continue
+            for item in listing.get("items", []):
+                item.setdefault("apiVersion", gv)
+                item.setdefault("kind", kind)
+                key = f"{namespace}/{gv}/{kind}/{item['metadata']['name']}"
+                out[key] = normalise(item)
+    return out
+
+
+def compare(before: Snapshot, after: Snapshot, hop: str) -> list[Finding]:
+    findings: list[Finding] = []
+    for key, old in sorted(before.items()):
+        new = after.get(key)
+        if new is None:
+            findings.append(
+                Finding(
+                    "object-drift",
+                    Severity.BREAKING,
+                    hop,
+                    key,
+                    f"{key} is gone after the hop",
+                    {"before": old},
+                )
+            )
+            continue
+        if old["metadata"].get("uid") != new["metadata"].get("uid"):
+            findings.append(
+                Finding(
+                    "object-drift",
+                    Severity.BREAKING,
+                    hop,
+                    key,
+                    f"{key} was recreated (its UID changed)",
+                    {"uid_before": old["metadata"].get("uid"), "uid_after": new["metadata"].get("uid")},
+                )
+            )
+            continue
+        diff = DeepDiff(old, new, ignore_order=True, verbose_level=2)
+        if not diff:
+            continue
+        changed = {k: v for k, v in diff.items() if k != "dictionary_item_added"}
+        severity = Severity.BREAKING if changed else Severity.WARNING
+        summary = ", ".join(sorted(diff.keys()))
+        findings.append(
+            Finding(
+                "object-drift",
+                severity,
+                hop,
+                key,
+                f"{key} differs after the hop ({summary})",
+                {"diff": _plain(diff)},
+            )
+        )
+    return findings
+
+
+def _plain(diff: DeepDiff) -> dict[str, Any]:
+    import json
+
+    return json.loads(diff.to_json())  # type: ignore[no-any-return]

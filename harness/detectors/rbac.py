@@ -1,0 +1,96 @@
+"""rbac-change: the tenant access decision table differs across a hop.
+
+For every subject bound in a tenant namespace (users, groups, service accounts) the detector
+asks the apiserver, by SubjectAccessReview, whether it may perform each verb on each resource
+in each tenant namespace. The table before and after a hop must be identical: a grant that
+appears is as much a break (of isolation) as one that disappears (of workflows).
+"""
+
+from __future__ import annotations
+
+from kubernetes import client
+
+from harness.findings import Finding, Severity
+from harness.tenancy import tenant_namespaces
+
+VERBS = ("get", "list", "create", "update", "delete", "escalate", "bind", "impersonate")
+RESOURCES = (
+    ("", "pods"),
+    ("", "secrets"),
+    ("", "configmaps"),
+    ("", "services"),
+    ("", "persistentvolumeclaims"),
+    ("apps", "deployments"),
+    ("batch", "cronjobs"),
+    ("networking.k8s.io", "ingresses"),
+    ("rbac.authorization.k8s.io", "roles"),
+    ("rbac.authorization.k8s.io", "rolebindings"),
+    ("", "resourcequotas"),
+    ("", "namespaces"),
+)
+
+#: "kind:name@namespace verb group/resource" -> allowed
+Table = dict[str, bool]
+
+
+def subjects(api: client.ApiClient, namespaces: list[str]) -> list[tuple[str, str]]:
+    """(kind, name) of every subject bound in the tenant namespaces."""
+    found: set[tuple[str, str]] = set()
+    rbac = client.RbacAuthorizationV1Api(api)
+    for namespace in namespaces:
+        for binding in rbac.list_namespaced_role_binding(namespace).items:
+            for subject in binding.subjects or []:
+                name = subject.name
+                if subject.kind == "ServiceAccount":
+                    name = f"system:serviceaccount:{subject.namespace or namespace}:{subject.name}"
+                found.add((subject.kind, name))
+    return sorted(found)
+
+
+def snapshot(api: client.ApiClient) -> Table:
+    namespaces = tenant_namespaces(api)
+    authz = client.AuthorizationV1Api(api)
+    table: Table = {}
+    for kind, name in subjects(api, namespaces):
+        for namespace in namespaces:
+            for group, resource in RESOURCES:
+                for verb in VERBS:
+                    spec: dict[str, object] = {
+                        "resourceAttributes": {
+                            "namespace": namespace,
+                            "verb": verb,
+                            "group": group,
+                            "resource": resource,
+                        },
+                    }
+                    if kind == "Group":
+                        spec["groups"] = [name]
+                        spec["user"] = "spin-harness:probe"
+                    else:
+                        spec["user"] = name
+                    review = authz.create_subject_access_review({"spec": spec})
+                    key = f"{kind}:{name}@{namespace} {verb} {group or 'core'}/{resource}"
+                    table[key] = bool(review.status.allowed)
+    return table
+
+
+def compare(before: Table, after: Table, hop: str) -> list[Finding]:
+    findings = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if old is None or new is None:
+            continue  # a subject or namespace that exists on one side only: object-drift reports it
+        change = "now allowed" if new else "now denied"
+        findings.append(
+            Finding(
+                "rbac-change",
+                Severity.BREAKING,
+                hop,
+                key,
+                f"{key}: {change} (was {'allowed' if old else 'denied'})",
+                {"before": old, "after": new},
+            )
+        )
+    return findings

@@ -1,0 +1,1 @@
+"""Running matrix cells: cluster lifecycle, scenario phases, hops, detectors, results."""

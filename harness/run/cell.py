@@ -1,0 +1,259 @@
+"""One cell's life: create, scenario setup and verify, each hop under probes, detectors, teardown.
+
+The order follows the upstream upgrade tests (Setup / Test during the upgrade / Teardown) and
+Cluster API's upgrade specs (explicit, named phases; artifacts collected whatever happened).
+``CellRun`` owns the cluster; the pytest items of a cell call its methods in order, and every
+method records what it did, so the summary can be built from the record alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kubernetes import client
+
+from harness.detectors import discovery, disruption, drift, rbac
+from harness.errors import HarnessError
+from harness.findings import Finding, normalise
+from harness.kube.client import api_client, get_raw
+from harness.matrix import Cell, Hop, ProbeBudget
+from harness.providers import Cluster, ClusterProvider
+from harness.upgrade.playbook import PlaybookRun, run_playbook
+
+DETECTORS = ("removed-api", "object-drift", "rbac-change", "disruption")
+
+
+class DuringHandle(Protocol):
+    def stop(self) -> list[disruption.Timeline]: ...
+
+
+class ScenarioDriver(Protocol):
+    """What a cell needs from a scenario: run a phase, and probe while a hop runs."""
+
+    name: str
+
+    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> None:
+        """Run ``setup``/``verify``/``teardown``; raise on failure, ``SkipPhase`` when not applicable."""
+        ...
+
+    def start_during(self, kubeconfig: Path, version: str) -> DuringHandle: ...
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """The manifests the scenario applies (for removed-api and dry-run checks)."""
+        ...
+
+
+@dataclass
+class HopRecord:
+    index: int
+    from_version: str
+    to_version: str
+    seconds: float = 0.0
+    playbook: PlaybookRun | None = None
+    timelines: list[disruption.Timeline] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.from_version}>{self.to_version}"
+
+
+@dataclass
+class Snapshots:
+    discovery: discovery.Discovery
+    drift: drift.Snapshot
+    rbac: rbac.Table
+
+
+class CellRun:
+    """The state of one cell while its items run (all on one worker, in order)."""
+
+    def __init__(
+        self,
+        cell: Cell,
+        provider: ClusterProvider,
+        scenarios: Sequence[ScenarioDriver],
+        budget: ProbeBudget,
+        artifacts: Path,
+        *,
+        keep: bool = False,
+    ) -> None:
+        self.cell = cell
+        self.provider = provider
+        self.scenarios = list(scenarios)
+        self.budget = budget
+        self.artifacts = artifacts
+        self.keep = keep
+        self.cluster: Cluster | None = None
+        self.broken: str | None = None  # why later items cannot run
+        self.artifacts_collected = False
+        self.hops: list[HopRecord] = []
+        self.timings: dict[str, float] = {}
+        self._before: Snapshots | None = None
+        self._after: Snapshots | None = None
+        self._during: dict[str, DuringHandle] = {}
+
+    # -- phases -------------------------------------------------------------------------
+
+    def _timed(self, name: str, action: Callable[[], Any]) -> Any:
+        started = time.monotonic()
+        try:
+            return action()
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - started, 2)
+
+    def create(self) -> Cluster:
+        name = cluster_name(self.cell.id)
+        version = self.cell.path.start
+        self.cluster = self._timed(f"create@{version}", lambda: self.provider.create(name, version, nodes=2))
+        return self.cluster
+
+    def require_cluster(self) -> Cluster:
+        if self.cluster is None:
+            raise HarnessError(self.broken or "the cell's cluster was not created")
+        return self.cluster
+
+    def scenario_phase(self, scenario: ScenarioDriver, phase: str, version: str) -> None:
+        cluster = self.require_cluster()
+        self._timed(
+            f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
+        )
+
+    def snapshot(self) -> Snapshots:
+        cluster = self.require_cluster()
+        with contextlib.closing(api_client(cluster.kubeconfig)) as api:
+            return Snapshots(discovery.snapshot(api), drift.snapshot(api), rbac.snapshot(api))
+
+    def hop(self, hop: Hop) -> HopRecord:
+        """Upgrade to ``hop.control_plane`` through the playbook, probing the API and scenarios."""
+        cluster = self.require_cluster()
+        record = HopRecord(hop.index, str(cluster.version), str(hop.control_plane))
+        self.hops.append(record)
+        self._before = self._timed(f"snapshot@{record.from_version}", self.snapshot)
+        self._after = None
+        api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
+        self._during = {s.name: s.start_during(cluster.kubeconfig, record.to_version) for s in self.scenarios}
+        started = time.monotonic()
+        try:
+            record.playbook = run_playbook(
+                "upgrade.yml",
+                {"cluster": cluster.name, "to_version": record.to_version, "provider": cluster.provider},
+            )
+        finally:
+            record.seconds = time.monotonic() - started
+            self.timings[f"hop@{record.to_version}"] = round(record.seconds, 2)
+            record.timelines.append(api_probe.stop())
+        self.cluster = self.provider.get(cluster.name)
+        return record
+
+    def during_result(self, scenario: ScenarioDriver) -> list[disruption.Timeline]:
+        handle = self._during.pop(scenario.name, None)
+        if handle is None:
+            return []
+        timelines = handle.stop()
+        if self.hops:
+            self.hops[-1].timelines.extend(timelines)
+        return timelines
+
+    def detect(self, detector: str) -> list[Finding]:
+        """Run one detector over the last hop; its findings are kept on the hop record."""
+        hop = self.hops[-1]
+        if self._before is None:
+            raise HarnessError("no snapshot was taken before the hop")
+        found: list[Finding]
+        if detector == "disruption":
+            budget = disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability)
+            found = [
+                f for t in hop.timelines if t.name == "kube-apiserver" for f in disruption.compare(t, budget, hop.label)
+            ]
+            webhook_budget = disruption.Budget(self.budget.webhook_max_outage_seconds, self.budget.min_availability)
+            found += [
+                f
+                for t in hop.timelines
+                if t.name != "kube-apiserver"
+                for f in disruption.compare(t, webhook_budget, hop.label)
+            ]
+        else:
+            if self._after is None:
+                self._after = self._timed(f"snapshot@{hop.to_version}", self.snapshot)
+            after = self._after
+            if detector == "removed-api":
+                used = discovery.api_versions_used(m for s in self.scenarios for m in s.manifests())
+                found = discovery.compare(self._before.discovery, after.discovery, hop.label, in_use=used)
+            elif detector == "object-drift":
+                found = drift.compare(self._before.drift, after.drift, hop.label)
+            elif detector == "rbac-change":
+                found = rbac.compare(self._before.rbac, after.rbac, hop.label)
+            else:
+                raise HarnessError(f"unknown detector {detector}")
+        found = normalise(found)
+        hop.findings.extend(found)
+        return found
+
+    def collect_artifacts(self, reason: str) -> Path | None:
+        """Copy component logs and the audit log, and dump tenant objects (Secrets redacted)."""
+        if self.cluster is None:
+            return None
+        target = self.artifacts / artifact_dir_name(self.cell.id)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "reason.txt").write_text(reason + "\n")
+        for name, log in self.cluster.logs.items():
+            if log.is_file():
+                shutil.copy2(log, target / f"{name}.log")
+        if self.cluster.audit_log and self.cluster.audit_log.is_file():
+            shutil.copy2(self.cluster.audit_log, target / "audit.log")
+        with contextlib.suppress(Exception), contextlib.closing(api_client(self.cluster.kubeconfig)) as api:
+            objects = drift.snapshot(api)  # already normalised and redacted
+            (target / "tenant-objects.json").write_text(json.dumps(objects, indent=2, sort_keys=True, default=str))
+            events = client.CoreV1Api(api).list_event_for_all_namespaces().items
+            (target / "events.txt").write_text(
+                "\n".join(
+                    f"{e.last_timestamp} {e.involved_object.namespace}/{e.involved_object.kind}/"
+                    f"{e.involved_object.name} {e.reason}: {e.message}"
+                    for e in events
+                )
+            )
+        return target
+
+    def finish(self) -> str | None:
+        """Remove the cluster unless kept; return the KUBECONFIG line when kept."""
+        if self.cluster is None:
+            return None
+        if self.keep:
+            return f"export KUBECONFIG={self.cluster.kubeconfig}"
+        self.provider.delete(self.cluster)
+        self.cluster = None
+        return None
+
+
+def readyz_check(kubeconfig: Path) -> Callable[[], None]:
+    """A probe check: ``/readyz`` answers 200 within a second, on a fresh connection each time."""
+
+    def check() -> None:
+        with contextlib.closing(api_client(kubeconfig)) as api:
+            status, _body = get_raw(api, "/readyz", timeout=1.0)
+        if status != 200:
+            raise RuntimeError(f"/readyz {status}")
+
+    return check
+
+
+def cluster_name(cell_id: str) -> str:
+    """A short, valid, unique-enough cluster name for a cell (ids are long and have ':' '>')."""
+    import hashlib
+    import os
+
+    digest = hashlib.sha256(cell_id.encode()).hexdigest()[:8]
+    provider = cell_id.split(":", 1)[0]
+    return f"cell-{provider}-{digest}-{os.getpid() % 100000}"
+
+
+def artifact_dir_name(cell_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in cell_id)

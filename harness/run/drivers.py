@@ -1,0 +1,48 @@
+"""Wiring a cell to its provider and scenarios, from the pytest configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.matrix import Cell, Matrix, select_scenarios
+from harness.providers import get_provider
+from harness.run.cell import CellRun, ScenarioDriver
+
+
+def scenarios_root() -> Path:
+    import os
+
+    env = os.environ.get("SPIN_HARNESS_SCENARIOS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def available_scenarios() -> list[str]:
+    root = scenarios_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "scenario.yaml").is_file())
+
+
+def scenario_names(matrix: Matrix) -> list[str]:
+    return select_scenarios(matrix.scenarios, available_scenarios())
+
+
+def scenario_drivers(names: list[str], cell: Cell, capabilities: frozenset[str]) -> list[ScenarioDriver]:
+    from harness.scenarios.driver import drivers_for
+
+    return drivers_for([scenarios_root() / n for n in names], provider=cell.provider, capabilities=capabilities)
+
+
+def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
+    from harness.run.items import MATRIX
+
+    matrix = config.stash[MATRIX]
+    provider = get_provider(cell.provider)
+    names = scenario_names(matrix)
+    drivers = scenario_drivers(names, cell, provider.capabilities.names()) if names else []
+    report_dir = Path(config.getoption("--report-dir") or "reports/latest")
+    return CellRun(
+        cell, provider, drivers, matrix.budget, report_dir / "artifacts", keep=bool(config.getoption("--keep-clusters"))
+    )
