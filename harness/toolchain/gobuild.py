@@ -15,6 +15,7 @@ so a rebuild of the same version is incremental.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,15 @@ from harness.versions import KubeVersion
 _STAGING_REPLACE = re.compile(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", re.M)
 _GO_DIRECTIVE = re.compile(r"^go\s+(\d+\.\d+(?:\.\d+)?)\s*$", re.M)
 _KWOK_MODULE = "sigs.k8s.io/kwok"
+#: Staging modules no command links; the build reads only their go.mod, so they may lack a zip.
+_NOT_LINKED = frozenset(
+    {
+        "k8s.io/sample-apiserver",
+        "k8s.io/sample-cli-plugin",
+        "k8s.io/sample-controller",
+        "k8s.io/code-generator",
+    }
+)
 _ETCD_SERVER_MODULE = "go.etcd.io/etcd/server/v3"
 
 
@@ -108,6 +118,7 @@ class GoModuleSource:
             upstream = goproxy.kubernetes_gomod(version)
         except HarnessError as exc:
             raise SourceUnavailable(f"build: {exc}") from exc
+        self._check_staging_published(version, upstream, progress)
         module = self.workdir / f"kubernetes-{version}"
         module.mkdir(parents=True, exist_ok=True)
         gomod = wrapper_gomod(version, upstream)
@@ -123,6 +134,36 @@ class GoModuleSource:
         packages = [f"k8s.io/kubernetes/cmd/{c.value}" for c in components]
         progress(f"go build {', '.join(c.value for c in components)} {version} (several minutes when cold)")
         self._go(["build", "-trimpath", "-ldflags", " ".join(ldflags), "-o", str(dest) + "/", *packages], module)
+
+    def _check_staging_published(self, version: KubeVersion, upstream: str, progress: ProgressFn) -> None:
+        """Fail in seconds, naming the modules, when the proxy lacks a staging module version."""
+        staging = sorted(m for m in set(_STAGING_REPLACE.findall(upstream)) if m not in _NOT_LINKED)
+        progress(f"checking {len(staging)} staging modules at {version.staging_version}")
+        env = dict(os.environ, GOFLAGS="-mod=mod")
+        proc = subprocess.run(
+            [goproxy.go_binary(), "mod", "download", "-json", *(f"{m}@{version.staging_version}" for m in staging)],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        decoder = json.JSONDecoder()
+        text, position, missing = proc.stdout, 0, []
+        while position < len(text):
+            while position < len(text) and text[position].isspace():
+                position += 1
+            if position >= len(text):
+                break
+            info, position = decoder.raw_decode(text, position)
+            if info.get("Error"):
+                missing.append(f"{info.get('Path')} {info.get('Version')}")
+        if missing:
+            raise SourceUnavailable(
+                f"build: the Go module proxy does not serve {', '.join(missing)}, which Kubernetes {version} "
+                "is built from (a partial mirror, or a release whose modules were never published); "
+                "choose another patch of the same minor (spin-harness toolchain versions) or another source"
+            )
 
     def _build_etcd(self, version: str, dest: Path, progress: ProgressFn) -> None:
         module = self.workdir / f"etcd-{version}"

@@ -185,9 +185,7 @@ def test_down_leaves_no_process_port_or_directory(e2e_versions: tuple[KubeVersio
     provider = LocalProvider()
     cluster = provider.create("down-check", e2e_versions[1])
     pids, ports = cluster_pids_and_ports(cluster.state_dir)
-    assert all(
-        port_in_use(p) for p in (cluster_state.ClusterState.load(cluster.state_dir).ports["apiserver"],)
-    )
+    assert all(port_in_use(p) for p in (cluster_state.ClusterState.load(cluster.state_dir).ports["apiserver"],))
     provider.delete(cluster)
     assert_nothing_left(cluster.state_dir, pids, ports)
 
@@ -212,8 +210,6 @@ def test_gc_cleans_up_after_the_owner_is_killed(e2e_versions: tuple[KubeVersion,
         owner.wait()
     time.sleep(0.2)
     assert directory.exists(), "the cluster should outlive its killed owner until gc runs"
-    result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "gc"], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-m", "harness.cli", "gc"], capture_output=True, text=True, check=True)
     assert "removed cluster orphan" in result.stdout
     assert_nothing_left(directory, pids, ports)

@@ -1,0 +1,89 @@
+"""``spin-harness run`` end to end: a real matrix, real clusters, exit codes and summary.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.versions import KubeVersion
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_matrix(matrix: Path, report: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SPIN_HARNESS_QUIET="1")
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(matrix), "--report", str(report), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=1200,
+        check=False,
+    )
+
+
+def write_matrix(
+    path: Path,
+    versions: tuple[KubeVersion, KubeVersion],
+    *,
+    outage: float,
+    availability: float,
+    exclude: str = "[]",
+) -> Path:
+    path.write_text(
+        "name: planted\n"
+        "providers: [local]\n"
+        f'paths:\n  - hops: ["{versions[0]}", "{versions[1]}"]\n'
+        f'scenarios:\n  include: ["*"]\n  exclude: {exclude}\n'
+        f"probes:\n  budget:\n    api_max_outage_seconds: {outage}\n    min_availability: {availability}\n"
+    )
+    return path
+
+
+def test_smoke_style_run_passes_and_writes_summary(
+    tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=60, availability=0.05)
+    result = run_matrix(matrix, tmp_path / "report")
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert summary["verdict"] == "passed"
+    cell = summary["cells"][0]
+    assert cell["id"] == f"local:{e2e_versions[0]}>{e2e_versions[1]}"
+    phases = [item["nodeid"].split("::", 2)[2] for item in cell["items"]]
+    assert phases[0] == f"cluster::create@{e2e_versions[0]}"
+    assert f"upgrade::hop@{e2e_versions[1]}" in phases
+    assert phases[-1] == f"cluster::delete@{e2e_versions[1]}"
+    assert cell["hops"][0]["playbook"], "the upgrade playbook's events are recorded"
+    assert (tmp_path / "report" / "junit.xml").is_file()
+
+
+def test_planted_outage_makes_the_run_exit_1_and_names_it(
+    tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    # A budget of zero outage: the single local apiserver restarts during the hop, and the
+    # disruption probe must see it.
+    matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=0, availability=1.0, exclude='["*"]')
+    result = run_matrix(matrix, tmp_path / "report")
+    assert result.returncode == 1, result.stdout[-3000:]
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["verdict"] == "failed"
+    breaking = [f for f in summary["findings"] if f["severity"] == "breaking"]
+    assert [f["kind"] for f in breaking] == ["disruption"]
+    assert breaking[0]["subject"] == "kube-apiserver" and breaking[0]["evidence"]["outages"]
+    assert "--cell" in summary["cells"][0]["repro"]
+
+
+def test_bad_matrix_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('name: bad\nproviders: [local]\npaths:\n  - hops: ["1.35", "1.37"]\n')
+    result = run_matrix(bad, tmp_path / "report")
+    assert result.returncode == 2
+    assert "bad.yaml:4" in result.stderr and "skips" in result.stderr

@@ -1,0 +1,194 @@
+"""Planted regressions: each detector fires on its regression and names the culprit.
+
+The compare halves are pure, so the planted snapshots here are exactly what the snapshot
+halves read from clusters; the e2e tests cover the snapshot halves against real apiservers.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.detectors import discovery, disruption, drift, rbac
+from harness.findings import Finding, Severity, has_breaking, normalise
+
+HOP = "v1.36.3>v1.37.2"
+
+DISCOVERY = {
+    "v1": ["configmaps", "pods", "secrets"],
+    "batch/v1": ["cronjobs", "jobs"],
+    "platform.spin.example/v1alpha1": ["projects"],
+    "platform.spin.example/v1": ["projects"],
+}
+
+
+def test_removed_group_version_in_use_is_breaking() -> None:
+    after = {k: v for k, v in DISCOVERY.items() if k != "platform.spin.example/v1alpha1"}
+    findings = discovery.compare(DISCOVERY, after, HOP, in_use={"platform.spin.example/v1alpha1"})
+    assert [(f.kind, f.severity, f.subject) for f in findings] == [
+        ("removed-api", Severity.BREAKING, "platform.spin.example/v1alpha1")
+    ]
+    assert "tenant manifests use it" in findings[0].detail
+
+
+def test_removed_group_version_not_in_use_is_a_warning() -> None:
+    after = {k: v for k, v in DISCOVERY.items() if k != "platform.spin.example/v1alpha1"}
+    assert [f.severity for f in discovery.compare(DISCOVERY, after, HOP)] == [Severity.WARNING]
+
+
+def test_removed_resource_is_named() -> None:
+    after = copy.deepcopy(DISCOVERY)
+    after["batch/v1"] = ["jobs"]
+    findings = discovery.compare(DISCOVERY, after, HOP)
+    assert [f.subject for f in findings] == ["batch/v1 cronjobs"]
+
+
+def test_unchanged_discovery_has_no_findings() -> None:
+    assert discovery.compare(DISCOVERY, copy.deepcopy(DISCOVERY), HOP) == []
+
+
+def _object(uid: str = "u-1", **data: str) -> dict[str, object]:
+    return drift.normalise(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "settings",
+                "namespace": "tenant-a",
+                "uid": uid,
+                "resourceVersion": "7",
+                "managedFields": [{"manager": "x"}],
+            },
+            "data": data or {"k": "v"},
+        }
+    )
+
+
+KEY = "tenant-a/v1/ConfigMap/settings"
+
+
+def test_drift_ignores_server_managed_fields() -> None:
+    before = {KEY: _object()}
+    moved = _object()
+    assert "resourceVersion" not in moved["metadata"]  # type: ignore[operator]
+    assert drift.compare(before, {KEY: moved}, HOP) == []
+
+
+def test_changed_value_is_breaking_drift() -> None:
+    findings = drift.compare({KEY: _object(k="v")}, {KEY: _object(k="other")}, HOP)
+    assert [(f.kind, f.severity, f.subject) for f in findings] == [("object-drift", Severity.BREAKING, KEY)]
+
+
+def test_added_default_is_a_warning() -> None:
+    after = _object()
+    after["immutable"] = False  # a field the new version defaults
+    findings = drift.compare({KEY: _object()}, {KEY: after}, HOP)
+    assert [f.severity for f in findings] == [Severity.WARNING]
+
+
+def test_vanished_and_recreated_objects_are_breaking() -> None:
+    assert "is gone" in drift.compare({KEY: _object()}, {}, HOP)[0].detail
+    recreated = drift.compare({KEY: _object(uid="u-1")}, {KEY: _object(uid="u-2")}, HOP)
+    assert "recreated" in recreated[0].detail and recreated[0].severity is Severity.BREAKING
+
+
+def test_secret_values_never_reach_drift_evidence() -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "uid": "1"},
+        "data": {"password": "aHVudGVyMg=="},
+        "stringData": {"token": "plain-secret-value"},
+    }
+    normalised = drift.normalise(secret)
+    text = repr(normalised)
+    assert "aHVudGVyMg==" not in text and "plain-secret-value" not in text
+    changed = copy.deepcopy(secret)
+    changed["data"] = {"password": "c2VjcmV0LXR3bw=="}
+    findings = drift.compare({"k": normalised}, {"k": drift.normalise(changed)}, HOP)
+    assert findings and "c2VjcmV0LXR3bw==" not in repr(findings[0].evidence)
+
+
+def test_role_losing_a_verb_is_a_breaking_rbac_change() -> None:
+    key = "User:alpha-member@tenant-alpha create apps/deployments"
+    before = {key: True, "User:alpha-viewer@tenant-alpha get core/pods": True}
+    after = dict(before, **{key: False})
+    findings = rbac.compare(before, after, HOP)
+    assert [(f.kind, f.severity, f.subject) for f in findings] == [("rbac-change", Severity.BREAKING, key)]
+    assert "now denied" in findings[0].detail
+
+
+def test_new_grant_is_also_breaking() -> None:
+    key = "Group:beta-members@tenant-alpha get core/secrets"
+    findings = rbac.compare({key: False}, {key: True}, HOP)
+    assert findings[0].severity is Severity.BREAKING and "now allowed" in findings[0].detail
+
+
+def _timeline(pattern: str, step: float = 0.5) -> disruption.Timeline:
+    timeline = disruption.Timeline("kube-apiserver")
+    for index, mark in enumerate(pattern):
+        timeline.attempts.append(disruption.Attempt(index * step, mark == "+", 0.01, "" if mark == "+" else "down"))
+    return timeline
+
+
+def test_outage_over_budget_is_breaking() -> None:
+    timeline = _timeline("+++----------+++")  # 5 s outage
+    assert timeline.outages() == [(1.5, 6.5)]
+    findings = disruption.compare(timeline, disruption.Budget(2.0, 0.5), HOP)
+    assert has_breaking(findings) and "5.0s" in findings[0].detail
+
+
+def test_outage_within_budget_is_info_and_none_is_nothing() -> None:
+    assert [f.severity for f in disruption.compare(_timeline("++--++"), disruption.Budget(5, 0.5), HOP)] == [
+        Severity.INFO
+    ]
+    assert disruption.compare(_timeline("++++"), disruption.Budget(0, 1.0), HOP) == []
+
+
+def test_probe_records_failures_from_a_real_check() -> None:
+    calls = {"n": 0}
+
+    def flaky() -> None:
+        calls["n"] += 1
+        if calls["n"] % 2 == 0:
+            raise ConnectionError("refused")
+
+    probe = disruption.Probe("flaky", flaky, interval=0.01).start()
+    import time
+
+    time.sleep(0.2)
+    timeline = probe.stop()
+    assert any(not a.ok for a in timeline.attempts) and any(a.ok for a in timeline.attempts)
+    assert 0 < timeline.availability() < 1
+
+
+def test_normalise_keeps_the_most_severe_per_subject() -> None:
+    a = Finding("object-drift", Severity.WARNING, HOP, "x", "minor")
+    b = Finding("object-drift", Severity.BREAKING, HOP, "x", "major")
+    c = Finding("removed-api", Severity.INFO, HOP, "y", "info")
+    assert normalise([c, a, b]) == [b, c]
+
+
+_findings = st.lists(
+    st.builds(
+        Finding,
+        kind=st.sampled_from(["removed-api", "object-drift", "rbac-change", "disruption"]),
+        severity=st.sampled_from(list(Severity)),
+        hop=st.sampled_from(["v1.35.4>v1.36.3", HOP]),
+        subject=st.text(alphabet="abc/-", min_size=1, max_size=4),
+        detail=st.text(max_size=5),
+    ),
+    max_size=30,
+)
+
+
+@given(_findings)
+def test_normalise_properties(findings: list[Finding]) -> None:
+    once = normalise(findings)
+    assert normalise(once) == once  # idempotent
+    assert len({f.key for f in once}) == len(once)  # one per kind/hop/subject
+    assert {f.key for f in once} == {f.key for f in findings}  # nothing lost
+    assert has_breaking(once) == has_breaking(findings)  # severity never downgraded
+    assert normalise(list(reversed(findings))) == once or len(findings) != len({f.key for f in findings})
