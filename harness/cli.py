@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -262,6 +263,19 @@ def run_pytest_on_matrix(
     return 2
 
 
+def cmd_report_html(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.errors import InputError
+    from harness.report.html import write_html
+
+    directory = Path(args.directory)
+    if not (directory / "summary.json").is_file():
+        raise InputError(f"{directory}: no summary.json here", hint="give the --report directory of a run")
+    print(write_html(directory))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     return run_pytest_on_matrix(
         args.matrix,
@@ -351,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(handler=cmd_run)
 
+    report = top.add_parser("report", help="build reports from a run's summary.json").add_subparsers(
+        dest="report_command", required=True, metavar="ACTION"
+    )
+    p = report.add_parser("html", help="(re)build index.html in a report directory")
+    p.add_argument("directory")
+    p.set_defaults(handler=cmd_report_html)
+
     p = top.add_parser("gc", help="remove clusters whose owner is gone, and stray processes")
     p.add_argument("--all", action="store_true", help="remove every cluster, kept ones too")
     p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
@@ -358,9 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate_cleanly(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every cleanup (half-made clusters, probes) runs."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate_cleanly)
     handler: Handler = args.handler
     try:
         return handler(args)

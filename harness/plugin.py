@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from harness.run.summary import Summary
 
 _names = itertools.count()
-SUMMARY = pytest.StashKey["Summary"]()
+SUMMARY: pytest.StashKey[Summary] = pytest.StashKey()
 _CONFIG: dict[str, Any] = {}
 
 
@@ -44,7 +45,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default=None, help="where summary.json and artifacts go")
 
 
+def _sigterm_as_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # A CI job cancelled with SIGTERM must still remove its clusters: unwind like Ctrl-C so
+    # fixture finalizers and sessionfinish run.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     matrix_path = config.getoption("--matrix")
     if not matrix_path:
         return
@@ -133,7 +142,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if summary is not None:
         report_dir = Path(config.getoption("--report-dir") or "reports/latest")
         path = summary.write(report_dir)
-        print(f"\nspin-harness: summary written to {path}")
+        from harness.report.html import write_html
+
+        page = write_html(report_dir)
+        print(f"\nspin-harness: summary written to {path}; report {page}")
 
 
 @dataclass
