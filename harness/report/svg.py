@@ -13,7 +13,7 @@ def timeline_svg(timelines: list[dict[str, Any]], seconds: float) -> str:
     if not timelines:
         return ""
     span = max(seconds, max((a[0] for t in timelines for a in t.get("attempts", [])), default=0.0), 1.0)
-    scale = (WIDTH - LABEL - 10) / span
+    scale = (WIDTH - LABEL - 30) / span
     height = LANE * len(timelines) + 24
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
