@@ -42,9 +42,7 @@ def kwokctl_binary() -> Path:
     if not binary.is_file():
         tools.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, GOBIN=str(tools), GOFLAGS="")
-        subprocess.run(
-            ["go", "install", "-trimpath", f"{KWOKCTL_MODULE}@{KWOK_VERSION}"], env=env, check=True
-        )
+        subprocess.run(["go", "install", "-trimpath", f"{KWOKCTL_MODULE}@{KWOK_VERSION}"], env=env, check=True)
     return binary
 
 
@@ -62,9 +60,7 @@ class Kwokctl:
         self.env = dict(os.environ, KWOK_WORKDIR=str(workdir))
 
     def run(self, *args: str) -> None:
-        done = subprocess.run(
-            [str(self.binary), *args], env=self.env, capture_output=True, text=True, check=False
-        )
+        done = subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"kwokctl {' '.join(args[:3])} failed:\n{done.stderr[-2000:]}")
 
@@ -85,9 +81,7 @@ class Kwokctl:
             "3m",
         )
         self.run("scale", "node", "--name", name, "--replicas", str(nodes))
-        self.run(
-            "--name", name, "kubectl", "wait", "--for=condition=Ready", "node", "--all", "--timeout=120s"
-        )
+        self.run("--name", name, "kubectl", "wait", "--for=condition=Ready", "node", "--all", "--timeout=120s")
 
     def delete(self, name: str) -> None:
         self.run("delete", "cluster", "--name", name)
@@ -110,9 +104,7 @@ def one_run(
     samples["spin delete"].append(timed(lambda: provider.delete(cluster)))
 
     samples["kwokctl create"].append(timed(lambda: kwokctl.create(name, tools[0], nodes)))
-    samples["kwokctl recreate"].append(
-        timed(lambda: (kwokctl.delete(name), kwokctl.create(name, tools[1], nodes)))
-    )
+    samples["kwokctl recreate"].append(timed(lambda: (kwokctl.delete(name), kwokctl.create(name, tools[1], nodes))))
     samples["kwokctl delete"].append(timed(lambda: kwokctl.delete(name)))
 
 
@@ -170,9 +162,7 @@ def main() -> int:
         ours = med[f"spin {phase}"]
         print(f"{phase:10} {ours:12.2f}s {med[theirs]:9.2f}s {ours / med[theirs]:7.2f}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"from": str(source), "to": str(target), "samples": samples}, indent=2)
-        )
+        args.json.write_text(json.dumps({"from": str(source), "to": str(target), "samples": samples}, indent=2))
     return 0
 
 

@@ -110,7 +110,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     from harness.run.summary import ItemResult
 
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        parts = report.nodeid.split("::")
+        from harness.run.items import strip_group_suffix
+
+        nodeid = strip_group_suffix(report.nodeid)
+        parts = nodeid.split("::")
         if len(parts) < 4:
             return
         cell, group, phase = parts[1], parts[2], parts[3]
@@ -120,7 +123,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
         summary.add(
-            ItemResult(report.nodeid, cell, group, phase, report.outcome, round(report.duration, 2), message),
+            ItemResult(nodeid, cell, group, phase, report.outcome, round(report.duration, 2), message),
             dict(report.user_properties),
         )
 
@@ -139,7 +142,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if note:
             print(f"\n{run.cell.id}: {note}")
     summary = config.stash.get(SUMMARY, None)
-    if summary is not None:
+    if summary is not None and not config.option.collectonly:
         report_dir = Path(config.getoption("--report-dir") or "reports/latest")
         path = summary.write(report_dir)
         from harness.report.html import write_html

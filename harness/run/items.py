@@ -8,14 +8,13 @@ worker (one cluster per cell) while different cells run in parallel.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.findings import Finding, Severity, has_breaking
 from harness.matrix import Cell, Hop, Matrix
-from harness.run.cell import DETECTORS, CellRun, ScenarioDriver
+from harness.run.cell import DETECTORS, CellRun, HopRecord, ScenarioDriver
 
 CELL_RUNS = pytest.StashKey[dict[str, CellRun]]()
 MATRIX = pytest.StashKey[Matrix]()
@@ -121,6 +120,33 @@ def _not_yet(reason: str) -> Callable[[CellRun], Any]:
     return action
 
 
+def _allure_playbook_steps(hop: HopRecord) -> None:
+    """Each ansible task of the hop becomes an Allure step with its status."""
+    import allure
+
+    for event in hop.playbook.events if hop.playbook else []:
+        with allure.step(f"{event.task} [{event.status}, {event.seconds:.1f}s]"):
+            if event.status == "failed":
+                allure.attach(event.message, name="message", attachment_type=allure.attachment_type.TEXT)
+
+
+def _allure_attach_json(name: str, value: object) -> None:
+    import json
+
+    import allure
+
+    allure.attach(json.dumps(value, indent=2, default=str), name=name, attachment_type=allure.attachment_type.JSON)
+
+
+def strip_group_suffix(nodeid: str) -> str:
+    """The node id as the matrix names it, without loadgroup's ``@<cell id>`` suffixes."""
+    parts = nodeid.split("::")
+    if len(parts) >= 2:
+        while nodeid.endswith(f"@{parts[1]}"):
+            nodeid = nodeid[: -len(parts[1]) - 1]
+    return nodeid
+
+
 class CellItem(pytest.Item):
     def __init__(self, *, group: str, phase: str, action: Callable[[CellRun], Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -128,6 +154,14 @@ class CellItem(pytest.Item):
         self.phase = phase
         self.action = action
         self.cell: Cell = self.parent.cell  # type: ignore[union-attr]
+        # Allure: the path is the epic, the scenario (or harness group) the feature, the cell the story.
+        for label_type, value in (
+            ("epic", self.cell.path.label),
+            ("feature", group),
+            ("story", self.cell.id),
+            ("suite", self.cell.provider),
+        ):
+            self.add_marker(pytest.mark.allure_label(value, label_type=label_type))
 
     def cell_run(self) -> CellRun:
         runs = self.config.stash[CELL_RUNS]
@@ -152,8 +186,11 @@ class CellItem(pytest.Item):
             if self.group == "detectors" and run.hops:
                 mine = [f.to_json() for f in run.hops[-1].findings if f.kind == self.phase]
                 self.user_properties.append(("findings", mine))
+                if mine:
+                    _allure_attach_json(f"{self.phase} findings", mine)
         if self.group == "upgrade" and self.phase == "hop" and run.hops:
             hop = run.hops[-1]
+            _allure_playbook_steps(hop)
             self.user_properties.append(
                 (
                     "hop",
@@ -172,6 +209,3 @@ class CellItem(pytest.Item):
         if isinstance(excinfo.value, (AssertionError, BreakingFindings)) or getattr(excinfo.value, "message", None):
             return f"{self.nodeid}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.cell.id}::{self.name}"

@@ -83,7 +83,7 @@ def run_playbook(name: str, extravars: dict[str, Any], *, timeout: float = 1800)
             if status == "ok" and result.get("changed"):
                 status = "changed"
             begun = started_at.pop(data.get("task_uuid", ""), time.monotonic())
-            message = str(result.get("msg") or result.get("stderr") or "")[:2000]
+            message = "; ".join(str(result[k]).strip() for k in ("msg", "stderr") if result.get(k))[-2000:]
             record.events.append(PlaybookEvent(data.get("task", "?"), status, time.monotonic() - begun, message))
         return True
 
