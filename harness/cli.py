@@ -220,7 +220,15 @@ def cmd_matrix_show(args: argparse.Namespace) -> int:
 
 
 def run_pytest_on_matrix(
-    matrix: str, *, report: str, cell: str | None, provider: str | None, workers: int, keep: bool, extra: list[str]
+    matrix: str,
+    *,
+    report: str,
+    cell: str | None,
+    provider: str | None,
+    workers: int,
+    keep: bool,
+    extra: list[str],
+    until: str | None = None,
 ) -> int:
     """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes."""
     from pathlib import Path
@@ -255,6 +263,8 @@ def run_pytest_on_matrix(
         args.append(f"--provider={provider}")
     if keep:
         args.append("--keep-clusters")
+    if until:
+        args.append(f"--until={until}")
     if workers > 1:
         args += ["-n", str(workers), "--dist", "loadgroup"]
     status = int(pytest.main([*args, *extra]))
@@ -274,6 +284,44 @@ def cmd_report_html(args: argparse.Namespace) -> int:
         raise InputError(f"{directory}: no summary.json here", hint="give the --report directory of a run")
     print(write_html(directory))
     return 0
+
+
+def cmd_repro(args: argparse.Namespace) -> int:
+    """Re-run exactly one cell, keep its cluster, and print how to reach it."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from harness.errors import InputError
+    from harness.matrix import parse_cell_id
+
+    key = parse_cell_id(args.cell_id)
+    matrix = args.matrix
+    if matrix is None:
+        if key.steps:
+            raise InputError(f"{args.cell_id}: platform steps need the matrix file", hint="pass --matrix FILE")
+        hops = ", ".join(f'"{v}"' for v in key.versions)
+        matrix = str(Path(tempfile.mkdtemp(prefix="spin-repro-")) / "repro.yaml")
+        Path(matrix).write_text(
+            f"name: repro\nproviders: [{key.provider}]\npaths:\n  - hops: [{hops}]\n"
+            + (f"    nodes_lag: {key.nodes_lag}\n" if key.nodes_lag else "")
+        )
+    status = run_pytest_on_matrix(
+        matrix,
+        report=args.report,
+        cell=key.id,
+        provider=None,
+        workers=1,
+        keep=not args.no_keep,
+        extra=[],
+        until=args.until,
+    )
+    summary = Path(args.report) / "summary.json"
+    if summary.is_file():
+        for cell in json.loads(summary.read_text()).get("cells", []):
+            if cell.get("kubeconfig"):
+                print(cell["kubeconfig"])
+    return status
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -364,6 +412,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-clusters", action="store_true", help="keep each cell's cluster and print KUBECONFIG")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(handler=cmd_run)
+
+    p = top.add_parser("repro", help="re-run one cell, keep its cluster, print its KUBECONFIG")
+    p.add_argument("cell_id", help="the cell id, as in reports: local:v1.36.3>v1.37.2")
+    p.add_argument("--matrix", help="the matrix the cell came from (for its scenarios and budget)")
+    p.add_argument("--until", help="stop after this phase: create, setup, verify@VERSION, hop@VERSION ...")
+    p.add_argument("--report", default="reports/repro", help="report directory (default reports/repro)")
+    p.add_argument("--no-keep", action="store_true", help="remove the cluster at the end after all")
+    p.set_defaults(handler=cmd_repro)
 
     report = top.add_parser("report", help="build reports from a run's summary.json").add_subparsers(
         dest="report_command", required=True, metavar="ACTION"

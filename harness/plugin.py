@@ -43,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--matrix", default=None, help="run the cells of this matrix file as test items")
     group.addoption("--cell", default=None, help="run only the cell with this id")
     group.addoption("--report-dir", default=None, help="where summary.json and artifacts go")
+    group.addoption("--until", default=None, help="stop each cell after this phase (setup, verify@v1.36.3, hop@...)")
 
 
 def _sigterm_as_interrupt(signum: int, _frame: object) -> None:
@@ -98,8 +99,24 @@ def pytest_runtest_makereport(
         if path is not None:
             report.user_properties.append(("artifacts", str(path)))
     matrix = item.config.getoption("--matrix")
-    report.user_properties.append(("repro", f"spin-harness run {matrix} --cell '{item.cell.id}' --keep-clusters"))
+    report.user_properties.append(("repro", f"spin-harness repro '{item.cell.id}' --matrix {matrix}"))
     return report
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    until = config.getoption("--until")
+    if not until or not config.getoption("--matrix"):
+        return
+    from harness.run.items import CellItem, stop_after
+
+    kept, dropped = stop_after([i for i in items if isinstance(i, CellItem)], until)
+    if not kept:
+        from harness.errors import InputError
+
+        phases = sorted({i.name.split("::")[-1] for i in items if isinstance(i, CellItem)})
+        raise pytest.UsageError(str(InputError(f"--until: no phase {until!r}", hint=f"one of {', '.join(phases)}")))
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -141,6 +158,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             note = f"could not remove the cluster of {run.cell.id}: {exc}"
         if note:
             print(f"\n{run.cell.id}: {note}")
+            summary = config.stash.get(SUMMARY, None)
+            if summary is not None:
+                summary.cell_data.setdefault(run.cell.id, {"findings": [], "hops": [], "timings": {}, "repro": ""})
+                summary.cell_data[run.cell.id]["kubeconfig"] = note
     summary = config.stash.get(SUMMARY, None)
     if summary is not None and not config.option.collectonly:
         report_dir = Path(config.getoption("--report-dir") or "reports/latest")
@@ -162,7 +183,7 @@ class ClusterFactory:
 
     def create(self, version: KubeVersion, nodes: int = 1, name: str | None = None) -> Cluster:
         name = name or f"{self.prefix}-{next(_names)}"
-        cluster = self.provider.create(name, version, nodes)
+        cluster = self.provider.create(name, version, nodes, keep=self.keep)
         self.created.append(cluster)
         return cluster
 

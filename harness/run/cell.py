@@ -112,7 +112,9 @@ class CellRun:
     def create(self) -> Cluster:
         name = cluster_name(self.cell.id)
         version = self.cell.path.start
-        self.cluster = self._timed(f"create@{version}", lambda: self.provider.create(name, version, nodes=2))
+        self.cluster = self._timed(
+            f"create@{version}", lambda: self.provider.create(name, version, nodes=2, keep=self.keep)
+        )
         return self.cluster
 
     def require_cluster(self) -> Cluster:

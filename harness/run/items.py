@@ -138,6 +138,24 @@ def _allure_attach_json(name: str, value: object) -> None:
     allure.attach(json.dumps(value, indent=2, default=str), name=name, attachment_type=allure.attachment_type.JSON)
 
 
+def stop_after(items: list[CellItem], phase: str) -> tuple[list[CellItem], list[CellItem]]:
+    """Split each cell's items at the last one of ``phase`` (``setup``, ``verify@v1.36.3``...)."""
+    kept: list[CellItem] = []
+    dropped: list[CellItem] = []
+    by_cell: dict[str, list[CellItem]] = {}
+    for item in items:
+        by_cell.setdefault(item.cell.id, []).append(item)
+    for cell_items in by_cell.values():
+        names = [i.name.split("::")[-1] for i in cell_items]
+        matches = [n for n, name in enumerate(names) if phase in (name, name.split("@")[0])]
+        if not matches:
+            dropped.extend(cell_items)
+            continue
+        kept.extend(cell_items[: matches[-1] + 1])
+        dropped.extend(cell_items[matches[-1] + 1 :])
+    return kept, dropped
+
+
 def strip_group_suffix(nodeid: str) -> str:
     """The node id as the matrix names it, without loadgroup's ``@<cell id>`` suffixes."""
     parts = nodeid.split("::")

@@ -78,7 +78,7 @@ def test_planted_outage_makes_the_run_exit_1_and_names_it(
     breaking = [f for f in summary["findings"] if f["severity"] == "breaking"]
     assert [f["kind"] for f in breaking] == ["disruption"]
     assert breaking[0]["subject"] == "kube-apiserver" and breaking[0]["evidence"]["outages"]
-    assert "--cell" in summary["cells"][0]["repro"]
+    assert summary["cells"][0]["repro"].startswith("spin-harness repro ")
 
 
 def test_bad_matrix_exits_2_with_file_and_line(tmp_path: Path) -> None:
