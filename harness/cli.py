@@ -273,6 +273,32 @@ def run_pytest_on_matrix(
     return 2
 
 
+def cmd_matrix_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.ci.export import export_pipeline
+    from harness.matrix import load_matrix
+    from harness.toolchain.goproxy import published_versions
+
+    text = export_pipeline(load_matrix(Path(args.file), published_versions()), args.file, args.format)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(args.out)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_report_merge(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.report.merge import merge_reports
+
+    out = merge_reports([Path(d) for d in args.directories], Path(args.out))
+    print(out / "index.html")
+    return 0
+
+
 def cmd_report_html(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -402,6 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = matrix.add_parser("show", help="print the cells a matrix expands to")
     p.add_argument("file")
     p.set_defaults(handler=cmd_matrix_show)
+    p = matrix.add_parser("export", help="write a CI pipeline with one job per cell")
+    p.add_argument("file")
+    p.add_argument("--format", required=True, choices=["github", "gitlab"])
+    p.add_argument("--out", help="write here instead of stdout")
+    p.set_defaults(handler=cmd_matrix_export)
 
     p = top.add_parser("run", help="run a matrix: every cell, scenario and hop; exit 1 on breaking findings")
     p.add_argument("matrix")
@@ -427,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = report.add_parser("html", help="(re)build index.html in a report directory")
     p.add_argument("directory")
     p.set_defaults(handler=cmd_report_html)
+    p = report.add_parser("merge", help="merge per-cell report directories into one report")
+    p.add_argument("directories", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(handler=cmd_report_merge)
 
     p = top.add_parser("gc", help="remove clusters whose owner is gone, and stray processes")
     p.add_argument("--all", action="store_true", help="remove every cluster, kept ones too")

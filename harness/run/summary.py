@@ -54,40 +54,45 @@ class Summary:
         for item in self.items:
             cell = cells.setdefault(item.cell, {"id": item.cell, "verdict": "passed", "scenarios": {}, "items": []})
             cell["items"].append(vars(item))
-            if item.outcome == "failed":
-                cell["verdict"] = "failed"
             if item.scenario not in ("cluster", "upgrade", "detectors"):
-                phases = cell["scenarios"].setdefault(item.scenario, {})
-                phases[item.phase] = item.outcome
+                cell["scenarios"].setdefault(item.scenario, {})[item.phase] = item.outcome
         for cell_id, cell in cells.items():
             data = self.cell_data.get(cell_id, {})
             cell.update({k: v for k, v in data.items() if k != "findings"})
             cell["findings"] = data.get("findings", [])
-            if any(f["severity"] == "breaking" for f in cell["findings"]):
-                cell["verdict"] = "failed"
-        verdicts = [c["verdict"] for c in cells.values()]
-        findings = [f | {"cell": cid} for cid, c in cells.items() for f in c["findings"]]
-        return {
-            "schema": SCHEMA_VERSION,
-            "matrix": self.matrix,
-            "started": self.started,
-            "finished": time.time(),
-            "verdict": "failed" if "failed" in verdicts else ("passed" if verdicts else "empty"),
-            "counts": {
-                "cells": len(cells),
-                "items": len(self.items),
-                "passed": sum(i.outcome == "passed" for i in self.items),
-                "failed": sum(i.outcome == "failed" for i in self.items),
-                "skipped": sum(i.outcome == "skipped" for i in self.items),
-                "breaking": sum(f["severity"] == "breaking" for f in findings),
-                "warning": sum(f["severity"] == "warning" for f in findings),
-            },
-            "cells": list(cells.values()),
-            "findings": findings,
-        }
+        return finalise(self.matrix, list(cells.values()), self.started, time.time())
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / SUMMARY_NAME
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False, default=str))
         return path
+
+
+def finalise(matrix: str, cells: list[dict[str, Any]], started: float, finished: float) -> dict[str, Any]:
+    """Verdicts and counts from cells; shared by a run and by ``report merge`` so both agree."""
+    items = [item for cell in cells for item in cell["items"]]
+    for cell in cells:
+        failed = any(i["outcome"] == "failed" for i in cell["items"])
+        breaking = any(f["severity"] == "breaking" for f in cell.get("findings", []))
+        cell["verdict"] = "failed" if failed or breaking else "passed"
+    findings = [f | {"cell": c["id"]} for c in cells for f in c.get("findings", [])]
+    verdicts = [c["verdict"] for c in cells]
+    return {
+        "schema": SCHEMA_VERSION,
+        "matrix": matrix,
+        "started": started,
+        "finished": finished,
+        "verdict": "failed" if "failed" in verdicts else ("passed" if verdicts else "empty"),
+        "counts": {
+            "cells": len(cells),
+            "items": len(items),
+            "passed": sum(i["outcome"] == "passed" for i in items),
+            "failed": sum(i["outcome"] == "failed" for i in items),
+            "skipped": sum(i["outcome"] == "skipped" for i in items),
+            "breaking": sum(f["severity"] == "breaking" for f in findings),
+            "warning": sum(f["severity"] == "warning" for f in findings),
+        },
+        "cells": cells,
+        "findings": findings,
+    }

@@ -43,9 +43,7 @@ def test_cluster_with_dead_owner_is_garbage(tmp_path: Path) -> None:
     short_lived = subprocess.Popen(["true"])
     short_lived.wait()
     created = psutil.Process().create_time()
-    st = state.ClusterState(
-        "c", tmp_path, "v1.36.3", "v3.6.8", 1, owner=state.Owner(short_lived.pid, created)
-    )
+    st = state.ClusterState("c", tmp_path, "v1.36.3", "v3.6.8", 1, owner=state.Owner(short_lived.pid, created))
     assert gc.garbage_reason(st, everything=False) is not None
     st.owner = state.Owner.current()
     assert gc.garbage_reason(st, everything=False) is None
@@ -59,9 +57,7 @@ def test_unreadable_state_is_garbage(tmp_path: Path) -> None:
 def test_process_record_detects_pid_reuse() -> None:
     proc = subprocess.Popen(["sleep", "30"])
     try:
-        record = process.ProcessRecord(
-            "x", proc.pid, psutil.Process(proc.pid).create_time(), ("sleep",), "/dev/null"
-        )
+        record = process.ProcessRecord("x", proc.pid, psutil.Process(proc.pid).create_time(), ("sleep",), "/dev/null")
         assert process.alive(record)
         reused = process.ProcessRecord("x", proc.pid, record.create_time - 100, ("sleep",), "/dev/null")
         assert not process.alive(reused)

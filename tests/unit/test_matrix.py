@@ -34,9 +34,7 @@ MATRICES = REPO / "matrices"
 #: What the module proxy published when these tests were written (newest patches
 #: v1.35.4, v1.36.3, v1.37.2), plus an older line for longer paths.
 AVAILABLE = [
-    KubeVersion(1, minor, patch)
-    for minor, count in ((34, 7), (35, 5), (36, 4), (37, 3))
-    for patch in range(count)
+    KubeVersion(1, minor, patch) for minor, count in ((34, 7), (35, 5), (36, 4), (37, 3)) for patch in range(count)
 ]
 
 
@@ -466,11 +464,7 @@ def test_platform_step_going_back_is_refused(tmp_path: Path) -> None:
 
 
 def test_inherited_step_past_the_end_names_the_path(tmp_path: Path) -> None:
-    text = (
-        PLATFORM.replace("STEP_COMPONENT", "platform-crd")
-        .replace("STEP_TO", "v2")
-        .replace("at_hop: 1", "at_hop: 2")
-    )
+    text = PLATFORM.replace("STEP_COMPONENT", "platform-crd").replace("STEP_TO", "v2").replace("at_hop: 1", "at_hop: 2")
     path = write(tmp_path, text)
     message = load_error(path)
     assert f"{path}:9: platform.steps[0].at_hop: at_hop 2 is past the end" in message
@@ -560,10 +554,7 @@ def nightly() -> Cell:
 
 def test_step_id(nightly: Cell) -> None:
     cell = select_cells(load_matrix(MATRICES / "smoke.yaml", AVAILABLE))[0]
-    assert (
-        step_id(cell, "tenant-rbac", "verify", v("v1.37.2"))
-        == "local:v1.36.3>v1.37.2::tenant-rbac::verify@v1.37.2"
-    )
+    assert step_id(cell, "tenant-rbac", "verify", v("v1.37.2")) == "local:v1.36.3>v1.37.2::tenant-rbac::verify@v1.37.2"
     assert step_id(nightly, "tenant-rbac", "setup") == "local:v1.35.4>v1.36.3>v1.37.2::tenant-rbac::setup"
     with pytest.raises(ValueError):
         step_id(nightly, "a::b", "verify")
@@ -612,9 +603,7 @@ def test_bad_cell_ids(text: str, reason: str) -> None:
 def test_select_cells_by_provider_and_id() -> None:
     matrix = load_matrix(MATRICES / "nightly.yaml", AVAILABLE)
     assert [c.id for c in select_cells(matrix, provider="kind")] == ["kind:v1.35.4>v1.36.3>v1.37.2"]
-    assert [c.id for c in select_cells(matrix, cell_id="k3d:1.35.4>1.36.3>1.37.2")] == [
-        "k3d:v1.35.4>v1.36.3>v1.37.2"
-    ]
+    assert [c.id for c in select_cells(matrix, cell_id="k3d:1.35.4>1.36.3>1.37.2")] == ["k3d:v1.35.4>v1.36.3>v1.37.2"]
     assert len(select_cells(matrix)) == 3
 
 
@@ -624,9 +613,7 @@ def test_select_cells_errors_list_valid_choices() -> None:
         select_cells(matrix, provider="kinder")
     with pytest.raises(InputError, match=r"does not run provider 'kind' \(it runs: local\)"):
         select_cells(matrix, provider="kind")
-    with pytest.raises(
-        InputError, match=r"no cell 'local:v1.35.4>v1.36.3'.*valid cell ids: local:v1.36.3>v1.37.2"
-    ):
+    with pytest.raises(InputError, match=r"no cell 'local:v1.35.4>v1.36.3'.*valid cell ids: local:v1.36.3>v1.37.2"):
         select_cells(matrix, cell_id="local:v1.35.4>v1.36.3")
 
 
@@ -648,9 +635,7 @@ def test_select_scenarios(tmp_path: Path) -> None:
     selection = load_matrix(path, AVAILABLE).scenarios
     names = ["tenant-rbac", "tenant-quota-slow", "ingress", "webhooks"]
     assert select_scenarios(selection, names) == ["ingress", "tenant-rbac"]
-    with pytest.raises(
-        InputError, match=rf"{path}:8: scenarios.include\[1\]: no scenario directory named 'ingress'"
-    ):
+    with pytest.raises(InputError, match=rf"{path}:8: scenarios.include\[1\]: no scenario directory named 'ingress'"):
         select_scenarios(selection, ["tenant-rbac"])
 
 

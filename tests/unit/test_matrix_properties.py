@@ -69,9 +69,7 @@ def chains(draw: st.DrawFn) -> list[KubeVersion]:
 
 NAMES = st.text(string.ascii_lowercase, min_size=1, max_size=4).map(lambda s: f"c-{s}")
 COMPONENT_VERSIONS = st.lists(
-    st.text(string.ascii_letters + string.digits + "._-", min_size=1, max_size=6).filter(
-        lambda s: s[0].isalnum()
-    ),
+    st.text(string.ascii_letters + string.digits + "._-", min_size=1, max_size=6).filter(lambda s: s[0].isalnum()),
     min_size=1,
     max_size=4,
     unique=True,
@@ -89,12 +87,9 @@ def platform_plans(draw: st.DrawFn, version_count: int) -> tuple[dict[str, list[
         if not count:
             continue
         targets = sorted(draw(st.sets(st.integers(1, len(versions) - 1), min_size=count, max_size=count)))
-        chosen = sorted(
-            draw(st.sets(st.sampled_from(slots), min_size=count, max_size=count)), key=_slot_order
-        )
+        chosen = sorted(draw(st.sets(st.sampled_from(slots), min_size=count, max_size=count)), key=_slot_order)
         steps.extend(
-            PlatformStep(at_hop, name, versions[t], with_k)
-            for (at_hop, with_k), t in zip(chosen, targets, strict=True)
+            PlatformStep(at_hop, name, versions[t], with_k) for (at_hop, with_k), t in zip(chosen, targets, strict=True)
         )
     return components, draw(st.permutations(steps))
 

@@ -25,8 +25,6 @@ def test_pki_files_and_names(tmp_path: Path) -> None:
     serving.verify_directly_issued_by(ca)
     admin = x509.load_pem_x509_certificate(made.client_cert(pki.ADMIN).read_bytes())
     assert admin.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == pki.ADMIN.user
-    assert [a.value for a in admin.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == [
-        "system:masters"
-    ]
+    assert [a.value for a in admin.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == ["system:masters"]
     scheduler = x509.load_pem_x509_certificate(made.client_cert(pki.SCHEDULER).read_bytes())
     assert scheduler.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "system:kube-scheduler"

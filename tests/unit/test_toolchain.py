@@ -87,9 +87,7 @@ class CountingSource:
     def __init__(self) -> None:
         self.calls = 0
 
-    def provide(
-        self, build: ProductBuild, components: Sequence[Component], dest: Path, progress: ProgressFn
-    ) -> None:
+    def provide(self, build: ProductBuild, components: Sequence[Component], dest: Path, progress: ProgressFn) -> None:
         self.calls += 1
         threading.Event().wait(0.3)
         for component in components:
