@@ -1,0 +1,1 @@
+"""Tenant workloads captured from live clusters (export) and replayed into test clusters."""
