@@ -229,6 +229,7 @@ def run_pytest_on_matrix(
     keep: bool,
     extra: list[str],
     until: str | None = None,
+    terminal: bool = True,
 ) -> int:
     """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes."""
     from pathlib import Path
@@ -253,10 +254,9 @@ def run_pytest_on_matrix(
         "addopts=",
         "-o",
         "junit_family=xunit2",
-        "-rfEs",
-        "--tb=line",
-        "-q",
     ]
+    # The gate prints its own verdict; pytest's progress and summary would bury it.
+    args += ["-rfEs", "--tb=line", "-q"] if terminal else ["-p", "no:terminal"]
     if cell:
         args.append(f"--cell={cell}")
     if provider:
@@ -378,6 +378,57 @@ def cmd_repro(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from harness.errors import InputError
+    from harness.report.verdict import render_verdict
+
+    config = ToolchainConfig.from_env()
+    source = resolve_version(args.source, config, field="--from")
+    target = resolve_version(args.target, config, field="--to")
+    work = Path(tempfile.mkdtemp(prefix="spin-gate-"))
+    lines = ["name: gate", f"providers: [{args.provider}]", "paths:", f'  - from: "{source}"', f'    to: "{target}"']
+    includes = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"]
+    lines += ["scenarios:", f"  include: {json.dumps(includes)}"]
+    if args.workloads:
+        lines.append("workloads:")
+        for index, directory in enumerate(args.workloads):
+            if not Path(directory).is_dir():
+                raise InputError(f"--workloads: {directory} is not a directory", hint="give an export directory")
+            link = work / f"workloads-{index}"
+            link.symlink_to(Path(directory).resolve())
+            lines.append(f"  - {link.name}")
+    if args.component:
+        lines += ["platform:", "  components:"]
+        steps = []
+        for spec in args.component:
+            name, _, versions = spec.partition("=")
+            old, _, new = versions.partition(":")
+            if not (name and old and new):
+                raise InputError(f"--component: {spec!r} is not NAME=FROM:TO", hint="e.g. platform-crd=v1:v2")
+            lines.append(f'    {name}: {{versions: ["{old}", "{new}"]}}')
+            steps.append(f'    - {{at_hop: 1, component: {name}, to: "{new}", with_kubernetes: true}}')
+        lines += ["  steps:", *steps]
+    lines += ["probes:", "  budget:", f"    api_max_outage_seconds: {args.max_outage}", "    min_availability: 0.05"]
+    matrix = work / "gate.yaml"
+    matrix.write_text("\n".join(lines) + "\n")
+    status = run_pytest_on_matrix(
+        str(matrix), report=args.report, cell=None, provider=None, workers=1, keep=False, extra=[], terminal=False
+    )
+    summary_path = Path(args.report) / "summary.json"
+    if not summary_path.is_file():
+        return 2
+    summary = json.loads(summary_path.read_text())
+    (Path(args.report) / "verdict.md").write_text(render_verdict(summary, markdown=True))
+    print(render_verdict(summary))
+    print(f"report: {Path(args.report) / 'index.html'}  verdict: {Path(args.report) / 'verdict.md'}")
+    return status
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     return run_pytest_on_matrix(
         args.matrix,
@@ -471,6 +522,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-clusters", action="store_true", help="keep each cell's cluster and print KUBECONFIG")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(handler=cmd_run)
+
+    p = top.add_parser("gate", help="pre-upgrade gate: replay workloads, walk --from to --to, print a verdict")
+    p.add_argument("--from", dest="source", required=True, help="production version")
+    p.add_argument("--to", dest="target", required=True, help="candidate version")
+    p.add_argument("--workloads", action="append", help="an export directory (repeatable)")
+    p.add_argument("--scenarios", help="comma-separated scenario names or globs (default: all)")
+    p.add_argument("--component", action="append", help="platform component moved with the upgrade: NAME=FROM:TO")
+    p.add_argument("--provider", default="local")
+    p.add_argument("--max-outage", type=float, default=15.0, help="API outage budget per hop, seconds")
+    p.add_argument("--report", default="reports/gate")
+    p.set_defaults(handler=cmd_gate)
 
     p = top.add_parser("export", help="capture tenant workloads from a live cluster as clean manifests")
     p.add_argument("--kubeconfig", required=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +158,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         except Exception as exc:  # keep removing the other cells' clusters
             note = f"could not remove the cluster of {run.cell.id}: {exc}"
         if note:
-            print(f"\n{run.cell.id}: {note}")
+            print(f"\n{run.cell.id}: {note}", file=sys.stderr)
             summary = config.stash.get(SUMMARY, None)
             if summary is not None:
                 summary.cell_data.setdefault(run.cell.id, {"findings": [], "hops": [], "timings": {}, "repro": ""})
@@ -169,7 +170,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from harness.report.html import write_html
 
         page = write_html(report_dir)
-        print(f"\nspin-harness: summary written to {path}; report {page}")
+        print(f"\nspin-harness: summary written to {path}; report {page}", file=sys.stderr)
 
 
 @dataclass

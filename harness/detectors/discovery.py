@@ -42,20 +42,42 @@ def api_versions_used(manifests: Iterable[dict[str, Any]]) -> set[str]:
     return {str(m.get("apiVersion")) for m in manifests if isinstance(m, dict) and m.get("apiVersion")}
 
 
-def compare(before: Discovery, after: Discovery, hop: str, *, in_use: AbstractSet[str] = frozenset()) -> list[Finding]:
+def replacement(group_version: str, resources: list[str], after: Discovery) -> str | None:
+    """A group-version of the same group still serving the removed one's resources, if any."""
+    group = group_version.rpartition("/")[0]
+    candidates = [
+        gv
+        for gv, served in after.items()
+        if gv.rpartition("/")[0] == group and gv != group_version and set(resources) <= set(served)
+    ]
+    return sorted(candidates)[-1] if candidates else None
+
+
+def compare(
+    before: Discovery,
+    after: Discovery,
+    hop: str,
+    *,
+    in_use: AbstractSet[str] = frozenset(),
+    users: dict[str, list[str]] | None = None,
+) -> list[Finding]:
     """Findings for every group-version, or resource of a kept group-version, that vanished."""
     findings: list[Finding] = []
     for group_version, resources in sorted(before.items()):
         if group_version not in after:
-            used = group_version in in_use
+            used = group_version in in_use or bool((users or {}).get(group_version))
+            instead = replacement(group_version, resources, after)
+            detail = f"{group_version} is no longer served" + (" and tenant manifests use it" if used else "")
+            if instead:
+                detail += f"; use {instead} instead"
+            evidence: dict[str, object] = {"resources_before": resources, "in_use": used}
+            if instead:
+                evidence["replacement"] = instead
+            if users and users.get(group_version):
+                evidence["manifests"] = sorted(users[group_version])
             findings.append(
                 Finding(
-                    "removed-api",
-                    Severity.BREAKING if used else Severity.WARNING,
-                    hop,
-                    group_version,
-                    f"{group_version} is no longer served" + (" and tenant manifests use it" if used else ""),
-                    {"resources_before": resources, "in_use": used},
+                    "removed-api", Severity.BREAKING if used else Severity.WARNING, hop, group_version, detail, evidence
                 )
             )
             continue

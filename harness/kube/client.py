@@ -9,9 +9,16 @@ from typing import Any
 from kubernetes import client, config
 
 
-def api_client(kubeconfig: Path, *, context: str | None = None) -> client.ApiClient:
-    """A fresh ApiClient for ``kubeconfig`` (never the process-global default configuration)."""
-    return config.new_client_from_config(config_file=str(kubeconfig), context=context)
+def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | None = None) -> client.ApiClient:
+    """A fresh ApiClient for ``kubeconfig`` (never the process-global default configuration).
+
+    ``retries=0`` for probes: a probe measures each attempt, so the client must not retry.
+    """
+    api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+    if retries is not None:
+        api.configuration.retries = retries
+        api.rest_client.pool_manager.connection_pool_kw["retries"] = retries
+    return api
 
 
 def get_raw(api: client.ApiClient, path: str, *, timeout: float = 5.0) -> tuple[int, str]:

@@ -21,13 +21,15 @@ from kubernetes import client
 
 from harness.detectors import discovery, disruption, drift, rbac
 from harness.errors import HarnessError
-from harness.findings import Finding, normalise
+from harness.findings import Finding, Severity, normalise
 from harness.kube.client import api_client, get_raw
 from harness.matrix import Cell, Hop, ProbeBudget
+from harness.platform_layer import install
 from harness.providers import Cluster, ClusterProvider
 from harness.upgrade.playbook import PlaybookRun, run_playbook
+from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
-DETECTORS = ("removed-api", "object-drift", "rbac-change", "disruption")
+DETECTORS = ("removed-api", "dry-run-rejected", "object-drift", "rbac-change", "disruption")
 
 
 class DuringHandle(Protocol):
@@ -84,6 +86,8 @@ class CellRun:
         artifacts: Path,
         *,
         keep: bool = False,
+        components: tuple[tuple[str, tuple[str, ...]], ...] = (),
+        workloads: tuple[Path, ...] = (),
     ) -> None:
         self.cell = cell
         self.provider = provider
@@ -91,6 +95,9 @@ class CellRun:
         self.budget = budget
         self.artifacts = artifacts
         self.keep = keep
+        self.components = dict(components)
+        self.workloads = list(workloads)
+        self.platform_versions = {name: versions[0] for name, versions in components}
         self.cluster: Cluster | None = None
         self.broken: str | None = None  # why later items cannot run
         self.artifacts_collected = False
@@ -98,6 +105,7 @@ class CellRun:
         self.timings: dict[str, float] = {}
         self._before: Snapshots | None = None
         self._after: Snapshots | None = None
+        self._dry_run_findings: list[Finding] = []
         self._during: dict[str, DuringHandle] = {}
 
     # -- phases -------------------------------------------------------------------------
@@ -115,7 +123,40 @@ class CellRun:
         self.cluster = self._timed(
             f"create@{version}", lambda: self.provider.create(name, version, nodes=2, keep=self.keep)
         )
+        for component, component_version in self.platform_versions.items():
+            self.install_component(component, component_version)
         return self.cluster
+
+    def install_component(self, component: str, version: str) -> None:
+        cluster = self.require_cluster()
+        self._timed(f"platform {component}@{version}", lambda: install(cluster.kubeconfig, component, version))
+
+    def workload_manifests(self) -> list[Manifest]:
+        return [m for directory in self.workloads for m in load_manifests(directory)]
+
+    def replay_workloads(self) -> list[ApplyResult]:
+        """Apply the matrix's workload exports for real; every rejection is reported."""
+        cluster = self.require_cluster()
+        results: list[ApplyResult] = self._timed(
+            "workloads", lambda: apply_manifests(cluster.kubeconfig, self.workload_manifests())
+        )
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise AssertionError(
+                "workloads rejected:\n"
+                + "\n".join(f"- {r.manifest.label} ({r.manifest.source}): {r.message}" for r in failed)
+            )
+        return results
+
+    def api_users(self) -> dict[str, list[str]]:
+        """apiVersion -> the manifests (files) that use it, from workloads and scenarios."""
+        users: dict[str, list[str]] = {}
+        for manifest in self.workload_manifests():
+            users.setdefault(str(manifest.body.get("apiVersion")), []).append(str(manifest.source))
+        for scenario in self.scenarios:
+            for body in scenario.manifests():
+                users.setdefault(str(body.get("apiVersion")), []).append(f"scenario {scenario.name}")
+        return users
 
     def require_cluster(self) -> Cluster:
         if self.cluster is None:
@@ -134,20 +175,28 @@ class CellRun:
             return Snapshots(discovery.snapshot(api), drift.snapshot(api), rbac.snapshot(api))
 
     def hop(self, hop: Hop) -> HopRecord:
-        """Upgrade to ``hop.control_plane`` through the playbook, probing the API and scenarios."""
+        """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
+        probing the API and scenarios throughout."""
         cluster = self.require_cluster()
         record = HopRecord(hop.index, str(cluster.version), str(hop.control_plane))
+        if hop.platform:
+            record.to_version += "".join(f"+{m.component}@{m.to_version}" for m in hop.platform)
         self.hops.append(record)
         self._before = self._timed(f"snapshot@{record.from_version}", self.snapshot)
         self._after = None
+        self._dry_run_findings = self._timed(f"dry-run@{hop.control_plane}", lambda: self.dry_run_on_target(hop))
         api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
         self._during = {s.name: s.start_during(cluster.kubeconfig, record.to_version) for s in self.scenarios}
         started = time.monotonic()
         try:
-            record.playbook = run_playbook(
-                "upgrade.yml",
-                {"cluster": cluster.name, "to_version": record.to_version, "provider": cluster.provider},
-            )
+            if hop.kind == "upgrade":
+                record.playbook = run_playbook(
+                    "upgrade.yml",
+                    {"cluster": cluster.name, "to_version": str(hop.control_plane), "provider": cluster.provider},
+                )
+            for move in hop.platform:
+                install(cluster.kubeconfig, move.component, move.to_version)
+                self.platform_versions[move.component] = move.to_version
         finally:
             record.seconds = time.monotonic() - started
             self.timings[f"hop@{record.to_version}"] = round(record.seconds, 2)
@@ -170,7 +219,9 @@ class CellRun:
         if self._before is None:
             raise HarnessError("no snapshot was taken before the hop")
         found: list[Finding]
-        if detector == "disruption":
+        if detector == "dry-run-rejected":
+            found = list(self._dry_run_findings)
+        elif detector == "disruption":
             budget = disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability)
             found = [
                 f for t in hop.timelines if t.name == "kube-apiserver" for f in disruption.compare(t, budget, hop.label)
@@ -187,8 +238,7 @@ class CellRun:
                 self._after = self._timed(f"snapshot@{hop.to_version}", self.snapshot)
             after = self._after
             if detector == "removed-api":
-                used = discovery.api_versions_used(m for s in self.scenarios for m in s.manifests())
-                found = discovery.compare(self._before.discovery, after.discovery, hop.label, in_use=used)
+                found = discovery.compare(self._before.discovery, after.discovery, hop.label, users=self.api_users())
             elif detector == "object-drift":
                 found = drift.compare(self._before.drift, after.drift, hop.label)
             elif detector == "rbac-change":
@@ -198,6 +248,42 @@ class CellRun:
         found = normalise(found)
         hop.findings.extend(found)
         return found
+
+    def dry_run_on_target(self, hop: Hop) -> list[Finding]:
+        """Submit every workload manifest with server-side dry-run to a scratch cluster at the target.
+
+        The cell's own cluster is upgraded in place, so "would the target accept this?" is asked
+        of a throwaway cluster at the target version, with the platform components the hop
+        leaves behind installed (their CRDs must exist for custom resources to be checked).
+        """
+        manifests = self.workload_manifests()
+        if not manifests or hop.kind != "upgrade":
+            return []
+        label = f"{self.require_cluster().version}>{hop.control_plane}"
+        versions = dict(self.platform_versions)
+        versions.update({m.component: m.to_version for m in hop.platform})
+        scratch = self.provider.create(cluster_name(self.cell.id + "#dry-run"), hop.control_plane, nodes=1)
+        try:
+            for component, version in versions.items():
+                install(scratch.kubeconfig, component, version)
+            namespaces = [m for m in manifests if m.body.get("kind") == "Namespace"]
+            apply_manifests(scratch.kubeconfig, namespaces)
+            rest = [m for m in manifests if m.body.get("kind") != "Namespace"]
+            results = apply_manifests(scratch.kubeconfig, rest, dry_run=True)
+        finally:
+            self.provider.delete(scratch)
+        return [
+            Finding(
+                "dry-run-rejected",
+                Severity.BREAKING,
+                label,
+                r.manifest.label,
+                f"{hop.control_plane} rejects {r.manifest.label}: {r.message}",
+                {"manifest": str(r.manifest.source), "server_message": r.message},
+            )
+            for r in results
+            if not r.ok
+        ]
 
     def collect_artifacts(self, reason: str) -> Path | None:
         """Copy component logs and the audit log, and dump tenant objects (Secrets redacted)."""
@@ -239,7 +325,7 @@ def readyz_check(kubeconfig: Path) -> Callable[[], None]:
     """A probe check: ``/readyz`` answers 200 within a second, on a fresh connection each time."""
 
     def check() -> None:
-        with contextlib.closing(api_client(kubeconfig)) as api:
+        with contextlib.closing(api_client(kubeconfig, retries=0)) as api:
             status, _body = get_raw(api, "/readyz", timeout=1.0)
         if status != 200:
             raise RuntimeError(f"/readyz {status}")

@@ -44,5 +44,12 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
     drivers = scenario_drivers(names, cell, provider.capabilities.names()) if names else []
     report_dir = Path(config.getoption("--report-dir") or "reports/latest")
     return CellRun(
-        cell, provider, drivers, matrix.budget, report_dir / "artifacts", keep=bool(config.getoption("--keep-clusters"))
+        cell,
+        provider,
+        drivers,
+        matrix.budget,
+        report_dir / "artifacts",
+        keep=bool(config.getoption("--keep-clusters")),
+        components=matrix.components,
+        workloads=matrix.workloads,
     )

@@ -57,15 +57,14 @@ class CellNode(pytest.Collector):
         yield item("cluster", "create", first, CellRun.create)
         for name in names:
             yield item(name, "setup", first, _scenario_action(name, "setup", str(first)))
+        if self.config.stash[MATRIX].workloads:
+            yield item("workloads", "replay", first, CellRun.replay_workloads)
         for name in names:
             yield item(name, "verify", first, _scenario_action(name, "verify", str(first)))
         for hop in cell.path.hops:
             if hop.kind == "create":
                 continue
-            version = hop.control_plane
-            if hop.kind != "upgrade":
-                yield item("upgrade", "platform", version, _not_yet("platform-layer hops are not implemented yet"))
-                continue
+            version = f"{hop.control_plane}" + "".join(f"+{m.component}@{m.to_version}" for m in hop.platform)
             yield item("upgrade", "hop", version, _hop_action(hop))
             for name in names:
                 yield item(name, "during", version, _during_action(name))
@@ -109,13 +108,6 @@ def _detector_action(detector: str) -> Callable[[CellRun], list[Finding]]:
             lines = [f"- [{f.severity}] {f.subject}: {f.detail}" for f in findings if f.severity is Severity.BREAKING]
             raise BreakingFindings(f"{detector}: {len(lines)} breaking finding(s)\n" + "\n".join(lines))
         return findings
-
-    return action
-
-
-def _not_yet(reason: str) -> Callable[[CellRun], Any]:
-    def action(run: CellRun) -> Any:
-        pytest.skip(reason)
 
     return action
 
