@@ -239,7 +239,11 @@ def run_pytest_on_matrix(
     from harness.matrix import load_matrix
     from harness.toolchain.goproxy import published_versions
 
-    load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with the file/line before pytest starts
+    loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
+    if loaded.allowlist is not None:
+        from harness.allowlist import load_allowlist
+
+        load_allowlist(loaded.allowlist)
     report_dir = Path(report)
     report_dir.mkdir(parents=True, exist_ok=True)
     args = [

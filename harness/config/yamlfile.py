@@ -150,7 +150,9 @@ def parse_model(model: type[ModelT], loaded: LoadedYAML, *, prefix: Sequence[str
 
 def located_error(exc: ValidationError, loaded: LoadedYAML, prefix: Sequence[str | int] = ()) -> InputError:
     """The first validation problem as ``file:line: field: message``, plus how many more there are."""
-    problems = exc.errors(include_url=False)
+    # A misspelt field shows up twice: as unknown, and as the real one missing. The unknown
+    # one names the typo, so it goes first.
+    problems = sorted(exc.errors(include_url=False), key=lambda p: p["type"] != "extra_forbidden")
     first = problems[0]
     where = (*prefix, *(p for p in first["loc"] if isinstance(p, str | int)))
     message = first["msg"]

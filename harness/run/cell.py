@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from kubernetes import client
 
+from harness.allowlist import AllowList
 from harness.detectors import discovery, disruption, drift, rbac
 from harness.errors import HarnessError
 from harness.findings import Finding, Severity, normalise
@@ -88,6 +89,7 @@ class CellRun:
         keep: bool = False,
         components: tuple[tuple[str, tuple[str, ...]], ...] = (),
         workloads: tuple[Path, ...] = (),
+        allowlist: AllowList | None = None,
     ) -> None:
         self.cell = cell
         self.provider = provider
@@ -97,6 +99,7 @@ class CellRun:
         self.keep = keep
         self.components = dict(components)
         self.workloads = list(workloads)
+        self.allowlist = allowlist
         self.platform_versions = {name: versions[0] for name, versions in components}
         self.cluster: Cluster | None = None
         self.broken: str | None = None  # why later items cannot run
@@ -245,6 +248,8 @@ class CellRun:
                 found = rbac.compare(self._before.rbac, after.rbac, hop.label)
             else:
                 raise HarnessError(f"unknown detector {detector}")
+        if self.allowlist is not None:
+            found = self.allowlist.apply(found)
         found = normalise(found)
         hop.findings.extend(found)
         return found

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.allowlist import load_allowlist
 from harness.matrix import Cell, Matrix, select_scenarios
 from harness.providers import get_provider
 from harness.run.cell import CellRun, ScenarioDriver
@@ -52,4 +53,5 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
         keep=bool(config.getoption("--keep-clusters")),
         components=matrix.components,
         workloads=matrix.workloads,
+        allowlist=load_allowlist(matrix.allowlist) if matrix.allowlist else None,
     )

@@ -188,8 +188,12 @@ class CellItem(pytest.Item):
         try:
             result = self.action(run)
         except BaseException as exc:
-            if self.group in ("cluster", "upgrade") and not isinstance(exc, pytest.skip.Exception):
-                run.broken = f"{self.group} {self.phase} failed: {str(exc).splitlines()[0][:200]}"
+            if not isinstance(exc, (pytest.skip.Exception, KeyboardInterrupt)):
+                from harness.run.causes import classify
+
+                self.user_properties.append(("cause", classify(exc)))
+                if self.group in ("cluster", "upgrade"):
+                    run.broken = f"{self.group} {self.phase} failed: {str(exc).splitlines()[0][:200]}"
             raise
         finally:
             self.user_properties.append(("timings", dict(run.timings)))

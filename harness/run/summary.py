@@ -26,6 +26,7 @@ class ItemResult:
     outcome: str  # passed, failed, skipped
     seconds: float
     message: str = ""
+    cause: str = ""  # for failures: see harness.run.causes
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Summary:
     cell_data: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, item: ItemResult, properties: dict[str, Any]) -> None:
+        if item.outcome == "failed":
+            item.cause = str(properties.get("cause", "harness-error"))
         self.items.append(item)
         data = self.cell_data.setdefault(item.cell, {"findings": [], "hops": [], "timings": {}, "repro": ""})
         data["findings"].extend(properties.get("findings", []))
