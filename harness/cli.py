@@ -434,6 +434,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.run.faults import Fault
+
+    for spec in args.inject_fault:
+        Fault.parse(spec)  # bad input: exit 2 before anything starts
     return run_pytest_on_matrix(
         args.matrix,
         report=args.report,
@@ -441,7 +445,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         provider=args.provider,
         workers=args.workers,
         keep=args.keep_clusters,
-        extra=args.pytest_args,
+        extra=[*(f"--inject-fault={spec}" for spec in args.inject_fault), *args.pytest_args],
     )
 
 
@@ -524,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", help="run only this provider's cells")
     p.add_argument("-n", "--workers", type=int, default=1, help="cells in parallel (pytest-xdist)")
     p.add_argument("--keep-clusters", action="store_true", help="keep each cell's cluster and print KUBECONFIG")
+    p.add_argument(
+        "--inject-fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="kill|stop:COMPONENT:SECONDS[@CELL-GLOB] during every hop (repeatable)",
+    )
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(handler=cmd_run)
 

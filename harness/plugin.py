@@ -44,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--matrix", default=None, help="run the cells of this matrix file as test items")
     group.addoption("--cell", default=None, help="run only the cell with this id")
     group.addoption("--report-dir", default=None, help="where summary.json and artifacts go")
+    group.addoption(
+        "--inject-fault",
+        action="append",
+        default=[],
+        help="fault during every hop: kill|stop:COMPONENT:SECONDS[@CELL-GLOB] (repeatable)",
+    )
     group.addoption("--until", default=None, help="stop each cell after this phase (setup, verify@v1.36.3, hop@...)")
 
 

@@ -91,6 +91,10 @@ class ClusterProvider(Protocol):
         """Path to an admin kubeconfig (file mode 0600) for the cluster."""
         ...
 
+    def status(self, cluster: Cluster) -> dict[str, bool]:
+        """Which of the cluster's components (processes or containers) are running now."""
+        ...
+
     def get(self, name: str) -> Cluster:
         """The existing cluster called ``name``; ``ClusterError`` if there is none."""
         ...

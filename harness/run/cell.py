@@ -21,12 +21,15 @@ from kubernetes import client
 
 from harness.allowlist import AllowList
 from harness.detectors import discovery, disruption, drift, rbac
-from harness.errors import HarnessError
+from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, Severity, normalise
 from harness.kube.client import api_client, get_raw
+from harness.kube.waits import wait_until
 from harness.matrix import Cell, Hop, ProbeBudget
 from harness.platform_layer import install
 from harness.providers import Cluster, ClusterProvider
+from harness.providers.local.provider import log_tail
+from harness.run.faults import Fault, FaultTimer
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
@@ -62,6 +65,7 @@ class HopRecord:
     playbook: PlaybookRun | None = None
     timelines: list[disruption.Timeline] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -90,6 +94,7 @@ class CellRun:
         components: tuple[tuple[str, tuple[str, ...]], ...] = (),
         workloads: tuple[Path, ...] = (),
         allowlist: AllowList | None = None,
+        faults: Sequence[Fault] = (),
     ) -> None:
         self.cell = cell
         self.provider = provider
@@ -100,6 +105,7 @@ class CellRun:
         self.components = dict(components)
         self.workloads = list(workloads)
         self.allowlist = allowlist
+        self.faults = [f for f in faults if f.applies_to(cell.id)]
         self.platform_versions = {name: versions[0] for name, versions in components}
         self.cluster: Cluster | None = None
         self.broken: str | None = None  # why later items cannot run
@@ -191,21 +197,39 @@ class CellRun:
         api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
         self._during = {s.name: s.start_during(cluster.kubeconfig, record.to_version) for s in self.scenarios}
         started = time.monotonic()
+        injector = FaultTimer(cluster.name, self.faults).start() if self.faults else None
         try:
             if hop.kind == "upgrade":
-                record.playbook = run_playbook(
-                    "upgrade.yml",
-                    {"cluster": cluster.name, "to_version": str(hop.control_plane), "provider": cluster.provider},
-                )
+                try:
+                    record.playbook = run_playbook(
+                        "upgrade.yml",
+                        {"cluster": cluster.name, "to_version": str(hop.control_plane), "provider": cluster.provider},
+                    )
+                except ClusterError as exc:
+                    record.playbook = getattr(exc, "playbook", None)
+                    raise
             for move in hop.platform:
                 install(cluster.kubeconfig, move.component, move.to_version)
                 self.platform_versions[move.component] = move.to_version
         finally:
+            if injector is not None:
+                record.faults = injector.stop()
             record.seconds = time.monotonic() - started
             self.timings[f"hop@{record.to_version}"] = round(record.seconds, 2)
             record.timelines.append(api_probe.stop())
         self.cluster = self.provider.get(cluster.name)
         return record
+
+    def health(self) -> dict[str, bool]:
+        """Every component of the cluster is running and the API is ready; else ClusterError."""
+        cluster = self.require_cluster()
+        status = self.provider.status(cluster)
+        dead = [name for name, up in status.items() if not up]
+        if dead:
+            logs = "\n".join(f"{name}:\n{log_tail(cluster.logs[name])}" for name in dead if name in cluster.logs)
+            raise ClusterError(f"{', '.join(dead)} is not running after the hop\n{logs}")
+        wait_until("kube-apiserver /readyz after the hop", _ready_probe(cluster.kubeconfig), timeout=30)
+        return status
 
     def during_result(self, scenario: ScenarioDriver) -> list[disruption.Timeline]:
         handle = self._during.pop(scenario.name, None)
@@ -324,6 +348,16 @@ class CellRun:
         self.provider.delete(self.cluster)
         self.cluster = None
         return None
+
+
+def _ready_probe(kubeconfig: Path) -> Callable[[], tuple[bool, str]]:
+    check = readyz_check(kubeconfig)
+
+    def probe() -> tuple[bool, str]:
+        check()
+        return True, "ready"
+
+    return probe
 
 
 def readyz_check(kubeconfig: Path) -> Callable[[], None]:

@@ -10,6 +10,7 @@ from harness.allowlist import load_allowlist
 from harness.matrix import Cell, Matrix, select_scenarios
 from harness.providers import get_provider
 from harness.run.cell import CellRun, ScenarioDriver
+from harness.run.faults import Fault
 
 
 def scenarios_root() -> Path:
@@ -54,4 +55,5 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
         components=matrix.components,
         workloads=matrix.workloads,
         allowlist=load_allowlist(matrix.allowlist) if matrix.allowlist else None,
+        faults=[Fault.parse(spec) for spec in config.getoption("--inject-fault") or []],
     )

@@ -66,6 +66,7 @@ class CellNode(pytest.Collector):
                 continue
             version = f"{hop.control_plane}" + "".join(f"+{m.component}@{m.to_version}" for m in hop.platform)
             yield item("upgrade", "hop", version, _hop_action(hop))
+            yield item("cluster", "health", version, CellRun.health)
             for name in names:
                 yield item(name, "during", version, _during_action(name))
             for name in names:
@@ -197,25 +198,26 @@ class CellItem(pytest.Item):
             raise
         finally:
             self.user_properties.append(("timings", dict(run.timings)))
+            if self.group == "upgrade" and self.phase == "hop" and run.hops:
+                hop = run.hops[-1]
+                _allure_playbook_steps(hop)
+                self.user_properties.append(
+                    (
+                        "hop",
+                        {
+                            "label": hop.label,
+                            "seconds": round(hop.seconds, 2),
+                            "playbook": [vars(e) for e in (hop.playbook.events if hop.playbook else [])],
+                            "timelines": [t.to_json() for t in hop.timelines],
+                            "faults": hop.faults,
+                        },
+                    )
+                )
             if self.group == "detectors" and run.hops:
                 mine = [f.to_json() for f in run.hops[-1].findings if f.kind == self.phase]
                 self.user_properties.append(("findings", mine))
                 if mine:
                     _allure_attach_json(f"{self.phase} findings", mine)
-        if self.group == "upgrade" and self.phase == "hop" and run.hops:
-            hop = run.hops[-1]
-            _allure_playbook_steps(hop)
-            self.user_properties.append(
-                (
-                    "hop",
-                    {
-                        "label": hop.label,
-                        "seconds": round(hop.seconds, 2),
-                        "playbook": [vars(e) for e in (hop.playbook.events if hop.playbook else [])],
-                        "timelines": [t.to_json() for t in hop.timelines],
-                    },
-                )
-            )
         if self.group == "cluster" and self.phase == "delete" and isinstance(result, str):
             self.user_properties.append(("kubeconfig", result))
 

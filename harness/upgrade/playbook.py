@@ -83,7 +83,8 @@ def run_playbook(name: str, extravars: dict[str, Any], *, timeout: float = 1800)
             if status == "ok" and result.get("changed"):
                 status = "changed"
             begun = started_at.pop(data.get("task_uuid", ""), time.monotonic())
-            message = "; ".join(str(result[k]).strip() for k in ("msg", "stderr") if result.get(k))[-2000:]
+            # The CLI's one-line error comes first in stderr; keep the head, not the log tail.
+            message = "; ".join(str(result[k]).strip()[:2000] for k in ("msg", "stderr") if result.get(k))
             record.events.append(PlaybookEvent(data.get("task", "?"), status, time.monotonic() - begun, message))
         return True
 
@@ -116,5 +117,7 @@ def run_playbook(name: str, extravars: dict[str, Any], *, timeout: float = 1800)
     if record.status != "successful":
         failed = next((e for e in record.events if e.status == "failed"), None)
         where = f"task {failed.task!r}: {failed.message}" if failed else f"status {record.status}, rc {record.rc}"
-        raise ClusterError(f"playbook {name} failed at {where}")
+        error = ClusterError(f"playbook {name} failed at {where}")
+        error.playbook = record  # type: ignore[attr-defined]  # the events so far, for the report
+        raise error
     return record
