@@ -8,13 +8,27 @@ from typing import Any
 
 from kubernetes import client, config
 
+from harness.errors import InputError
+
 
 def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | None = None) -> client.ApiClient:
     """A fresh ApiClient for ``kubeconfig`` (never the process-global default configuration).
 
     ``retries=0`` for probes: a probe measures each attempt, so the client must not retry.
     """
-    api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+    if not kubeconfig.is_file():
+        raise InputError(f"{kubeconfig}: no such kubeconfig file", hint="check --kubeconfig")
+    try:
+        api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+    except (config.ConfigException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(
+            f"{kubeconfig}: not a usable kubeconfig: {str(exc).splitlines()[0][:200]}",
+            hint="check the file, or pass --context",
+        ) from None
+    except Exception as exc:  # the YAML parser's errors
+        if type(exc).__module__.startswith("yaml"):
+            raise InputError(f"{kubeconfig}: invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise
     if retries is not None:
         api.configuration.retries = retries
         api.rest_client.pool_manager.connection_pool_kw["retries"] = retries
