@@ -296,8 +296,10 @@ def _host_path_volumes(spec: Mapping[str, Any]) -> list[_HostPathVolume]:
         if "hostPath" not in volume or volume["hostPath"] is None:
             continue
         raw = _dict(volume["hostPath"]).get("path")
-        ok = isinstance(raw, str) and raw.startswith("/") and not has_traversal(raw)
-        found.append(_HostPathVolume(index, volume.get("name"), raw, normalise(raw) if ok else None))
+        path = None
+        if isinstance(raw, str) and raw.startswith("/") and not has_traversal(raw):
+            path = normalise(raw)
+        found.append(_HostPathVolume(index, volume.get("name"), raw, path))
     return found
 
 
@@ -360,7 +362,8 @@ def _check_mounts(
     for c in _containers(spec):
         for m_index, mount in enumerate(_list(c.body.get("volumeMounts"))):
             mount = _dict(mount)
-            volume = by_name.get(mount.get("name"))
+            mount_name = mount.get("name")
+            volume = by_name.get(mount_name) if isinstance(mount_name, str) else None
             if volume is None:
                 continue
             where = f"{c.where}.volumeMounts[{m_index}]"
@@ -402,13 +405,13 @@ def _check_identity(spec: Mapping[str, Any], tenant: Tenant, out: _Findings) -> 
     pod_security = _dict(spec.get("securityContext"))
     groups = [g for g in _list(pod_security.get("supplementalGroups")) if g != tenant.gid]
     fs_group = pod_security.get("fsGroup")
-    if groups:
+    if groups and tenant.gid is not None:
         out.add(
             "supplemental-groups-foreign",
             "spec.securityContext.supplementalGroups",
             f"groups {groups} are not the tenant GID {tenant.gid}",
         )
-    if fs_group is not None and fs_group != tenant.gid:
+    if fs_group is not None and tenant.gid is not None and fs_group != tenant.gid:
         out.add(
             "supplemental-groups-foreign",
             "spec.securityContext.fsGroup",
@@ -442,7 +445,9 @@ def _check_identity(spec: Mapping[str, Any], tenant: Tenant, out: _Findings) -> 
             )
         drop = _list(_dict(c.security.get("capabilities")).get("drop"))
         if "ALL" not in drop:
-            out.add("capabilities-not-dropped", f"{sc}.capabilities.drop", f"{c.label} must drop ALL capabilities")
+            out.add(
+                "capabilities-not-dropped", f"{sc}.capabilities.drop", f"{c.label} must drop ALL capabilities"
+            )
 
 
 def validate_pod(pod: Mapping[str, Any], tenant: Tenant) -> Decision:
@@ -520,12 +525,11 @@ def _affinity_ops(pod: Mapping[str, Any], ops: JsonPatch) -> None:
             continue  # an empty term matches no node; ANDing into it would widen the selection
         if requirement in _list(expressions):
             continue
+        at = (*base, "nodeSelectorTerms", index, "matchExpressions")
         if isinstance(expressions, list):
-            ops.append({"op": "add", "path": pointer(*base, "nodeSelectorTerms", index, "matchExpressions", "-"),
-                        "value": requirement})  # fmt: skip
+            ops.append({"op": "add", "path": pointer(*at, "-"), "value": requirement})
         else:
-            ops.append({"op": "add", "path": pointer(*base, "nodeSelectorTerms", index, "matchExpressions"),
-                        "value": [requirement]})  # fmt: skip
+            ops.append({"op": "add", "path": pointer(*at), "value": [requirement]})
 
 
 def mutate_pod(pod: Mapping[str, Any], tenant: Tenant) -> JsonPatch:

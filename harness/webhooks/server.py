@@ -1,0 +1,416 @@
+"""A real HTTPS admission webhook on 127.0.0.1, with switches for fault tests.
+
+The server answers ``admission.k8s.io/v1`` AdmissionReviews at ``/validate`` and ``/mutate``
+with the platform policy (``harness.webhooks.policy``) and ``/healthz`` with ``ok``. The local
+provider's apiserver runs on the same host, so it reaches the server by URL; the registration
+(``registration_manifests``) carries the server's own CA as ``caBundle``.
+
+Fault tests switch ``mode`` while the server runs:
+
+``normal``     apply the policy.
+``deny-all``   deny every review (is the webhook really consulted?).
+``slow``       wait ``slow_seconds`` (by default longer than the 30 s any registration may set)
+               before answering, so the apiserver's ``timeoutSeconds`` expires first.
+``down``       close the listening socket: connections are refused, as with a crashed pod.
+               Switching back re-binds the same port, so registrations stay valid.
+
+Lifetime: ``with WebhookServer(...) as server:`` starts and stops it; stopping wakes slow
+handlers, shuts the accept loop down and joins every handler thread, so nothing outlives the
+block. Handler threads are not daemons for that reason, and every connection has a socket
+timeout so a silent client cannot hold ``stop`` up for long.
+
+The request log keeps metadata only (time, path, uid, namespace, name, operation, verdict);
+request and response bodies are never logged or kept, whatever kind of object arrives.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import socket
+import socketserver
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.webhooks.certs import ServingMaterial, create_serving_material
+from harness.webhooks.lookup import CachedLookup, KubeNamespaceReader, NamespaceLookup
+from harness.webhooks.manifests import registration_manifests, validating_admission_policy_manifests
+from harness.webhooks.policy import Tenant
+from harness.webhooks.review import (
+    AdmissionRequest,
+    ReviewError,
+    Verdict,
+    decide,
+    parse_review,
+    review_response,
+)
+
+log = logging.getLogger(__name__)
+
+#: The apiserver's own request-size limit is 3 MiB; an AdmissionReview wraps the object.
+MAX_BODY = 4 * 1024 * 1024
+#: Longer than the largest ``timeoutSeconds`` (30) a registration may set.
+SLOW_SECONDS = 31.0
+#: Seconds a connection may sit idle (including the TLS handshake) before it is dropped.
+CONNECTION_TIMEOUT = 5.0
+ENDPOINTS = ("validate", "mutate")
+
+__all__ = [
+    "Mode",
+    "RequestRecord",
+    "WebhookServer",
+    "registration_manifests",
+    "validating_admission_policy_manifests",
+]
+
+
+class Mode(enum.StrEnum):
+    """How the server behaves; see the module docstring."""
+
+    NORMAL = "normal"
+    DENY_ALL = "deny-all"
+    SLOW = "slow"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One admission request as the server saw it. No bodies, by design."""
+
+    #: Wall-clock arrival time (seconds since the epoch).
+    time: float
+    path: str
+    uid: str
+    namespace: str
+    name: str
+    operation: str
+    mode: str
+    #: ``allowed``, ``denied`` or ``bad-request``.
+    decision: str
+    codes: tuple[str, ...] = ()
+    patch_ops: int = 0
+    #: False when writing the answer failed because the client had hung up (e.g. the apiserver
+    #: timed out). Best effort: a write into a just-closed connection can still succeed.
+    delivered: bool = True
+    seconds: float = 0.0
+
+
+class _Listener(ThreadingHTTPServer):
+    """One bound socket and its accept loop; a new one is made after ``down``."""
+
+    daemon_threads = False  # joined by server_close(): no handler outlives stop()
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], owner: WebhookServer, context: ssl.SSLContext) -> None:
+        self.owner = owner
+        self.context = context
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves a host name with getfqdn(); a loopback IP needs none.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        try:
+            # The handshake happens on the handler thread's first read, under its timeout, so
+            # a slow or hostile client cannot stall the accept loop.
+            return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+        except OSError:
+            sock.close()
+            raise
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Failed handshakes (a client not trusting our CA) and hung-up clients end up here.
+        log.debug("webhook connection from %s failed", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Listener
+    protocol_version = "HTTP/1.0"  # one request per connection: no idle keep-alive threads
+    server_version = "spin-harness-webhook"
+    sys_version = ""
+    timeout = CONNECTION_TIMEOUT
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("webhook %s: " + format, self.client_address[0], *args)
+
+    def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/healthz":
+            self._send(200, b"ok")
+        else:
+            self._send(404, b"not found\n")
+
+    def do_POST(self) -> None:
+        started = time.time()
+        path = self.path.split("?", 1)[0]  # the apiserver appends ?timeout=<n>s
+        endpoint = path.strip("/")
+        if endpoint not in ENDPOINTS:
+            self._send(404, b"not found\n")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._send(411, b"Content-Length required\n")
+            return
+        if not 0 <= length <= MAX_BODY:
+            self._send(413, b"body too large\n")
+            return
+        owner = self.server.owner
+        try:
+            request = parse_review(self.rfile.read(length))
+        except ReviewError as exc:
+            owner._record(started, path, None, "bad-request", Verdict(False), True, owner.mode)
+            self._send(400, f"{exc}\n".encode())
+            return
+        mode = owner.mode
+        if mode is Mode.SLOW:
+            owner._sleep_slow()
+        verdict = owner._verdict(endpoint, request, mode)
+        payload = json.dumps(review_response(request.uid, verdict)).encode()
+        delivered = True
+        try:
+            self._send(200, payload, "application/json")
+        except OSError:
+            delivered = False  # the apiserver gave up waiting (slow mode) or the server stopped
+        decision = "allowed" if verdict.allowed else "denied"
+        owner._record(started, path, request, decision, verdict, delivered, mode)
+
+
+def _tls_context(material: ServingMaterial) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(material.cert_file, material.key_file)
+    context.set_alpn_protocols(["http/1.1"])  # the apiserver would prefer h2, which we do not speak
+    return context
+
+
+class WebhookServer:
+    """The platform's admission webhook, served over HTTPS on ``host`` at an ephemeral port.
+
+    Give either ``lookup`` (a callable from namespace name to ``NamespaceInfo``) or
+    ``kubeconfig`` (Namespaces are then read from that cluster, cached for ``cache_ttl``
+    seconds). Certificates and the 0600 key go into ``directory``.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        lookup: NamespaceLookup | None = None,
+        kubeconfig: Path | None = None,
+        host: str = "127.0.0.1",
+        slow_seconds: float = SLOW_SECONDS,
+        cache_ttl: float = 5.0,
+    ) -> None:
+        if (lookup is None) == (kubeconfig is None):
+            raise ValueError("give exactly one of lookup= or kubeconfig=")
+        self.host = host
+        self.slow_seconds = slow_seconds
+        self._given_lookup = lookup
+        self._kubeconfig = kubeconfig
+        self._cache_ttl = cache_ttl
+        self._material = create_serving_material(directory, host)
+        self._context = _tls_context(self._material)
+        self._lifecycle = threading.RLock()
+        self._records_lock = threading.Lock()
+        self._records: list[RequestRecord] = []
+        self._mode = Mode.NORMAL
+        self._port: int | None = None
+        self._listener: _Listener | None = None
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._reader: KubeNamespaceReader | None = None
+        self._lookup: NamespaceLookup | None = None
+        self._stopped = False
+
+    # -- lifetime ------------------------------------------------------------------
+
+    def start(self) -> WebhookServer:
+        """Bind, start serving, and return self. A server starts once: ``RuntimeError`` after that."""
+        with self._lifecycle:
+            if self._port is not None or self._stopped:
+                raise RuntimeError("the webhook server is already started (a server starts once)")
+            if self._kubeconfig is not None:
+                self._reader = KubeNamespaceReader(self._kubeconfig)
+                self._lookup = CachedLookup(self._reader, ttl=self._cache_ttl)
+            else:
+                self._lookup = self._given_lookup
+            try:
+                self._start_listener(0)
+            except BaseException:
+                self._close_reader()
+                raise
+            if self._mode is Mode.DOWN:
+                self._stop_listener()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join every thread; safe to call twice or after a failed start."""
+        with self._lifecycle:
+            self._stopped = self._port is not None
+            self._stop_listener()
+            self._close_reader()
+
+    def __enter__(self) -> WebhookServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _start_listener(self, port: int) -> None:
+        listener = _Listener((self.host, port), self, self._context)
+        self._wake = threading.Event()
+        self._listener = listener
+        self._port = int(listener.server_address[1])
+        self._thread = threading.Thread(
+            target=listener.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"webhook-server:{self._port}",
+        )
+        self._thread.start()
+
+    def _stop_listener(self) -> None:
+        listener, thread = self._listener, self._thread
+        if listener is None:
+            return
+        self._wake.set()  # slow handlers answer now instead of holding server_close up
+        listener.shutdown()
+        listener.server_close()
+        if thread is not None:
+            thread.join()
+        self._listener = self._thread = None
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    # -- controls and facts ----------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: Mode | str) -> None:
+        """Switch behaviour; ``down`` closes the socket, leaving ``down`` re-binds the same port."""
+        new = Mode(value)
+        with self._lifecycle:
+            old, self._mode = self._mode, new
+            if self._port is None or self._stopped or old is new:
+                return
+            if new is Mode.DOWN:
+                self._stop_listener()
+            elif old is Mode.DOWN:
+                self._start_listener(self._port)
+
+    @property
+    def running(self) -> bool:
+        """Whether the socket is listening now (False before start, after stop, and when down)."""
+        return self._listener is not None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the webhook server has not been started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``https://127.0.0.1:43117``; endpoints are ``/validate`` and ``/mutate``."""
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def ca_bundle(self) -> bytes:
+        """PEM of the CA that signed the serving certificate: the registration's ``caBundle``."""
+        return self._material.ca_pem
+
+    @property
+    def material(self) -> ServingMaterial:
+        return self._material
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A copy of the request log, oldest first."""
+        with self._records_lock:
+            return list(self._records)
+
+    def clear_requests(self) -> None:
+        with self._records_lock:
+            self._records.clear()
+
+    # -- called by the handler ---------------------------------------------------------
+
+    def _sleep_slow(self) -> None:
+        self._wake.wait(self.slow_seconds)
+
+    def _verdict(self, endpoint: str, request: AdmissionRequest, mode: Mode) -> Verdict:
+        if mode is Mode.DENY_ALL:
+            return Verdict(False, "[deny-all] the spin-harness webhook is in deny-all mode", ("deny-all",))
+        lookup = self._lookup
+        tenant = Tenant()
+        if request.namespace and lookup is not None:
+            try:
+                info = lookup(request.namespace)
+            except Exception as exc:  # fail closed, and say why
+                log.warning("webhook: cannot read namespace %s: %s", request.namespace, type(exc).__name__)
+                return Verdict(
+                    False,
+                    f"[namespace-lookup-failed] cannot read namespace {request.namespace} "
+                    f"({type(exc).__name__} {getattr(exc, 'status', '') or ''})".rstrip(),
+                    ("namespace-lookup-failed",),
+                )
+            tenant = info.tenant() if info is not None else Tenant()
+        return decide(endpoint, request, tenant)
+
+    def _record(
+        self,
+        started: float,
+        path: str,
+        request: AdmissionRequest | None,
+        decision: str,
+        verdict: Verdict,
+        delivered: bool,
+        mode: Mode,
+    ) -> None:
+        name = ""
+        if request is not None:
+            meta = request.object.get("metadata")
+            name = request.name or (str(meta.get("name") or "") if isinstance(meta, dict) else "")
+        record = RequestRecord(
+            time=started,
+            path=path,
+            uid=request.uid if request else "",
+            namespace=request.namespace if request else "",
+            name=name,
+            operation=request.operation if request else "",
+            mode=str(mode),
+            decision=decision,
+            codes=verdict.codes,
+            patch_ops=len(verdict.patch),
+            delivered=delivered,
+            seconds=round(time.time() - started, 3),
+        )
+        with self._records_lock:
+            self._records.append(record)
