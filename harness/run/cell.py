@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from kubernetes import client
 
 from harness.allowlist import AllowList
-from harness.detectors import discovery, disruption, drift, rbac
+from harness.detectors import deprecation, discovery, disruption, drift, rbac
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, Severity, normalise
 from harness.kube.client import api_client, get_raw
@@ -31,9 +31,10 @@ from harness.providers import Cluster, ClusterProvider
 from harness.providers.local.provider import log_tail
 from harness.run.faults import Fault, FaultTimer
 from harness.upgrade.playbook import PlaybookRun, run_playbook
+from harness.versions import KubeVersion
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
-DETECTORS = ("removed-api", "dry-run-rejected", "object-drift", "rbac-change", "disruption")
+DETECTORS = ("removed-api", "deprecated-api", "dry-run-rejected", "object-drift", "rbac-change", "disruption")
 
 
 class DuringHandle(Protocol):
@@ -115,6 +116,7 @@ class CellRun:
         self._before: Snapshots | None = None
         self._after: Snapshots | None = None
         self._dry_run_findings: list[Finding] = []
+        self._deprecated: deprecation.Usage = {}
         self._during: dict[str, DuringHandle] = {}
 
     # -- phases -------------------------------------------------------------------------
@@ -193,6 +195,7 @@ class CellRun:
         self.hops.append(record)
         self._before = self._timed(f"snapshot@{record.from_version}", self.snapshot)
         self._after = None
+        self._deprecated = self._deprecated_usage(cluster)
         self._dry_run_findings = self._timed(f"dry-run@{hop.control_plane}", lambda: self.dry_run_on_target(hop))
         api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
         self._during = {s.name: s.start_during(cluster.kubeconfig, record.to_version) for s in self.scenarios}
@@ -248,6 +251,9 @@ class CellRun:
         found: list[Finding]
         if detector == "dry-run-rejected":
             found = list(self._dry_run_findings)
+        elif detector == "deprecated-api":
+            target = KubeVersion.parse(hop.to_version.split("+")[0])
+            found = deprecation.compare(self._deprecated, hop.label, target)
         elif detector == "disruption":
             budget = disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability)
             found = [
@@ -277,6 +283,13 @@ class CellRun:
         found = normalise(found)
         hop.findings.extend(found)
         return found
+
+    def _deprecated_usage(self, cluster: Cluster) -> deprecation.Usage:
+        """Deprecated APIs requested so far: the apiserver's metric plus the audit log's annotations."""
+        with contextlib.closing(api_client(cluster.kubeconfig)) as api:
+            usage = deprecation.from_metrics(api)
+        usage.update(deprecation.from_audit_log(cluster.audit_log))
+        return usage
 
     def dry_run_on_target(self, hop: Hop) -> list[Finding]:
         """Submit every workload manifest with server-side dry-run to a scratch cluster at the target.

@@ -7,12 +7,15 @@ halves read from clusters; the e2e tests cover the snapshot halves against real 
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.detectors import discovery, disruption, drift, rbac
+from harness.detectors import deprecation, discovery, disruption, drift, rbac
 from harness.findings import Finding, Severity, has_breaking, normalise
+from harness.versions import KubeVersion
 
 HOP = "v1.36.3>v1.37.2"
 
@@ -192,3 +195,41 @@ def test_normalise_properties(findings: list[Finding]) -> None:
     assert {f.key for f in once} == {f.key for f in findings}  # nothing lost
     assert has_breaking(once) == has_breaking(findings)  # severity never downgraded
     assert normalise(list(reversed(findings))) == once or len(findings) != len({f.key for f in findings})
+
+
+def test_deprecated_api_removed_by_the_target_is_breaking(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.log"
+    events = [
+        {
+            "objectRef": {
+                "apiGroup": "flowcontrol.apiserver.k8s.io",
+                "apiVersion": "v1beta3",
+                "resource": "flowschemas",
+            },
+            "annotations": {"k8s.io/deprecated": "true", "k8s.io/removed-release": "1.37"},
+        },
+        {
+            "objectRef": {"apiGroup": "", "apiVersion": "v1", "resource": "endpoints"},
+            "annotations": {"k8s.io/deprecated": "true"},
+        },
+        {"objectRef": {"apiVersion": "v1", "resource": "pods"}, "annotations": {}},
+    ]
+    audit.write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n")
+    usage = deprecation.from_audit_log(audit)
+    assert usage == {"flowcontrol.apiserver.k8s.io/v1beta3 flowschemas": "1.37", "v1 endpoints": ""}
+    findings = deprecation.compare(usage, HOP, KubeVersion(1, 37, 2))
+    severities = {f.subject: f.severity for f in findings}
+    assert severities == {
+        "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas": Severity.BREAKING,
+        "v1 endpoints": Severity.WARNING,
+    }
+    assert [f.severity for f in deprecation.compare(usage, HOP, KubeVersion(1, 36, 3))] == [Severity.WARNING] * 2
+
+
+def test_removed_api_names_the_replacement_and_the_manifests() -> None:
+    after = {k: v for k, v in DISCOVERY.items() if k != "platform.spin.example/v1alpha1"}
+    users = {"platform.spin.example/v1alpha1": ["export/tenant-a/Project-x.yaml"]}
+    [finding] = discovery.compare(DISCOVERY, after, HOP, users=users)
+    assert finding.severity is Severity.BREAKING
+    assert "use platform.spin.example/v1 instead" in finding.detail
+    assert finding.evidence["manifests"] == ["export/tenant-a/Project-x.yaml"]
