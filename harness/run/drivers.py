@@ -34,7 +34,10 @@ def scenario_names(matrix: Matrix) -> list[str]:
 def scenario_drivers(names: list[str], cell: Cell, capabilities: frozenset[str]) -> list[ScenarioDriver]:
     from harness.scenarios.driver import drivers_for
 
-    return drivers_for([scenarios_root() / n for n in names], provider=cell.provider, capabilities=capabilities)
+    drivers: list[ScenarioDriver] = list(
+        drivers_for([scenarios_root() / n for n in names], provider=cell.provider, capabilities=capabilities)
+    )
+    return drivers
 
 
 def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:

@@ -1,0 +1,104 @@
+"""Scenarios as a matrix cell sees them (``harness.run.cell.ScenarioDriver``).
+
+A cell calls ``run_phase(phase, kubeconfig, version)`` per pytest item and
+``start_during(kubeconfig, version)`` around each hop. Versions arrive as the item ids spell
+them (``v1.37.2`` or ``v1.37.2+platform-crd@v2``); the Kubernetes part is what templates see.
+A phase whose every step is skipped becomes a pytest skip with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.detectors.disruption import Timeline
+from harness.errors import InputError
+from harness.scenarios.context import leading_version
+from harness.scenarios.engine import DuringHandle, ScenarioRunner
+from harness.scenarios.load import Scenario, load_scenario
+from harness.scenarios.preview import preview
+from harness.scenarios.results import Status
+from harness.scenarios.tenants import default_tenants
+from harness.versions import KubeVersion
+
+
+def kubernetes_version(text: str) -> KubeVersion:
+    """``v1.37.2+platform-crd@v2`` -> v1.37.2."""
+    version = leading_version(text)
+    if version is None:
+        raise InputError(f"version {text!r} does not start with a Kubernetes version")
+    return version
+
+
+class _RunnerHandle:
+    """A ``DuringHandle`` that also closes its runner's clients when stopped."""
+
+    def __init__(self, runner: ScenarioRunner, handle: DuringHandle) -> None:
+        self.runner = runner
+        self.handle = handle
+
+    def stop(self) -> list[Timeline]:
+        try:
+            return self.handle.stop()
+        finally:
+            self.runner.close()
+
+
+class ScenarioDriver:
+    """One scenario in one cell: same provider, capabilities and tenants for every phase."""
+
+    def __init__(self, scenario: Scenario, *, provider: str, capabilities: frozenset[str]) -> None:
+        self.scenario = scenario
+        self.name = scenario.name
+        self.provider = provider
+        self.capabilities = capabilities
+        self.tenants = default_tenants()
+        #: The version the scenario was first run at: what its manifests were applied to.
+        self.first_version: KubeVersion | None = None
+
+    def _runner(self, kubeconfig: Path, version: str) -> ScenarioRunner:
+        parsed = kubernetes_version(version)
+        if self.first_version is None:
+            self.first_version = parsed
+        return ScenarioRunner(
+            self.scenario,
+            kubeconfig,
+            capabilities=self.capabilities,
+            tenants=self.tenants,
+            version=parsed,
+            provider_name=self.provider,
+        )
+
+    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> None:
+        with self._runner(kubeconfig, version) as runner:
+            result = runner.run_phase(phase)
+        if result.status is Status.SKIPPED:
+            pytest.skip(f"{self.name} {phase}: {result.reason}")
+
+    def start_during(self, kubeconfig: Path, version: str) -> _RunnerHandle:
+        runner = self._runner(kubeconfig, version)
+        try:
+            return _RunnerHandle(runner, runner.start_during())
+        except BaseException:
+            runner.close()
+            raise
+
+    def manifests(self) -> list[dict[str, Any]]:
+        return preview(
+            self.scenario,
+            tenants=self.tenants,
+            version=self.first_version or KubeVersion(1, 99, 0),
+            provider=self.provider,
+            capabilities=self.capabilities,
+            phases=("setup", "verify"),
+        ).manifests
+
+
+def drivers_for(
+    paths: Iterable[Path], *, provider: str, capabilities: frozenset[str]
+) -> list[ScenarioDriver]:
+    """A driver per scenario directory; every scenario is loaded (and checked) up front."""
+    return [ScenarioDriver(load_scenario(p), provider=provider, capabilities=capabilities) for p in paths]

@@ -1,0 +1,429 @@
+"""Running a scenario's phases against a cluster, given only its kubeconfig.
+
+The contract follows the upstream upgrade tests: ``setup`` once before the first hop,
+``verify`` after every hop (and once before the first), ``during`` while a hop runs
+(``start_during`` starts the probes, ``stop`` returns their timelines), ``teardown`` at the
+end. Nothing here knows how the cluster was made or upgraded, so the same scenario checks a
+harness-built cluster or a production one before and after an upgrade done by other means.
+
+Outcomes are explicit: a step needing a capability the provider lacks is SKIPPED with the
+reason (never passed silently); ``setup`` and ``verify`` stop at the first failed step (later
+steps build on earlier ones); ``teardown`` runs every step and fails if any failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import urllib3
+from kubernetes import client
+
+from harness.config.yamlfile import format_field
+from harness.detectors.disruption import Probe, Timeline
+from harness.errors import InputError
+from harness.kube.client import api_client, server_version
+from harness.providers.base import ProviderCapabilities
+from harness.scenarios import steps as actions
+from harness.scenarios.context import CheckContext, base_context, leading_version, tenant_context
+from harness.scenarios.identity import impersonate
+from harness.scenarios.load import Scenario, StepPath
+from harness.scenarios.model import PHASES, AsUserStep, ProbeStep, Step
+from harness.scenarios.preview import preview
+from harness.scenarios.redact import Scrubber
+from harness.scenarios.render import bare_expression
+from harness.scenarios.rest import Discovery, Kube
+from harness.scenarios.results import PhaseResult, Status, StepFailed, StepFailure, StepResult, StepSkipped
+from harness.scenarios.tenants import Tenant, default_tenants
+from harness.versions import KubeVersion
+
+_LEAVES = {
+    "apply": actions.run_apply,
+    "assert": actions.run_assert,
+    "expect_denied": actions.run_expect_denied,
+    "check": actions.run_check,
+    "delete": actions.run_delete,
+}
+
+
+class _Session:
+    """API clients for one thread of work: admin, discovery, and impersonated identities.
+
+    ``fail_fast`` turns off urllib3's silent connection retries: a probe attempt must report
+    the refused connection at once, or one attempt stretches over seconds of outage and the
+    timeline hides how long the API was gone.
+    """
+
+    def __init__(self, kubeconfig: Path, *, fail_fast: bool = False) -> None:
+        self.admin_api = api_client(kubeconfig)
+        if fail_fast:
+            configuration = self.admin_api.configuration
+            self.admin_api.close()
+            configuration.retries = urllib3.Retry(total=False)
+            self.admin_api = client.ApiClient(configuration)
+        self.discovery = Discovery(self.admin_api)
+        self.admin = Kube(self.admin_api, self.discovery)
+        self._identities: dict[tuple[str, tuple[str, ...]], Kube] = {}
+
+    def as_user(self, user: str, groups: Sequence[str]) -> Kube:
+        key = (user, tuple(groups))
+        if key not in self._identities:
+            self._identities[key] = Kube(impersonate(self.admin_api, user, groups), self.discovery)
+        return self._identities[key]
+
+    def impersonate_api(self, user: str, groups: Sequence[str] = ()) -> client.ApiClient:
+        return self.as_user(user, groups).api
+
+    def close(self) -> None:
+        for kube in self._identities.values():
+            kube.api.close()
+        self._identities.clear()
+        self.admin_api.close()
+
+
+@dataclass
+class _PhaseRun:
+    phase: str
+    keep_going: bool
+    results: list[StepResult] = field(default_factory=list)
+    failures: list[StepFailed] = field(default_factory=list)
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.failures) and not self.keep_going
+
+
+class DuringHandle:
+    """The probes of one scenario while a hop runs; ``stop()`` returns one timeline per probe."""
+
+    def __init__(self, scenario: str) -> None:
+        self.scenario = scenario
+        #: Wall-clock time the probes started; timeline attempts are seconds after it.
+        self.started_at = time.time()
+        self.probes: list[Probe] = []
+        #: Probes not started, with the reason (a capability the provider lacks).
+        self.skipped: list[str] = []
+        #: The probes' own API clients, closed by ``stop``.
+        self.sessions: list[_Session] = []
+        self._timelines: list[Timeline] | None = None
+
+    def stop(self) -> list[Timeline]:
+        """Stop every probe (idempotent) and close its clients."""
+        if self._timelines is None:
+            self._timelines = [probe.stop() for probe in self.probes]
+            for session in self.sessions:
+                session.close()
+        return self._timelines
+
+
+class ScenarioRunner:
+    """Runs one scenario's phases on one cluster, for a set of tenants."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        kubeconfig: Path,
+        capabilities: Iterable[str] | ProviderCapabilities = (),
+        tenants: Sequence[Tenant] | None = None,
+        version: KubeVersion | None = None,
+        provider_name: str = "unknown",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``version`` defaults to what the cluster reports; ``capabilities`` to none (every
+        capability-gated step is then skipped, which is the safe reading of "unknown")."""
+        self.scenario = scenario
+        self.kubeconfig = Path(kubeconfig)
+        self.capabilities = frozenset(
+            capabilities.names() if isinstance(capabilities, ProviderCapabilities) else capabilities
+        )
+        self.tenants = list(tenants) if tenants is not None else default_tenants()
+        if not self.tenants:
+            raise InputError(f"{scenario.name}: a scenario runs for at least one tenant")
+        self.provider_name = provider_name
+        self.params = _merge_params(scenario, params)
+        self.field_manager = f"spin-harness/{scenario.name}"
+        self.scrubber = Scrubber()
+        self._version = version
+        self._session: _Session | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> ScenarioRunner:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> _Session:
+        if self._session is None:
+            self._session = _Session(self.kubeconfig)
+        return self._session
+
+    @property
+    def version(self) -> KubeVersion:
+        if self._version is None:
+            reported = str(server_version(self.session.admin_api).get("gitVersion", ""))
+            version = leading_version(reported)
+            if version is None:
+                raise InputError(f"{self.kubeconfig}: the server reports version {reported!r}, not vX.Y.Z")
+            self._version = version
+        return self._version
+
+    def missing(self, required: Iterable[str]) -> list[str]:
+        return sorted(set(required) - self.capabilities)
+
+    def lacks(self, required: Iterable[str]) -> str:
+        """Why something needing ``required`` cannot run here ("" if it can)."""
+        missing = self.missing(required)
+        if not missing:
+            return ""
+        who = "the cluster" if self.provider_name == "unknown" else f"provider {self.provider_name}"
+        return f"needs {', '.join(missing)}, which {who} does not have"
+
+    # -- phases -------------------------------------------------------------------------
+
+    def run_phase(self, phase: str, *, raise_on_failure: bool = True) -> PhaseResult:
+        """Run ``setup``, ``verify`` or ``teardown`` (``during`` runs each probe's steps once).
+
+        Returns the result when the phase passed or was skipped; raises ``StepFailed`` (with
+        ``.result``) when a step failed, unless ``raise_on_failure`` is false.
+        """
+        if phase not in PHASES:
+            raise InputError(f"unknown phase {phase!r}", hint=f"phases are {', '.join(PHASES)}")
+        started = time.monotonic()
+        lacking = self.lacks(self.scenario.spec.requires)
+        if lacking:
+            return PhaseResult(self.scenario.name, phase, Status.SKIPPED, reason=f"the scenario {lacking}")
+        run = _PhaseRun(phase, keep_going=phase == "teardown")
+        env = self._env(self.session, phase, single_attempt=phase == "during")
+        self._run_steps(self.scenario.spec.phase(phase), (phase,), run, env)
+        result = PhaseResult(
+            self.scenario.name,
+            phase,
+            _verdict(run),
+            run.results,
+            time.monotonic() - started,
+            failures=run.failures,
+        )
+        if result.status is Status.SKIPPED:
+            result.reason = "; ".join(dict.fromkeys(s.message for s in run.results if s.message))
+        if raise_on_failure:
+            result.raise_for_status()
+        return result
+
+    def start_during(self) -> DuringHandle:
+        """Start one probe thread per ``during`` step; ``handle.stop()`` returns the timelines.
+
+        Each probe has its own API connections, so an apiserver restart shows as failed
+        attempts in its timeline and never blocks the caller.
+        """
+        handle = DuringHandle(self.scenario.name)
+        lacking = self.lacks(self.scenario.spec.requires)
+        if lacking:
+            handle.skipped.append(f"{self.scenario.name}: the scenario {lacking}")
+            return handle
+        _ = self.version  # read now: during the hop the apiserver may not answer
+        for index, step in enumerate(self.scenario.spec.during):
+            assert step.probe is not None  # load() allows only probes in during
+            where: StepPath = ("during", index)
+            lacking = self.lacks(step.requires)
+            if lacking:
+                handle.skipped.append(f"{self.scenario.name} during[{index}] {step.title}: {lacking}")
+                continue
+            session = _Session(self.kubeconfig, fail_fast=True)
+            handle.sessions.append(session)
+            check = self._probe_check(step, where, session)
+            name = f"{self.scenario.name}: {step.title}"
+            handle.probes.append(Probe(name, check, interval=step.probe.interval).start())
+        return handle
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """The objects ``setup`` and ``verify`` apply, rendered for every tenant (no cluster needed)."""
+        return preview(
+            self.scenario,
+            tenants=self.tenants,
+            version=self.version,
+            provider=self.provider_name,
+            capabilities=self.capabilities,
+            params=self.params,
+            phases=("setup", "verify"),
+        ).manifests
+
+    # -- steps --------------------------------------------------------------------------
+
+    def _env(self, session: _Session, phase: str, *, single_attempt: bool = False) -> actions.StepEnv:
+        context = base_context(
+            tenants=self.tenants,
+            version=self.version,
+            provider=self.provider_name,
+            capabilities=self.capabilities,
+            params=self.params,
+        )
+        return actions.StepEnv(
+            scenario=self.scenario,
+            phase=phase,
+            kube=session.admin,
+            admin=session.admin,
+            variables=context,
+            tenant=None,
+            field_manager=self.field_manager,
+            scrubber=self.scrubber,
+            check_context=lambda env: self._check_context(session, env),
+            identities=session.as_user,
+            single_attempt=single_attempt,
+        )
+
+    def _check_context(self, session: _Session, env: actions.StepEnv) -> CheckContext:
+        return CheckContext(
+            scenario=self.scenario.name,
+            phase=env.phase,
+            tenant=env.tenant,
+            tenants=list(self.tenants),
+            version=self.version,
+            provider=self.provider_name,
+            capabilities=self.capabilities,
+            params=dict(self.params),
+            admin=session.admin_api,
+            variables=dict(env.variables),
+            impersonate=session.impersonate_api,
+        )
+
+    def _run_steps(self, steps: list[Step], where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
+        for index, step in enumerate(steps):
+            if run.stopped:
+                return
+            self._run_step(step, (*where, index), run, env)
+
+    def _run_step(self, step: Step, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
+        lacking = self.lacks(step.requires)
+        if lacking:
+            run.results.append(self._result(where, step, Status.SKIPPED, 0.0, lacking, env))
+            return
+        bind = step.per_tenant and env.tenant is None
+        for tenant in self.tenants if bind else [env.tenant]:
+            if run.stopped:
+                return
+            tenant_env = env
+            if bind and tenant is not None:
+                tenant_env = replace(
+                    env, tenant=tenant, variables=tenant_context(env.variables, self.tenants, tenant)
+                )
+            self._run_for_tenant(step, where, run, tenant_env)
+
+    def _run_for_tenant(self, step: Step, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
+        started = time.monotonic()
+        slot = len(run.results)  # a container's own result goes before its nested steps' results
+        failures_before = len(run.failures)
+
+        def record(status: Status, message: str, at: int | None = None) -> None:
+            result = self._result(where, step, status, time.monotonic() - started, message, env)
+            run.results.insert(len(run.results) if at is None else at, result)
+
+        try:
+            if step.when is not None:
+                expression = bare_expression(step.when)
+                locate = self.scenario.locate
+                if not self.scenario.renderer.expression(expression, env.variables, locate, (*where, "when")):
+                    record(Status.SKIPPED, f"when: {expression} is false")
+                    return
+            if step.as_user is not None:
+                detail = self._as_user(step.as_user, where, run, env)
+            elif step.probe is not None:
+                detail = self._probe_once(step.probe, where, run, env)
+            else:
+                detail = _LEAVES[step.step_type](step.action, env, where)  # type: ignore[operator]
+        except StepFailure as failure:
+            failed = StepFailed(
+                scenario=self.scenario.name,
+                phase=run.phase,
+                where=where,
+                title=self._title(step, env, where),
+                expected=self.scrubber.scrub(failure.expected),
+                observed=self.scrubber.scrub(failure.observed),
+                tenant=env.tenant.name if env.tenant else None,
+                location=f"{self.scenario.source.path}:{self.scenario.source.line_of(where)}",
+            )
+            run.failures.append(failed)
+            record(Status.FAILED, failed.observed)
+            return
+        except StepSkipped as skipped:
+            record(Status.SKIPPED, self.scrubber.scrub(skipped.reason))
+            return
+        if len(run.failures) > failures_before:
+            record(Status.FAILED, "a nested step failed", at=slot)
+        else:
+            record(Status.PASSED, self.scrubber.scrub(detail), at=slot)
+
+    def _as_user(self, step: AsUserStep, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> str:
+        user = env.text(step.user, (*where, "as_user", "user")) or ""
+        rendered = env.render(step.groups, (*where, "as_user", "groups"))
+        groups = [str(g) for g in (rendered if isinstance(rendered, list) else [rendered])]
+        nested = replace(env, kube=env.identities(user, groups), identity=user)
+        self._run_steps(step.steps, (*where, "as_user", "steps"), run, nested)
+        return f"{len(step.steps)} step(s) as {user}" + (f" in {', '.join(groups)}" if groups else "")
+
+    def _probe_once(self, step: ProbeStep, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> str:
+        single = replace(env, single_attempt=True)
+        self._run_steps(step.steps, (*where, "probe", "steps"), run, single)
+        return f"{len(step.steps)} probe step(s) passed once"
+
+    def _probe_check(self, step: Step, where: StepPath, session: _Session) -> Callable[[], None]:
+        env = self._env(session, "during", single_attempt=True)
+
+        def check() -> None:
+            run = _PhaseRun("during", keep_going=False)
+            self._run_step(step, where, run, env)
+            if run.failures:
+                first = run.failures[0]
+                who = f" [{first.tenant}]" if first.tenant else ""
+                # Timelines keep ~160 characters of an error: the place, then what was seen.
+                raise RuntimeError(f"{first.path}{who}: {first.observed}")
+
+        return check
+
+    def _title(self, step: Step, env: actions.StepEnv, where: StepPath) -> str:
+        """The step's name (or description) rendered for the tenant; as written if it cannot be."""
+        try:
+            return str(env.render(step.title, (*where, "name")))
+        except InputError:
+            return step.title
+
+    def _result(
+        self, where: StepPath, step: Step, status: Status, seconds: float, message: str, env: actions.StepEnv
+    ) -> StepResult:
+        tenant = env.tenant.name if env.tenant else None
+        return StepResult(
+            format_field(where), self._title(step, env, where), status, seconds, message, tenant
+        )
+
+
+def _verdict(run: _PhaseRun) -> Status:
+    if run.failures:
+        return Status.FAILED
+    if run.results and all(r.status is Status.SKIPPED for r in run.results):
+        return Status.SKIPPED
+    return Status.PASSED
+
+
+def _merge_params(scenario: Scenario, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    params = scenario.default_params()
+    for name, value in (overrides or {}).items():
+        if name not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise InputError(
+                f"scenario {scenario.name}: unknown parameter {name!r}", hint=f"parameters: {known}"
+            )
+        params[name] = value
+    return params

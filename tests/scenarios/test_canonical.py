@@ -1,0 +1,64 @@
+"""Each canonical scenario is green on a real local cluster: setup, verify (twice, as after a
+hop, the second time from a runner given only the kubeconfig), its probes once, teardown."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from kubernetes import client
+
+from harness.kube.client import api_client
+from harness.providers.base import Cluster
+from harness.providers.local import LocalProvider
+from harness.scenarios import PhaseResult, ScenarioRunner, Status, load_scenario
+from tests.scenarios.conftest import SHIPPED, runner
+
+pytestmark = pytest.mark.e2e
+
+#: Steps a local cluster cannot run, by scenario: (step path, what they need).
+EXPECTED_SKIPS = {"workflows": [("verify[6]", "needs real-containers")]}
+
+
+def tenant_namespaces(cluster: Cluster) -> list[str]:
+    with contextlib.closing(api_client(cluster.kubeconfig)) as api:
+        return sorted(
+            ns.metadata.name
+            for ns in client.CoreV1Api(api).list_namespace().items
+            if ns.metadata.name.startswith("tenant-")
+        )
+
+
+def capability_skips(results: list[PhaseResult]) -> list[tuple[str, str]]:
+    """(path, "needs <capability>") of skipped steps, leaving out ``when`` conditions (per-tenant
+    choices, not gaps)."""
+    return [
+        (step.path, step.message.split(",")[0])
+        for result in results
+        for step in result.skipped_steps
+        if not step.message.startswith("when:")
+    ]
+
+
+@pytest.mark.parametrize("name", ["tenant-rbac", "quotas", "workflows", "platform-crd"])
+def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
+    scenario = load_scenario(SHIPPED / name)
+    results: list[PhaseResult] = []
+    with runner(scenario, local_cluster) as harness_runner:
+        results.append(harness_runner.run_phase("setup"))
+        results.append(harness_runner.run_phase("verify"))
+    # As after an upgrade done by other means: nothing but the kubeconfig (and what the
+    # provider can do) is known; the version is read from the server.
+    with ScenarioRunner(scenario, local_cluster.kubeconfig, capabilities=LocalProvider.capabilities) as fresh:
+        results.append(fresh.run_phase("verify"))
+        assert fresh.version == local_cluster.version
+    with runner(scenario, local_cluster) as harness_runner:
+        results.append(harness_runner.run_phase("during"))
+        results.append(harness_runner.run_phase("teardown"))
+
+    assert [r.status for r in results] == [Status.PASSED] * 5, "\n".join(r.summary() for r in results)
+    assert all(step.status is not Status.FAILED for r in results for step in r.steps)
+    assert capability_skips(results) == EXPECTED_SKIPS.get(name, []) * 2  # in both verifies
+    tenants_seen = {step.tenant for r in results for step in r.steps if step.tenant}
+    assert tenants_seen == {"alpha", "beta"}
+    assert tenant_namespaces(local_cluster) == [], "teardown leaves no tenant namespace behind"

@@ -1,0 +1,76 @@
+"""The whole contract across a real in-place upgrade, all canonical scenarios in one cluster.
+
+As in a matrix cell: every scenario's setup and verify at the older version, their probes
+running while the control plane is upgraded, verify again at the newer version (from new
+runners that know only the kubeconfig and the provider), teardown in reverse order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.detectors.disruption import Timeline
+from harness.providers.local import LocalProvider
+from harness.scenarios import ScenarioRunner, Status, load_scenario
+from harness.versions import KubeVersion
+from tests.scenarios.conftest import SHIPPED, cluster_name
+
+pytestmark = pytest.mark.e2e
+
+CANONICAL = ("platform-crd", "quotas", "tenant-rbac", "workflows")
+
+
+def test_canonical_scenarios_hold_across_an_upgrade(
+    isolated_state: Path, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    older, newer = e2e_versions
+    provider = LocalProvider()
+    scenarios = [load_scenario(SHIPPED / name) for name in CANONICAL]
+    cluster = provider.create(cluster_name("up"), older, nodes=2)
+    timelines: list[Timeline] = []
+    try:
+        before = [
+            ScenarioRunner(s, cluster.kubeconfig, provider.capabilities, provider_name="local")
+            for s in scenarios
+        ]
+        try:
+            for phase in ("setup", "verify"):
+                for scenario_runner in before:
+                    assert scenario_runner.run_phase(phase).status is Status.PASSED
+            assert {r.version for r in before} == {older}
+            handles = [r.start_during() for r in before]
+            try:
+                upgraded = provider.upgrade(cluster, newer)
+            finally:
+                timelines = [t for handle in handles for t in handle.stop()]
+        finally:
+            for scenario_runner in before:
+                scenario_runner.close()
+        assert upgraded.version == newer
+        after = [
+            ScenarioRunner(s, cluster.kubeconfig, provider.capabilities, provider_name="local")
+            for s in scenarios
+        ]
+        for scenario_runner in after:
+            with scenario_runner:
+                assert scenario_runner.version == newer
+                assert scenario_runner.run_phase("verify").status is Status.PASSED
+        for scenario_runner in reversed(after):
+            with scenario_runner:
+                assert scenario_runner.run_phase("teardown").status is Status.PASSED
+    finally:
+        provider.delete(cluster)
+
+    assert sorted(t.name.split(":")[0] for t in timelines) == sorted(CANONICAL), "one probe per scenario"
+    for timeline in timelines:
+        attempts = timeline.attempts
+        assert len(attempts) >= 3, timeline.to_json()
+        assert attempts[0].ok, f"{timeline.name} failed before the upgrade began: {attempts[0].error}"
+        assert attempts[-1].ok, f"{timeline.name} did not recover: {attempts[-1].error}"
+        # Failed attempts are the apiserver restarting, seen as refused connections at once
+        # (no client-side retries hiding the outage), never as a wrong answer.
+        for attempt in attempts:
+            assert attempt.ok or "no answer" in attempt.error, attempt
+            assert attempt.latency < 5, attempt
