@@ -97,8 +97,6 @@ class ScenarioDriver:
         ).manifests
 
 
-def drivers_for(
-    paths: Iterable[Path], *, provider: str, capabilities: frozenset[str]
-) -> list[ScenarioDriver]:
+def drivers_for(paths: Iterable[Path], *, provider: str, capabilities: frozenset[str]) -> list[ScenarioDriver]:
     """A driver per scenario directory; every scenario is loaded (and checked) up front."""
     return [ScenarioDriver(load_scenario(p), provider=provider, capabilities=capabilities) for p in paths]

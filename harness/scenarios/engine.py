@@ -155,9 +155,7 @@ class ScenarioRunner:
     def __enter__(self) -> ScenarioRunner:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:
@@ -317,9 +315,7 @@ class ScenarioRunner:
                 return
             tenant_env = env
             if bind and tenant is not None:
-                tenant_env = replace(
-                    env, tenant=tenant, variables=tenant_context(env.variables, self.tenants, tenant)
-                )
+                tenant_env = replace(env, tenant=tenant, variables=tenant_context(env.variables, self.tenants, tenant))
             self._run_for_tenant(step, where, run, tenant_env)
 
     def _run_for_tenant(self, step: Step, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
@@ -404,9 +400,7 @@ class ScenarioRunner:
         self, where: StepPath, step: Step, status: Status, seconds: float, message: str, env: actions.StepEnv
     ) -> StepResult:
         tenant = env.tenant.name if env.tenant else None
-        return StepResult(
-            format_field(where), self._title(step, env, where), status, seconds, message, tenant
-        )
+        return StepResult(format_field(where), self._title(step, env, where), status, seconds, message, tenant)
 
 
 def _verdict(run: _PhaseRun) -> Status:
@@ -422,8 +416,6 @@ def _merge_params(scenario: Scenario, overrides: Mapping[str, Any] | None) -> di
     for name, value in (overrides or {}).items():
         if name not in params:
             known = ", ".join(sorted(params)) or "none"
-            raise InputError(
-                f"scenario {scenario.name}: unknown parameter {name!r}", hint=f"parameters: {known}"
-            )
+            raise InputError(f"scenario {scenario.name}: unknown parameter {name!r}", hint=f"parameters: {known}")
         params[name] = value
     return params

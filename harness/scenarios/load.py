@@ -68,14 +68,11 @@ def load_scenario(directory: Path) -> Scenario:
         raise InputError(f"{directory}: not a directory", hint="a scenario is a directory with scenario.yaml")
     loaded = load_yaml(path)
     if not isinstance(loaded.data, dict | None):
-        raise InputError(
-            f"{path}:1: expected a mapping of scenario fields, found {type(loaded.data).__name__}"
-        )
+        raise InputError(f"{path}:1: expected a mapping of scenario fields, found {type(loaded.data).__name__}")
     spec = _parse(loaded)
     if spec.name != directory.name:
         raise InputError(
-            f"{loaded.locate(('name',))}: scenario name {spec.name!r} differs from "
-            f"its directory {directory.name!r}",
+            f"{loaded.locate(('name',))}: scenario name {spec.name!r} differs from its directory {directory.name!r}",
             hint="matrices select scenarios by directory name; make them equal",
         )
     renderer = Renderer(directory)
@@ -116,8 +113,7 @@ def _parse(loaded: LoadedYAML) -> ScenarioSpec:
         if first["type"] == "extra_forbidden" and len(loc) >= 3 and isinstance(loc[-2], int):
             raise InputError(
                 f"{error.message} (not a step type)",
-                hint=f"a step has one of: {', '.join(STEP_TYPES)}; "
-                "and optionally name, requires, per_tenant, when",
+                hint=f"a step has one of: {', '.join(STEP_TYPES)}; and optionally name, requires, per_tenant, when",
             ) from None
         raise error from None
 
@@ -133,9 +129,7 @@ def _check_template_files(directory: Path, renderer: Renderer) -> None:
             raise InputError(f"{template}: cannot be read: {exc}") from None
 
 
-def _check_step(
-    scenario: Scenario, step: Step, where: StepPath, phase: str, nested_in: tuple[str, ...]
-) -> None:
+def _check_step(scenario: Scenario, step: Step, where: StepPath, phase: str, nested_in: tuple[str, ...]) -> None:
     locate = scenario.locate
     kind = step.step_type
     if kind == "probe" and (phase != "during" or nested_in):
@@ -168,9 +162,7 @@ def _check_step(
     raw = scenario.source.data
     for part in where:
         raw = raw[part]
-    scenario.renderer.syntax_check(
-        {k: v for k, v in raw.items() if k not in ("as_user", "probe")}, locate, where
-    )
+    scenario.renderer.syntax_check({k: v for k, v in raw.items() if k not in ("as_user", "probe")}, locate, where)
     if step.when is not None:
         scenario.renderer.syntax_check("{{ " + bare_expression(step.when) + " }}", locate, (*where, "when"))
     for nested_key in ("as_user", "probe"):

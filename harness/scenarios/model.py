@@ -86,9 +86,7 @@ def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
 
 def _capability(name: str) -> str:
     if name not in KNOWN_CAPABILITIES:
-        raise invalid(
-            f"unknown capability {name!r}", hint=f"capabilities are: {', '.join(sorted(KNOWN_CAPABILITIES))}"
-        )
+        raise invalid(f"unknown capability {name!r}", hint=f"capabilities are: {', '.join(sorted(KNOWN_CAPABILITIES))}")
     return name
 
 
@@ -251,9 +249,7 @@ class ExpectDeniedStep(StrictModel):
         return self
 
     def describe(self) -> str:
-        target = self.template or (
-            _manifest_label(self.manifest) if self.manifest else f"{self.kind} {self.name}"
-        )
+        target = self.template or (_manifest_label(self.manifest) if self.manifest else f"{self.kind} {self.name}")
         return f"{self.verb} {target} is denied ({self.reason})"
 
 
@@ -404,9 +400,7 @@ class ScenarioSpec(StrictModel):
     #: One sentence: the platform promise this scenario checks.
     promise: Annotated[str, AfterValidator(_sentence)]
     requires: list[Capability] = Field(default_factory=list)
-    parameters: dict[Annotated[str, Field(pattern=IDENTIFIER_RE.pattern)], Parameter] = Field(
-        default_factory=dict
-    )
+    parameters: dict[Annotated[str, Field(pattern=IDENTIFIER_RE.pattern)], Parameter] = Field(default_factory=dict)
     setup: list[Step] = Field(default_factory=list)
     verify: list[Step] = Field(default_factory=list)
     during: list[Step] = Field(default_factory=list)

@@ -97,9 +97,7 @@ class Renderer:
 
     # -- values inside scenario.yaml ----------------------------------------------------
 
-    def value(
-        self, value: Any, context: Mapping[str, Any], locate: Locate, where: tuple[str | int, ...]
-    ) -> Any:
+    def value(self, value: Any, context: Mapping[str, Any], locate: Locate, where: tuple[str | int, ...]) -> Any:
         """``value`` with every template string rendered (recursively through lists and maps)."""
         if isinstance(value, str):
             return self.string(value, context, locate, where) if is_template(value) else value
@@ -112,9 +110,7 @@ class Renderer:
             return [self.value(v, context, locate, (*where, i)) for i, v in enumerate(value)]
         return value
 
-    def string(
-        self, text: str, context: Mapping[str, Any], locate: Locate, where: tuple[str | int, ...]
-    ) -> Any:
+    def string(self, text: str, context: Mapping[str, Any], locate: Locate, where: tuple[str | int, ...]) -> Any:
         single = _SINGLE_EXPRESSION.match(text)
         if single:
             return self.expression(single.group("expr"), context, locate, where)
@@ -126,38 +122,26 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise InputError(f"{locate(where)}: template syntax error: {exc.message}") from None
         except jinja2.UndefinedError as exc:
-            raise InputError(
-                f"{locate(where)}: undefined variable: {exc.message}", hint=CONTEXT_HINT
-            ) from None
+            raise InputError(f"{locate(where)}: undefined variable: {exc.message}", hint=CONTEXT_HINT) from None
         except (TypeError, ValueError, ArithmeticError, jinja2.TemplateError) as exc:
             raise InputError(f"{locate(where)}: cannot render {text!r}: {exc}") from None
 
-    def expression(
-        self, text: str, context: Mapping[str, Any], locate: Locate, where: tuple[str | int, ...]
-    ) -> Any:
+    def expression(self, text: str, context: Mapping[str, Any], locate: Locate, where: tuple[str | int, ...]) -> Any:
         """Evaluate a bare jinja expression (``tenant.name == 'alpha'``) to a Python value."""
         try:
             compiled = self._expressions.get(text)
             if compiled is None:
-                compiled = self._expressions[text] = self.env.compile_expression(
-                    text, undefined_to_none=False
-                )
+                compiled = self._expressions[text] = self.env.compile_expression(text, undefined_to_none=False)
             result = compiled(**context)
         except jinja2.TemplateSyntaxError as exc:
-            raise InputError(
-                f"{locate(where)}: expression syntax error in {text.strip()!r}: {exc.message}"
-            ) from None
+            raise InputError(f"{locate(where)}: expression syntax error in {text.strip()!r}: {exc.message}") from None
         except jinja2.UndefinedError as exc:
-            raise InputError(
-                f"{locate(where)}: undefined variable: {exc.message}", hint=CONTEXT_HINT
-            ) from None
+            raise InputError(f"{locate(where)}: undefined variable: {exc.message}", hint=CONTEXT_HINT) from None
         except (TypeError, ValueError, ArithmeticError, jinja2.TemplateError) as exc:
             raise InputError(f"{locate(where)}: cannot evaluate {text.strip()!r}: {exc}") from None
         if isinstance(result, jinja2.Undefined):
             why = result._undefined_message
-            raise InputError(
-                f"{locate(where)}: undefined variable: {text.strip()!r} ({why})", hint=CONTEXT_HINT
-            )
+            raise InputError(f"{locate(where)}: undefined variable: {text.strip()!r} ({why})", hint=CONTEXT_HINT)
         return result
 
     def syntax_check(self, value: Any, locate: Locate, where: tuple[str | int, ...]) -> None:

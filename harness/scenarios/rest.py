@@ -169,9 +169,7 @@ class Discovery:
 class Kube:
     """Object-level calls as one identity (admin or impersonated), over shared discovery."""
 
-    def __init__(
-        self, api: client.ApiClient, discovery: Discovery, *, timeout: float = REQUEST_TIMEOUT
-    ) -> None:
+    def __init__(self, api: client.ApiClient, discovery: Discovery, *, timeout: float = REQUEST_TIMEOUT) -> None:
         self.api = api
         self.discovery = discovery
         self.timeout = timeout
@@ -191,9 +189,7 @@ class Kube:
                 f"{manifest['kind']} {metadata.get('name')} is namespaced but has no metadata.namespace",
                 hint='set metadata.namespace, e.g. "{{ tenant.namespace }}"',
             )
-        return resource.path(
-            namespace if resource.namespaced else None, metadata["name"] if with_name else None
-        )
+        return resource.path(namespace if resource.namespaced else None, metadata["name"] if with_name else None)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return request(self.api, method, path, timeout=self.timeout, **kwargs)
@@ -210,9 +206,7 @@ class Kube:
         self, resource: Resource, namespace: str | None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
         query = {"labelSelector": label_selector} if label_selector else None
-        items: list[dict[str, Any]] = self._call("GET", resource.path(namespace), query=query).get(
-            "items", []
-        )
+        items: list[dict[str, Any]] = self._call("GET", resource.path(namespace), query=query).get("items", [])
         for item in items:  # list items carry neither; steps and redaction need them
             item.setdefault("kind", resource.kind)
             item.setdefault("apiVersion", resource.group_version)

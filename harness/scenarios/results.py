@@ -135,8 +135,7 @@ class StepFailed(AssertionError):
         if self.others:
             lines.append(f"  ({len(self.others)} more step(s) failed in this phase:)")
             lines += [
-                f'  - {o.path} "{o.title}"{f" [{o.tenant}]" if o.tenant else ""}: {o.observed}'
-                for o in self.others
+                f'  - {o.path} "{o.title}"{f" [{o.tenant}]" if o.tenant else ""}: {o.observed}' for o in self.others
             ]
         return "\n".join(lines)
 

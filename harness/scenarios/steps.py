@@ -252,9 +252,7 @@ def _expectation(
     wants = [f"{path} = {show(value)}" for path, value in fields.items()]
     wants += [f"condition {c}={s}" for c, s in conditions.items()]
     wants += [f"{p} set" for p in exists] + [f"{p} absent" for p in absent]
-    subject = (
-        target.describe() if target.name else f"at least {min_count} {target.kind} [{target.label_selector}]"
-    )
+    subject = target.describe() if target.name else f"at least {min_count} {target.kind} [{target.label_selector}]"
     return f"{subject} exists" + (f" with {', '.join(wants)}" if wants else "")
 
 
@@ -283,13 +281,9 @@ def run_expect_denied(step: ExpectDeniedStep, env: StepEnv, where: StepPath) -> 
                     return False, describe(exc)
                 got = classify(exc)
                 if got != step.reason:
-                    raise StepFailure(
-                        expected, f"refused for another reason ({got}): {describe(exc)}"
-                    ) from None
+                    raise StepFailure(expected, f"refused for another reason ({got}): {describe(exc)}") from None
                 if message and message not in exc.message:
-                    raise StepFailure(
-                        expected, f"refused ({got}) but without {message!r}: {describe(exc)}"
-                    ) from None
+                    raise StepFailure(expected, f"refused ({got}) but without {message!r}: {describe(exc)}") from None
                 return True, f"refused ({got}): {exc.message}"
             raise StepFailure(expected, f"the request was allowed: {allowed}")
 
@@ -344,9 +338,7 @@ def _reader(step: ExpectDeniedStep, env: StepEnv, target: _Target) -> Callable[[
             note = "" if existed else ", the object does not exist"
             return f"deleting {target.describe()} was allowed (dry run{note})"
         obj = env.kube.get(resource, namespace, target.name)
-        return (
-            f"reading {target.describe()} {'returned it' if obj is not None else 'was allowed (not found)'}"
-        )
+        return f"reading {target.describe()} {'returned it' if obj is not None else 'was allowed (not found)'}"
 
     return send
 
@@ -379,9 +371,7 @@ def run_delete(step: DeleteStep, env: StepEnv, where: StepPath) -> str:
     if step.template is not None or step.manifest is not None:
         for document in reversed(env.documents(step.template, step.manifest, step.vars, base)):
             meta = document.get("metadata") or {}
-            targets.append(
-                (str(document["apiVersion"]), str(document["kind"]), meta.get("namespace"), meta["name"])
-            )
+            targets.append((str(document["apiVersion"]), str(document["kind"]), meta.get("namespace"), meta["name"]))
     else:
         target = _target(step, env, base)
         assert target.name is not None  # the model requires a name with kind

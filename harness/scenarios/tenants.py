@@ -54,9 +54,7 @@ class Tenant:
 def make_tenant(name: str, index: int) -> Tenant:
     """The platform's conventions for tenant ``name``, the ``index``-th one provisioned."""
     if not TENANT_NAME_RE.fullmatch(name):
-        raise InputError(
-            f"tenant name {name!r} is not a DNS label", hint="use lower-case letters, digits and dashes"
-        )
+        raise InputError(f"tenant name {name!r} is not a DNS label", hint="use lower-case letters, digits and dashes")
     return Tenant(
         name=name,
         namespace=f"tenant-{name}",

@@ -126,9 +126,7 @@ def registration_manifests(
     if not 1 <= timeout_seconds <= 30:
         raise InputError(f"timeout_seconds {timeout_seconds}", hint="the apiserver accepts 1 to 30")
     if side_effects not in ("None", "NoneOnDryRun"):
-        raise InputError(
-            f"side_effects {side_effects!r}", hint="admissionregistration/v1 accepts None or NoneOnDryRun"
-        )
+        raise InputError(f"side_effects {side_effects!r}", hint="admissionregistration/v1 accepts None or NoneOnDryRun")
     selector = namespace_selector if namespace_selector is not None else tenant_namespace_selector()
     conditions = [exempt_condition(exempt_groups)] if match_conditions else []
     common: dict[str, Any] = {

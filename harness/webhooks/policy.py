@@ -354,9 +354,7 @@ def _check_host_paths(spec: Mapping[str, Any], tenant: Tenant, out: _Findings) -
     return volumes
 
 
-def _check_mounts(
-    spec: Mapping[str, Any], tenant: Tenant, volumes: list[_HostPathVolume], out: _Findings
-) -> None:
+def _check_mounts(spec: Mapping[str, Any], tenant: Tenant, volumes: list[_HostPathVolume], out: _Findings) -> None:
     by_name = {v.name: v for v in volumes if isinstance(v.name, str)}
     readonly = tenant.readonly_root
     for c in _containers(spec):
@@ -445,9 +443,7 @@ def _check_identity(spec: Mapping[str, Any], tenant: Tenant, out: _Findings) -> 
             )
         drop = _list(_dict(c.security.get("capabilities")).get("drop"))
         if "ALL" not in drop:
-            out.add(
-                "capabilities-not-dropped", f"{sc}.capabilities.drop", f"{c.label} must drop ALL capabilities"
-            )
+            out.add("capabilities-not-dropped", f"{sc}.capabilities.drop", f"{c.label} must drop ALL capabilities")
 
 
 def validate_pod(pod: Mapping[str, Any], tenant: Tenant) -> Decision:

@@ -69,9 +69,7 @@ def exists(cluster: Cluster, kind: str, name: str, namespace: str) -> bool:
         return True
 
 
-def test_a_write_the_platform_should_refuse_but_allows_fails_by_name(
-    local_cluster: Cluster, tmp_path: Path
-) -> None:
+def test_a_write_the_platform_should_refuse_but_allows_fails_by_name(local_cluster: Cluster, tmp_path: Path) -> None:
     """A platform regression: the viewer role grants writes. The viewer step fails, names the
     tenant, shows expected vs observed, and undoes the write it should never have made."""
     broken = tmp_path / "tenant-rbac"
@@ -146,9 +144,7 @@ def test_a_field_with_the_wrong_value_shows_expected_and_observed(
     assert 2 <= waited < 10, "the step's own timeout bounds the wait"
 
 
-def test_secret_values_never_reach_messages_or_results(
-    local_cluster: Cluster, make_scenario: ScenarioFactory
-) -> None:
+def test_secret_values_never_reach_messages_or_results(local_cluster: Cluster, make_scenario: ScenarioFactory) -> None:
     scenario = make_scenario(
         SETUP,
         """\
@@ -177,9 +173,7 @@ def test_secret_values_never_reach_messages_or_results(
     assert SECRET_VALUE not in everything and encoded not in everything
 
 
-def test_a_refusal_for_another_reason_is_a_failure(
-    local_cluster: Cluster, make_scenario: ScenarioFactory
-) -> None:
+def test_a_refusal_for_another_reason_is_a_failure(local_cluster: Cluster, make_scenario: ScenarioFactory) -> None:
     scenario = make_scenario(
         SETUP,
         """\

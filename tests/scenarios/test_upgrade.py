@@ -32,8 +32,7 @@ def test_canonical_scenarios_hold_across_an_upgrade(
     timelines: list[Timeline] = []
     try:
         before = [
-            ScenarioRunner(s, cluster.kubeconfig, provider.capabilities, provider_name="local")
-            for s in scenarios
+            ScenarioRunner(s, cluster.kubeconfig, provider.capabilities, provider_name="local") for s in scenarios
         ]
         try:
             for phase in ("setup", "verify"):
@@ -49,10 +48,7 @@ def test_canonical_scenarios_hold_across_an_upgrade(
             for scenario_runner in before:
                 scenario_runner.close()
         assert upgraded.version == newer
-        after = [
-            ScenarioRunner(s, cluster.kubeconfig, provider.capabilities, provider_name="local")
-            for s in scenarios
-        ]
+        after = [ScenarioRunner(s, cluster.kubeconfig, provider.capabilities, provider_name="local") for s in scenarios]
         for scenario_runner in after:
             with scenario_runner:
                 assert scenario_runner.version == newer
