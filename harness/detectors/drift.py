@@ -16,25 +16,11 @@ from deepdiff import DeepDiff
 from kubernetes import client
 
 from harness.findings import Finding, Severity
-from harness.kube.client import get_json
+from harness.kube.resources import BOOKKEEPING, namespaced_resources, objects_in
 from harness.tenancy import tenant_namespaces
 
-#: Resources whose objects churn by design; watching them would only report noise.
-SKIPPED_RESOURCES = frozenset(
-    {
-        "events",
-        "pods",
-        "endpoints",
-        "endpointslices",
-        "leases",
-        "controllerrevisions",
-        "podtemplates",
-        "localsubjectaccessreviews",
-        "bindings",
-        "csistoragecapacities",
-        "replicasets",
-    }
-)
+#: Besides bookkeeping, objects that controllers own and rewrite: watching them reports only noise.
+CHURNING = BOOKKEEPING | {"pods", "replicasets"}
 
 ObjectKey = str  # "namespace/group-version/Kind/name"
 Snapshot = dict[ObjectKey, dict[str, Any]]
@@ -68,40 +54,15 @@ def normalise(obj: dict[str, Any]) -> dict[str, Any]:
     return redact_secret(out)
 
 
-def _preferred_namespaced_resources(api: client.ApiClient) -> list[tuple[str, str, str]]:
-    """(group-version, resource, kind) for every listable namespaced resource, preferred versions."""
-    found = []
-    paths = [("v1", "/api/v1")]
-    for group in client.ApisApi(api).get_api_versions().groups:
-        gv = group.preferred_version.group_version
-        paths.append((gv, f"/apis/{gv}"))
-    for gv, path in paths:
-        for res in get_json(api, path).get("resources", []):
-            if "/" in res["name"] or not res.get("namespaced") or "list" not in res.get("verbs", []):
-                continue
-            if res["name"] in SKIPPED_RESOURCES:
-                continue
-            found.append((gv, res["name"], res["kind"]))
-    return found
-
-
 def snapshot(api: client.ApiClient, namespaces: list[str] | None = None) -> Snapshot:
     """Every object of every listable namespaced resource in the tenant namespaces, normalised."""
     namespaces = namespaces if namespaces is not None else tenant_namespaces(api)
     out: Snapshot = {}
-    resources = _preferred_namespaced_resources(api)
+    resources = namespaced_resources(api, skip=CHURNING)
     for namespace in namespaces:
-        for gv, resource, kind in resources:
-            prefix = "/api/v1" if gv == "v1" else f"/apis/{gv}"
-            try:
-                listing = get_json(api, f"{prefix}/namespaces/{namespace}/{resource}")
-            except RuntimeError:
-                continue
-            for item in listing.get("items", []):
-                item.setdefault("apiVersion", gv)
-                item.setdefault("kind", kind)
-                key = f"{namespace}/{gv}/{kind}/{item['metadata']['name']}"
-                out[key] = normalise(item)
+        for item in objects_in(api, namespace, resources):
+            key = f"{namespace}/{item['apiVersion']}/{item['kind']}/{item['metadata']['name']}"
+            out[key] = normalise(item)
     return out
 
 

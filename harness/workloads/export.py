@@ -17,7 +17,8 @@ import yaml
 from kubernetes import client
 
 from harness.errors import InputError
-from harness.kube.client import api_client, get_json
+from harness.kube.client import api_client
+from harness.kube.resources import namespaced_resources, objects_in
 from harness.tenancy import tenant_namespaces
 from harness.workloads.clean import clean, is_generated
 
@@ -34,19 +35,6 @@ APPLY_ORDER = (
     "PersistentVolumeClaim",
     "Service",
 )
-_SKIPPED = frozenset(
-    {
-        "events",
-        "endpoints",
-        "endpointslices",
-        "leases",
-        "controllerrevisions",
-        "podtemplates",
-        "localsubjectaccessreviews",
-        "bindings",
-        "csistoragecapacities",
-    }
-)
 
 
 @dataclass
@@ -57,21 +45,6 @@ class ExportIndex:
         return yaml.safe_dump(
             {"apiVersion": "spin-harness/v1", "kind": "WorkloadExport", "namespaces": self.namespaces}, sort_keys=False
         )
-
-
-def _namespaced_resources(api: client.ApiClient) -> list[tuple[str, str, str]]:
-    found = []
-    paths = [("v1", "/api/v1")]
-    for group in client.ApisApi(api).get_api_versions().groups:
-        paths.append((group.preferred_version.group_version, f"/apis/{group.preferred_version.group_version}"))
-    for gv, path in paths:
-        for res in get_json(api, path).get("resources", []):
-            verbs = res.get("verbs", [])
-            if "/" in res["name"] or not res.get("namespaced") or "list" not in verbs or "create" not in verbs:
-                continue
-            if res["name"] not in _SKIPPED:
-                found.append((gv, res["name"], res["kind"]))
-    return found
 
 
 def export_workloads(
@@ -87,7 +60,7 @@ def export_workloads(
         existing = {ns.metadata.name: ns for ns in core.list_namespace().items}
         for missing in [n for n in chosen if n not in existing]:
             raise InputError(f"--namespaces: {missing!r} does not exist on the cluster")
-        resources = _namespaced_resources(api)
+        resources = namespaced_resources(api, verbs=("list", "create"))
         for namespace in chosen:
             directory = out / namespace
             directory.mkdir(parents=True, exist_ok=True)
@@ -99,21 +72,13 @@ def export_workloads(
             }
             _write(directory / "namespace.yaml", clean(ns_manifest))
             entries = [{"file": f"{namespace}/namespace.yaml", "kind": "Namespace", "apiVersion": "v1"}]
-            for gv, resource, kind in resources:
-                prefix = "/api/v1" if gv == "v1" else f"/apis/{gv}"
-                try:
-                    listing = get_json(api, f"{prefix}/namespaces/{namespace}/{resource}")
-                except RuntimeError:
+            for item in objects_in(api, namespace, resources):
+                if is_generated(item):
                     continue
-                for item in listing.get("items", []):
-                    item.setdefault("apiVersion", gv)
-                    item.setdefault("kind", kind)
-                    if is_generated(item):
-                        continue
-                    name = item["metadata"]["name"]
-                    file = directory / f"{kind}-{name}.yaml"
-                    _write(file, clean(item))
-                    entries.append({"file": f"{namespace}/{file.name}", "kind": kind, "apiVersion": gv})
+                kind, name = item["kind"], item["metadata"]["name"]
+                file = directory / f"{kind}-{name}.yaml"
+                _write(file, clean(item))
+                entries.append({"file": f"{namespace}/{file.name}", "kind": kind, "apiVersion": item["apiVersion"]})
             index.namespaces[namespace] = entries
     (out / INDEX).write_text(index.to_yaml())
     return index
