@@ -41,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="keep clusters after the tests and print their KUBECONFIG",
     )
+    group.addoption(
+        "--upgrade-path",
+        default=None,
+        help="versions for the upgrade_path/cluster fixtures, e.g. 1.36>1.37 (default: the newest two minors)",
+    )
     group.addoption("--matrix", default=None, help="run the cells of this matrix file as test items")
     group.addoption("--cell", default=None, help="run only the cell with this id")
     group.addoption("--report-dir", default=None, help="where summary.json and artifacts go")
@@ -221,3 +226,56 @@ def cluster_factory(request: pytest.FixtureRequest) -> Iterator[ClusterFactory]:
     yield factory
     for note in factory.close():
         request.node.add_report_section("teardown", "spin-harness", note)
+
+
+@pytest.fixture(scope="session")
+def upgrade_path(request: pytest.FixtureRequest) -> tuple[KubeVersion, ...]:
+    """The versions a test walks: ``--upgrade-path 1.36>1.37``, or the newest two published minors."""
+    from harness.toolchain import goproxy
+
+    raw = request.config.getoption("--upgrade-path")
+    if not raw:
+        return tuple(goproxy.newest_minors(2))
+    from harness.matrix import expand_range
+
+    stops = [goproxy.resolve(part.strip(), field="--upgrade-path") for part in raw.split(">")]
+    if len(stops) == 1:
+        return tuple(stops)
+    return tuple(expand_range(stops[0], stops[-1], goproxy.published_versions()))
+
+
+@pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest, upgrade_path: tuple[KubeVersion, ...]) -> Iterator[Cluster]:
+    """A cluster at the first version of ``upgrade_path``, shared by the tests of a module."""
+    provider_name = request.config.getoption("--provider") or "local"
+    factory = ClusterFactory(
+        get_provider(provider_name),
+        bool(request.config.getoption("--keep-clusters")),
+        prefix=f"m{os.getpid() % 100000}{os.environ.get('PYTEST_XDIST_WORKER', 'gw')[-2:]}",
+    )
+    try:
+        yield factory.create(upgrade_path[0], nodes=2)
+    finally:
+        for note in factory.close():
+            print(note, file=sys.stderr)
+
+
+@pytest.fixture
+def tenant(cluster: Cluster) -> Iterator[Any]:
+    """A fresh tenant namespace (labelled as the platform does) for one test, removed afterwards."""
+    import contextlib
+
+    from kubernetes import client
+
+    from harness.kube.client import api_client
+    from harness.scenarios.tenants import make_tenant
+    from harness.tenancy import TENANT_LABEL
+
+    made = make_tenant(f"t{next(_names)}", 0)
+    with contextlib.closing(api_client(cluster.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+        core.create_namespace({"metadata": {"name": made.namespace, "labels": {TENANT_LABEL: made.name}}})
+        try:
+            yield made
+        finally:
+            core.delete_namespace(made.namespace)
