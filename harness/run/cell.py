@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from kubernetes import client
 
 from harness.allowlist import AllowList
-from harness.detectors import deprecation, discovery, disruption, drift, rbac
+from harness.detectors import deprecation, discovery, disruption, drift, rbac, schema
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, Severity, normalise
 from harness.kube.client import api_client, get_raw
@@ -34,7 +34,15 @@ from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
-DETECTORS = ("removed-api", "deprecated-api", "dry-run-rejected", "object-drift", "rbac-change", "disruption")
+DETECTORS = (
+    "removed-api",
+    "deprecated-api",
+    "dry-run-rejected",
+    "schema-change",
+    "object-drift",
+    "rbac-change",
+    "disruption",
+)
 
 
 class DuringHandle(Protocol):
@@ -78,6 +86,7 @@ class Snapshots:
     discovery: discovery.Discovery
     drift: drift.Snapshot
     rbac: rbac.Table
+    schemas: schema.Schemas
 
 
 class CellRun:
@@ -183,7 +192,7 @@ class CellRun:
     def snapshot(self) -> Snapshots:
         cluster = self.require_cluster()
         with contextlib.closing(api_client(cluster.kubeconfig)) as api:
-            return Snapshots(discovery.snapshot(api), drift.snapshot(api), rbac.snapshot(api))
+            return Snapshots(discovery.snapshot(api), drift.snapshot(api), rbac.snapshot(api), schema.snapshot(api))
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
@@ -276,6 +285,10 @@ class CellRun:
                 found = drift.compare(self._before.drift, after.drift, hop.label)
             elif detector == "rbac-change":
                 found = rbac.compare(self._before.rbac, after.rbac, hop.label)
+            elif detector == "schema-change":
+                found = schema.compare(
+                    self._before.schemas, after.schemas, hop.label, objects=schema.objects_by_kind(self._before.drift)
+                )
             else:
                 raise HarnessError(f"unknown detector {detector}")
         if self.allowlist is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.detectors import deprecation, discovery, disruption, drift, rbac
+from harness.detectors import deprecation, discovery, disruption, drift, rbac, schema
 from harness.findings import Finding, Severity, has_breaking, normalise
 from harness.versions import KubeVersion
 
@@ -233,3 +233,66 @@ def test_removed_api_names_the_replacement_and_the_manifests() -> None:
     assert finding.severity is Severity.BREAKING
     assert "use platform.spin.example/v1 instead" in finding.detail
     assert finding.evidence["manifests"] == ["export/tenant-a/Project-x.yaml"]
+
+
+OPENAPI = {
+    "components": {
+        "schemas": {
+            "io.example.Allocation": {
+                "x-kubernetes-group-version-kind": [
+                    {"group": "platform.spin.example", "kind": "Allocation", "version": "v1"}
+                ],
+                "properties": {
+                    "metadata": {"$ref": "#/components/schemas/Meta"},
+                    "spec": {"$ref": "#/components/schemas/io.example.Spec"},
+                },
+            },
+            "io.example.Spec": {
+                "properties": {
+                    "project": {"type": "string"},
+                    "nodeHours": {"type": "integer"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                }
+            },
+            "Meta": {"properties": {"name": {"type": "string"}}},
+        }
+    }
+}
+
+
+def test_schema_flattening_resolves_refs() -> None:
+    fields = schema.kind_schema(OPENAPI, "Allocation", "platform.spin.example", "v1")
+    assert fields["spec.nodeHours"] == {"type": "integer", "required": False}
+    assert "metadata.name" not in fields and "spec.tags" in fields
+
+
+def test_schema_changes_removed_retyped_required() -> None:
+    before = {
+        "platform.spin.example/v1 Allocation": schema.kind_schema(OPENAPI, "Allocation", "platform.spin.example", "v1")
+    }
+    after_doc = copy.deepcopy(OPENAPI)
+    spec = after_doc["components"]["schemas"]["io.example.Spec"]
+    del spec["properties"]["tags"]
+    spec["properties"]["nodeHours"] = {"type": "string"}
+    spec["properties"]["queue"] = {"type": "string"}
+    spec["required"] = ["project"]
+    after = {
+        "platform.spin.example/v1 Allocation": schema.kind_schema(
+            after_doc, "Allocation", "platform.spin.example", "v1"
+        )
+    }
+    found = {f.subject.split(" ")[-1]: (f.severity, f.detail) for f in schema.compare(before, after, HOP)}
+    assert found["spec.tags"][0] is Severity.BREAKING and "removed" in found["spec.tags"][1]
+    assert "changed type integer -> string" in found["spec.nodeHours"][1]
+    assert "became required" in found["spec.project"][1]
+    assert found["spec.project"][0] is Severity.WARNING  # no tenant object lacks it
+    assert found["fields)"][0] is Severity.INFO
+    lacking = {
+        "platform.spin.example/v1 Allocation": [
+            {"metadata": {"name": "old"}, "spec": {"nodeHours": 1}},
+            {"metadata": {"name": "new"}, "spec": {"project": "x"}},
+        ]
+    }
+    [required] = [f for f in schema.compare(before, after, HOP, objects=lacking) if f.subject.endswith("spec.project")]
+    assert required.severity is Severity.BREAKING and "old" in required.detail and "new" not in required.detail
+    assert schema.compare(before, before, HOP) == []

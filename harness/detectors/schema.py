@@ -1,0 +1,163 @@
+"""schema-change: the API schema of the kinds tenants use changed across a hop.
+
+For every group-version of a kind found in tenant namespaces, the apiserver's OpenAPI v3
+document is read before and after the hop and the kind's schema compared field by field:
+a field that disappeared or changed type is breaking (manifests that set it are rejected or
+silently pruned), a field that became required is breaking when a tenant object lacks it
+(a warning otherwise), a new optional field is information.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+
+from harness.findings import Finding, Severity
+from harness.kube.client import get_json
+from harness.tenancy import tenant_namespaces
+
+#: "group/version Kind" -> {"spec.replicas": {"type": "integer", "required": False}, ...}
+Schemas = dict[str, dict[str, dict[str, Any]]]
+_MAX_DEPTH = 8
+
+
+def _flatten(
+    schema: dict[str, Any], components: dict[str, Any], prefix: str, out: dict[str, dict[str, Any]], depth: int = 0
+) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    if "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    elif "allOf" in schema and schema["allOf"] and "$ref" in schema["allOf"][0]:
+        schema = components.get(schema["allOf"][0]["$ref"].rsplit("/", 1)[-1], {})
+    required = set(schema.get("required", []))
+    for name, child in (schema.get("properties") or {}).items():
+        path = f"{prefix}.{name}" if prefix else name
+        resolved = child
+        if "$ref" in child:
+            resolved = components.get(child["$ref"].rsplit("/", 1)[-1], {})
+        elif "allOf" in child and child["allOf"] and "$ref" in child["allOf"][0]:
+            resolved = components.get(child["allOf"][0]["$ref"].rsplit("/", 1)[-1], {})
+        out[path] = {"type": resolved.get("type", "object"), "required": name in required}
+        if path in ("metadata", "status") or path.endswith(".metadata"):
+            continue
+        _flatten(resolved, components, path, out, depth + 1)
+        if resolved.get("type") == "array" and isinstance(resolved.get("items"), dict):
+            _flatten(resolved["items"], components, f"{path}[]", out, depth + 1)
+
+
+def kind_schema(document: dict[str, Any], kind: str, group: str, version: str) -> dict[str, dict[str, Any]]:
+    components = document.get("components", {}).get("schemas", {})
+    for schema in components.values():
+        for gvk in schema.get("x-kubernetes-group-version-kind", []):
+            if gvk.get("kind") == kind and gvk.get("group", "") == group and gvk.get("version") == version:
+                out: dict[str, dict[str, Any]] = {}
+                _flatten(schema, components, "", out)
+                return out
+    return {}
+
+
+def snapshot(api: client.ApiClient) -> Schemas:
+    """Schemas of every kind that has objects in a tenant namespace."""
+    from harness.kube.resources import namespaced_resources, objects_in
+
+    used: set[tuple[str, str]] = set()
+    resources = namespaced_resources(api)
+    for namespace in tenant_namespaces(api):
+        for item in objects_in(api, namespace, resources):
+            used.add((item["apiVersion"], item["kind"]))
+    schemas: Schemas = {}
+    documents: dict[str, dict[str, Any]] = {}
+    for api_version, kind in sorted(used):
+        path = "/openapi/v3/api/v1" if api_version == "v1" else f"/openapi/v3/apis/{api_version}"
+        if path not in documents:
+            try:
+                documents[path] = get_json(api, path, timeout=30)
+            except RuntimeError:
+                documents[path] = {}
+        group, _, version = api_version.rpartition("/")
+        schemas[f"{api_version} {kind}"] = kind_schema(documents[path], kind, group, version)
+    return schemas
+
+
+def _lacks(obj: Any, path: list[str]) -> bool:
+    """True when ``obj`` has the parent of ``path`` but not the field (``[]`` steps into list items)."""
+    if not path:
+        return False
+    head, rest = path[0], path[1:]
+    if head.endswith("[]"):
+        items = obj.get(head[:-2]) if isinstance(obj, dict) else None
+        return isinstance(items, list) and any(_lacks(item, rest) for item in items)
+    if not isinstance(obj, dict):
+        return False
+    if head not in obj:
+        return not rest  # the field itself is missing; a missing parent is the parent's business
+    return _lacks(obj[head], rest)
+
+
+def compare(
+    before: Schemas, after: Schemas, hop: str, *, objects: dict[str, list[dict[str, Any]]] | None = None
+) -> list[Finding]:
+    """Schema differences; a newly required field is breaking only when a tenant object lacks it."""
+    findings: list[Finding] = []
+    for subject, old in sorted(before.items()):
+        new = after.get(subject)
+        if new is None or not old:
+            continue  # a kind no longer served is removed-api's to report
+        for field, info in sorted(old.items()):
+            if field not in new:
+                findings.append(
+                    Finding(
+                        "schema-change",
+                        Severity.BREAKING,
+                        hop,
+                        f"{subject} {field}",
+                        f"{subject}: field {field} was removed",
+                        {"before": info},
+                    )
+                )
+            elif new[field]["type"] != info["type"]:
+                findings.append(
+                    Finding(
+                        "schema-change",
+                        Severity.BREAKING,
+                        hop,
+                        f"{subject} {field}",
+                        f"{subject}: field {field} changed type {info['type']} -> {new[field]['type']}",
+                        {"before": info, "after": new[field]},
+                    )
+                )
+            elif new[field]["required"] and not info["required"]:
+                lacking = [
+                    o["metadata"]["name"] for o in (objects or {}).get(subject, []) if _lacks(o, field.split("."))
+                ]
+                severity = Severity.BREAKING if lacking else Severity.WARNING
+                detail = f"{subject}: field {field} became required" + (
+                    f"; tenant objects without it: {', '.join(lacking[:5])}"
+                    if lacking
+                    else "; every tenant object sets it"
+                )
+                evidence = {"after": new[field], "objects_without_it": lacking}
+                findings.append(Finding("schema-change", severity, hop, f"{subject} {field}", detail, evidence))
+        added = sorted(set(new) - set(old))
+        if added:
+            findings.append(
+                Finding(
+                    "schema-change",
+                    Severity.INFO,
+                    hop,
+                    f"{subject} (new fields)",
+                    f"{subject}: {len(added)} new optional field(s)",
+                    {"added": added[:50]},
+                )
+            )
+    return findings
+
+
+def objects_by_kind(snapshot: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Tenant objects (an object-drift snapshot) grouped as ``"group/version Kind"``."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for obj in snapshot.values():
+        grouped.setdefault(f"{obj.get('apiVersion')} {obj.get('kind')}", []).append(obj)
+    return grouped
