@@ -197,7 +197,8 @@ class CellItem(pytest.Item):
                     run.broken = f"{self.group} {self.phase} failed: {str(exc).splitlines()[0][:200]}"
             raise
         finally:
-            self.user_properties.append(("timings", dict(run.timings)))
+            if self.group in ("cluster", "upgrade"):  # enough to carry the cell's timings, not on every item
+                self.user_properties.append(("timings", dict(run.timings)))
             if self.group == "upgrade" and self.phase == "hop" and run.hops:
                 hop = run.hops[-1]
                 _allure_playbook_steps(hop)
