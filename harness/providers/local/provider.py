@@ -47,6 +47,15 @@ START_ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedu
 #: not waiting for that.
 STOP_GRACE = {"kube-apiserver": 3.0}
 
+#: The listeners each component owns (names in the cluster's port table).
+COMPONENT_PORTS = {
+    "etcd": ("etcd", "etcd-peer"),
+    "kube-apiserver": ("apiserver",),
+    "kube-controller-manager": ("controller-manager",),
+    "kube-scheduler": ("scheduler",),
+    "kwok": ("kwok",),
+}
+
 
 def stop_component(record: process.ProcessRecord) -> None:
     process.stop(record, timeout=STOP_GRACE.get(record.component, 10.0))
@@ -303,6 +312,14 @@ class LocalProvider:
         at.kwok_config.write_text(stages)
 
     def _launch(self, st: state.ClusterState, component: str, argv: list[str], at: Layout) -> process.ProcessRecord:
+        # A replaced component's predecessor may still be closing its listener (slow exit under
+        # load); starting before it has would fail with "address already in use".
+        for port_name in COMPONENT_PORTS.get(component, ()):
+            wait_until(
+                f"port {at.ports[port_name]} ({component}) to be free",
+                free_port_probe(at.ports[port_name]),
+                timeout=self.timeouts.component,
+            )
         record = process.start(component, argv, at.logs / f"{component}.log", st.directory)
         st.processes[component] = record
         st.save()
@@ -440,6 +457,10 @@ class LocalProvider:
             logs={name: Path(rec.log) for name, rec in st.processes.items()},
             audit_log=at.audit_log,
         )
+
+
+def free_port_probe(port: int) -> Callable[[], tuple[bool, str]]:
+    return lambda: (ports.port_is_free(port), f"127.0.0.1:{port} still in use")
 
 
 def refuse_existing(name: str) -> None:
