@@ -5,27 +5,15 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.versions import KubeVersion
+from tests.e2e.cli import spin
 
 pytestmark = pytest.mark.e2e
-
-
-def spin(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SPIN_HARNESS_QUIET="1")
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        check=False,
-    )
 
 
 def state_dirs() -> list[str]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ from harness.kube.client import api_client
 from harness.plugin import ClusterFactory
 from harness.tenancy import TENANT_LABEL
 from harness.versions import KubeVersion
-from tests.e2e.test_run import ROOT
+from tests.e2e.cli import spin
 
 pytestmark = pytest.mark.e2e
 PLANTED = "planted-secret-4f9c2e"
@@ -106,19 +103,6 @@ def populate(kubeconfig: Path) -> None:
                 "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alpha-member"}],
             },
         )
-
-
-def spin(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SPIN_HARNESS_QUIET="1")
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
 
 
 def test_export_replays_into_an_empty_cluster_without_secret_values(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,23 +9,10 @@ import yaml
 
 from harness.plugin import ClusterFactory
 from harness.versions import KubeVersion
+from tests.e2e.cli import spin
 from tests.e2e.test_export_replay import PLANTED, populate
-from tests.e2e.test_run import ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-def spin(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = dict(os.environ, SPIN_HARNESS_QUIET="1", **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
 
 
 def test_gate_passes_an_exported_tenant(
