@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from harness.findings import Finding, Severity
@@ -23,10 +23,16 @@ class Attempt:
     error: str = ""
 
 
+#: What a probe goes through, and so which of the matrix's outage budgets judges it: "api" for
+#: requests any client makes through the apiserver, "webhook" for the admission webhook path.
+PROBE_TARGETS = ("api", "webhook")
+
+
 @dataclass
 class Timeline:
     name: str
     attempts: list[Attempt] = field(default_factory=list)
+    target: str = "api"
 
     def outages(self) -> list[tuple[float, float]]:
         """(start, end) of each run of failed attempts, end = the next success (or last attempt)."""
@@ -53,6 +59,7 @@ class Timeline:
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
+            "target": self.target,
             "availability": round(self.availability(), 4),
             "longest_outage_seconds": round(self.longest_outage(), 2),
             "outages": [[round(s, 2), round(e, 2)] for s, e in self.outages()],
@@ -63,8 +70,8 @@ class Timeline:
 class Probe:
     """Calls ``check`` every ``interval`` seconds on a thread until stopped; records a Timeline."""
 
-    def __init__(self, name: str, check: Callable[[], None], *, interval: float = 0.25) -> None:
-        self.timeline = Timeline(name)
+    def __init__(self, name: str, check: Callable[[], None], *, interval: float = 0.25, target: str = "api") -> None:
+        self.timeline = Timeline(name, target=target)
         self._check = check
         self._interval = interval
         self._stop = threading.Event()
@@ -128,3 +135,12 @@ def compare(timeline: Timeline, budget: Budget, hop: str) -> list[Finding]:
             )
         ]
     return []
+
+
+def judge(timelines: Iterable[Timeline], budgets: Mapping[str, Budget], hop: str) -> list[Finding]:
+    """Each timeline against the budget of what its probe goes through (``Timeline.target``).
+
+    A scenario's probe that reads through the apiserver is down whenever the apiserver is, so
+    it is held to the API budget; only probes answered by a webhook get the webhook budget.
+    """
+    return [finding for t in timelines for finding in compare(t, budgets[t.target], hop)]

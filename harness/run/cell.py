@@ -264,17 +264,11 @@ class CellRun:
             target = KubeVersion.parse(hop.to_version.split("+")[0])
             found = deprecation.compare(self._deprecated, hop.label, target)
         elif detector == "disruption":
-            budget = disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability)
-            found = [
-                f for t in hop.timelines if t.name == "kube-apiserver" for f in disruption.compare(t, budget, hop.label)
-            ]
-            webhook_budget = disruption.Budget(self.budget.webhook_max_outage_seconds, self.budget.min_availability)
-            found += [
-                f
-                for t in hop.timelines
-                if t.name != "kube-apiserver"
-                for f in disruption.compare(t, webhook_budget, hop.label)
-            ]
+            budgets = {
+                "api": disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability),
+                "webhook": disruption.Budget(self.budget.webhook_max_outage_seconds, self.budget.min_availability),
+            }
+            found = disruption.judge(hop.timelines, budgets, hop.label)
         else:
             if self._after is None:
                 self._after = self._timed(f"snapshot@{hop.to_version}", self.snapshot)

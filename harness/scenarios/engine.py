@@ -244,7 +244,7 @@ class ScenarioRunner:
             handle.sessions.append(session)
             check = self._probe_check(step, where, session)
             name = f"{self.scenario.name}: {step.title}"
-            handle.probes.append(Probe(name, check, interval=step.probe.interval).start())
+            handle.probes.append(Probe(name, check, interval=step.probe.interval, target=step.probe.target).start())
         return handle
 
     def manifests(self) -> list[dict[str, Any]]:

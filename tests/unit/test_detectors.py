@@ -129,8 +129,10 @@ def test_new_grant_is_also_breaking() -> None:
     assert findings[0].severity is Severity.BREAKING and "now allowed" in findings[0].detail
 
 
-def _timeline(pattern: str, step: float = 0.5) -> disruption.Timeline:
-    timeline = disruption.Timeline("kube-apiserver")
+def _timeline(
+    pattern: str, step: float = 0.5, *, name: str = "kube-apiserver", target: str = "api"
+) -> disruption.Timeline:
+    timeline = disruption.Timeline(name, target=target)
     for index, mark in enumerate(pattern):
         timeline.attempts.append(disruption.Attempt(index * step, mark == "+", 0.01, "" if mark == "+" else "down"))
     return timeline
@@ -148,6 +150,18 @@ def test_outage_within_budget_is_info_and_none_is_nothing() -> None:
         Severity.INFO
     ]
     assert disruption.compare(_timeline("++++"), disruption.Budget(0, 1.0), HOP) == []
+
+
+def test_each_probe_is_judged_by_the_budget_of_what_it_goes_through() -> None:
+    budgets = {"api": disruption.Budget(10.0, 0.1), "webhook": disruption.Budget(1.0, 0.1)}
+    through_api = _timeline("++------++", name="tenant-rbac: members keep reading")  # 3 s
+    through_webhook = _timeline("++------++", name="admission: pods still mutated", target="webhook")
+    findings = disruption.judge([through_api, through_webhook], budgets, HOP)
+    assert [(f.subject, f.severity) for f in findings] == [
+        ("tenant-rbac: members keep reading", Severity.INFO),
+        ("admission: pods still mutated", Severity.BREAKING),
+    ]
+    assert through_webhook.to_json()["target"] == "webhook"
 
 
 def test_probe_records_failures_from_a_real_check() -> None:

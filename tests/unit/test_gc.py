@@ -13,10 +13,22 @@ from harness import gc
 from harness.providers.local import process, state
 
 
-def test_stray_process_of_a_vanished_cluster_is_stopped(tmp_path: Path) -> None:
-    ghost = tmp_path / "clusters" / "ghost"
-    env = dict(os.environ, **{process.CLUSTER_ENV_MARK: str(ghost)})
+def start_marked_sleep(cluster_dir: Path) -> subprocess.Popen[bytes]:
+    """A ``sleep`` carrying the cluster mark, returned once it has exec'd.
+
+    Until the child execs, /proc shows the parent's environment, so gc could not see the mark yet.
+    """
+    env = dict(os.environ, **{process.CLUSTER_ENV_MARK: str(cluster_dir)})
     stray = subprocess.Popen(["sleep", "120"], env=env, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while process.CLUSTER_ENV_MARK not in psutil.Process(stray.pid).environ():
+        assert time.monotonic() < deadline, "the marked sleep never exec'd"
+        time.sleep(0.01)
+    return stray
+
+
+def test_stray_process_of_a_vanished_cluster_is_stopped(tmp_path: Path) -> None:
+    stray = start_marked_sleep(tmp_path / "clusters" / "ghost")
     try:
         removed = gc.collect()
         assert any(f"process {stray.pid}" in item.what for item in removed)
@@ -28,9 +40,7 @@ def test_stray_process_of_a_vanished_cluster_is_stopped(tmp_path: Path) -> None:
 
 
 def test_dry_run_removes_nothing(tmp_path: Path) -> None:
-    ghost = tmp_path / "gone"
-    env = dict(os.environ, **{process.CLUSTER_ENV_MARK: str(ghost)})
-    stray = subprocess.Popen(["sleep", "120"], env=env, start_new_session=True)
+    stray = start_marked_sleep(tmp_path / "gone")
     try:
         assert any(f"process {stray.pid}" in i.what for i in gc.collect(dry_run=True))
         assert stray.poll() is None
