@@ -178,10 +178,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if summary is not None and not config.option.collectonly:
         report_dir = Path(config.getoption("--report-dir") or "reports/latest")
         path = summary.write(report_dir)
+        from harness.report.allure_html import write_allure_html
         from harness.report.html import write_html
 
         page = write_html(report_dir)
-        print(f"\nspin-harness: summary written to {path}; report {page}", file=sys.stderr)
+        _allure_page, allure_note = write_allure_html(report_dir)
+        print(f"\nspin-harness: summary written to {path}; report {page}; {allure_note}", file=sys.stderr)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.report.allure_html import write_allure_html
 from harness.report.html import write_html
 from harness.run.summary import SUMMARY_NAME, finalise
 
@@ -52,6 +53,7 @@ def merge_reports(sources: list[Path], out: Path) -> Path:
             if (source / sub).is_dir():
                 shutil.copytree(source / sub, out / sub, dirs_exist_ok=True)
     write_html(out)
+    write_allure_html(out)
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from kubernetes import client
 
 from harness.allowlist import AllowList
-from harness.detectors import deprecation, discovery, disruption, drift, rbac, schema
+from harness.detectors import admission, deprecation, discovery, disruption, drift, rbac, schema
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, Severity, normalise
 from harness.kube.client import api_client, get_raw
@@ -41,6 +41,7 @@ DETECTORS = (
     "schema-change",
     "object-drift",
     "rbac-change",
+    "admission-change",
     "disruption",
 )
 
@@ -87,6 +88,7 @@ class Snapshots:
     drift: drift.Snapshot
     rbac: rbac.Table
     schemas: schema.Schemas
+    admission: admission.Table
 
 
 class CellRun:
@@ -192,7 +194,13 @@ class CellRun:
     def snapshot(self) -> Snapshots:
         cluster = self.require_cluster()
         with contextlib.closing(api_client(cluster.kubeconfig)) as api:
-            return Snapshots(discovery.snapshot(api), drift.snapshot(api), rbac.snapshot(api), schema.snapshot(api))
+            return Snapshots(
+                discovery.snapshot(api),
+                drift.snapshot(api),
+                rbac.snapshot(api),
+                schema.snapshot(api),
+                admission.snapshot(api),
+            )
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
@@ -279,6 +287,8 @@ class CellRun:
                 found = drift.compare(self._before.drift, after.drift, hop.label)
             elif detector == "rbac-change":
                 found = rbac.compare(self._before.rbac, after.rbac, hop.label)
+            elif detector == "admission-change":
+                found = admission.compare(self._before.admission, after.admission, hop.label)
             elif detector == "schema-change":
                 found = schema.compare(
                     self._before.schemas, after.schemas, hop.label, objects=schema.objects_by_kind(self._before.drift)

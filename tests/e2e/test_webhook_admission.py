@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from harness.detectors import admission
+from harness.findings import Severity
 from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.plugin import ClusterFactory
@@ -313,6 +315,30 @@ def test_ignore_policy_with_the_server_down_admits_pods_unmutated(
     webhook.mode = Mode.DOWN
     admitted = core.create_namespaced_pod(namespace, pod("while-down", privileged=True), dry_run="All")
     assert TENANT_LABEL not in (admitted.metadata.labels or {}), "the mutation cannot have run"
+
+
+def test_admission_change_detector_sees_the_webhook_and_pod_security_change_their_answers(
+    api: client.ApiClient, core: client.CoreV1Api, namespace: str, webhook: WebhookServer, register: Register
+) -> None:
+    register(webhook, failure_policy="Ignore")
+    wait_active(core, namespace)
+    before = admission.snapshot(api, [namespace])
+    restricted, privileged = before[f"{namespace}/restricted"], before[f"{namespace}/privileged"]
+    assert restricted.allowed and restricted.mutation["labels"][TENANT_LABEL] == "alpha", restricted
+    assert not privileged.allowed and VALIDATING_WEBHOOK in privileged.denial, privileged
+    assert before[f"{namespace}/global-fs"].allowed and not before[f"{namespace}/global-fs-wrong-uid"].allowed
+
+    # Plant what an upgrade might do: the webhook stops answering (failurePolicy Ignore lets
+    # pods through unmutated) and the namespace's Pod Security level becomes baseline.
+    webhook.mode = Mode.DOWN
+    core.patch_namespace(namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
+    after = admission.snapshot(api, [namespace])
+
+    found = {f.subject.split("/", 1)[1]: f for f in admission.compare(before, after, "planted")}
+    assert found["restricted"].severity is Severity.BREAKING and "labels" in found["restricted"].detail
+    assert found["root-user"].severity is Severity.BREAKING and "now admitted" in found["root-user"].detail
+    assert found["global-fs"].severity is Severity.BREAKING and "PodSecurity" in found["global-fs"].detail
+    assert found["privileged"].severity is Severity.INFO, "denied before and after, by another admission plugin"
 
 
 def test_slow_webhook_fails_with_a_timeout(

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.detectors import deprecation, discovery, disruption, drift, rbac, schema
+from harness.detectors import admission, deprecation, discovery, disruption, drift, rbac, schema
 from harness.findings import Finding, Severity, has_breaking, normalise
 from harness.versions import KubeVersion
 
@@ -127,6 +127,49 @@ def test_new_grant_is_also_breaking() -> None:
     key = "Group:beta-members@tenant-alpha get core/secrets"
     findings = rbac.compare({key: False}, {key: True}, HOP)
     assert findings[0].severity is Severity.BREAKING and "now allowed" in findings[0].detail
+
+
+ADMITTED = admission.Answer(True, mutation={"labels": {"app": "p", "platform.spin.example/tenant": "alpha"}})
+DENIED = admission.Answer(
+    False, '403 Forbidden: pods "spin-admission-probe-privileged" is forbidden: violates PodSecurity'
+)
+
+
+def test_admission_flip_is_breaking_both_ways() -> None:
+    before = {"tenant-alpha/restricted": ADMITTED, "tenant-alpha/privileged": DENIED}
+    after = {"tenant-alpha/restricted": DENIED, "tenant-alpha/privileged": ADMITTED}
+    findings = admission.compare(before, after, HOP)
+    assert [(f.subject, f.severity) for f in findings] == [
+        ("tenant-alpha/privileged", Severity.BREAKING),
+        ("tenant-alpha/restricted", Severity.BREAKING),
+    ]
+    assert "now admitted" in findings[0].detail and "now denied" in findings[1].detail
+    assert findings[1].evidence["after"]["denial"] == DENIED.denial
+
+
+def test_admission_mutation_change_names_the_field() -> None:
+    unlabelled = admission.Answer(True, mutation={"labels": {"app": "p"}})
+    findings = admission.compare({"tenant-alpha/restricted": ADMITTED}, {"tenant-alpha/restricted": unlabelled}, HOP)
+    assert [f.severity for f in findings] == [Severity.BREAKING]
+    assert "sets labels differently" in findings[0].detail
+    assert "platform.spin.example/tenant" in json.dumps(findings[0].evidence["diff"])
+
+
+def test_admission_same_answers_are_quiet_and_new_wording_is_info() -> None:
+    same = {"tenant-alpha/restricted": ADMITTED, "tenant-alpha/privileged": DENIED}
+    assert admission.compare(same, copy.deepcopy(same), HOP) == []
+    reworded = admission.Answer(False, DENIED.denial + " (privileged=true)")
+    findings = admission.compare(same, {**same, "tenant-alpha/privileged": reworded}, HOP)
+    assert [(f.subject, f.severity) for f in findings] == [("tenant-alpha/privileged", Severity.INFO)]
+
+
+def test_admission_probe_shapes_follow_the_tenant() -> None:
+    ids = admission.TenantIds(51001, 51002, "/global/cfs/projects/alpha")
+    global_fs = admission.PROBES["global-fs"](ids)
+    assert global_fs["spec"]["volumes"][0]["hostPath"]["path"] == "/global/cfs/projects/alpha/work"
+    wrong = admission.PROBES["global-fs-wrong-uid"](ids)["spec"]["containers"][0]["securityContext"]
+    assert wrong["runAsUser"] == 51002 and wrong["runAsGroup"] == 51002
+    assert admission.PROBES["privileged"](ids)["spec"]["containers"][0]["securityContext"]["privileged"] is True
 
 
 def _timeline(
