@@ -8,6 +8,7 @@ Collection is what ``spin-harness gc`` runs, and what the pytest plugin runs at 
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import psutil
 
 from harness.providers.local import process, state
 from harness.providers.local.provider import teardown
+from harness.scenarios.services import orphaned_service_dirs
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ def collect(*, everything: bool = False, dry_run: bool = False) -> list[Collecte
         if not dry_run:
             process.terminate_tree(proc, timeout=5)
         removed.append(Collected(label, f"its cluster directory {mark} is gone"))
+    for directory in orphaned_service_dirs():
+        if not dry_run:
+            shutil.rmtree(directory, ignore_errors=True)
+        removed.append(Collected(f"service directory {directory}", "the process that ran its services is gone"))
     root = state.clusters_root()
     if root.is_dir() and not dry_run:
         for lock in root.glob(".*.lock"):

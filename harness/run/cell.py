@@ -65,6 +65,10 @@ class ScenarioDriver(Protocol):
         """The manifests the scenario applies (for removed-api and dry-run checks)."""
         ...
 
+    def close(self) -> None:
+        """Stop what the scenario runs beside the cluster (its services)."""
+        ...
+
 
 @dataclass
 class HopRecord:
@@ -370,7 +374,9 @@ class CellRun:
         return target
 
     def finish(self) -> str | None:
-        """Remove the cluster unless kept; return the KUBECONFIG line when kept."""
+        """Stop the scenarios' services, remove the cluster unless kept; return the KUBECONFIG line when kept."""
+        for scenario in self.scenarios:
+            scenario.close()
         if self.cluster is None:
             return None
         if self.keep:

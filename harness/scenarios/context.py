@@ -76,6 +76,8 @@ class CheckContext:
     variables: dict[str, Any] = field(default_factory=dict)
     #: ``impersonate(user, groups)``: a client acting as that identity (closed by the runner).
     impersonate: Callable[[str, Sequence[str]], client.ApiClient] | None = None
+    #: The running services the scenario asked for, by name (``admission-webhook``: a WebhookServer).
+    services: dict[str, Any] = field(default_factory=dict)
 
     def as_user(self, user: str, groups: Sequence[str] = ()) -> client.ApiClient:
         if self.impersonate is None:

@@ -21,6 +21,7 @@ from harness.scenarios.engine import DuringHandle, ScenarioRunner
 from harness.scenarios.load import Scenario, load_scenario
 from harness.scenarios.preview import preview
 from harness.scenarios.results import Status
+from harness.scenarios.services import ServiceSet
 from harness.scenarios.tenants import default_tenants
 from harness.versions import KubeVersion
 
@@ -50,11 +51,20 @@ class _RunnerHandle:
 class ScenarioDriver:
     """One scenario in one cell: same provider, capabilities and tenants for every phase."""
 
-    def __init__(self, scenario: Scenario, *, provider: str, capabilities: frozenset[str]) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        provider: str,
+        capabilities: frozenset[str],
+        services: ServiceSet | None = None,
+    ) -> None:
         self.scenario = scenario
         self.name = scenario.name
         self.provider = provider
         self.capabilities = capabilities
+        #: Shared by the cell's scenarios, kept running across hops, stopped by ``close``.
+        self.services = services if services is not None else ServiceSet()
         self.tenants = default_tenants()
         #: The version the scenario was first run at: what its manifests were applied to.
         self.first_version: KubeVersion | None = None
@@ -70,7 +80,12 @@ class ScenarioDriver:
             tenants=self.tenants,
             version=parsed,
             provider_name=self.provider,
+            services=self.services,
         )
+
+    def close(self) -> None:
+        """Stop the services this scenario (and the others of its cell) used."""
+        self.services.stop()
 
     def run_phase(self, phase: str, kubeconfig: Path, version: str) -> None:
         with self._runner(kubeconfig, version) as runner:
@@ -98,5 +113,9 @@ class ScenarioDriver:
 
 
 def drivers_for(paths: Iterable[Path], *, provider: str, capabilities: frozenset[str]) -> list[ScenarioDriver]:
-    """A driver per scenario directory; every scenario is loaded (and checked) up front."""
-    return [ScenarioDriver(load_scenario(p), provider=provider, capabilities=capabilities) for p in paths]
+    """A driver per scenario directory, all sharing one set of services; every scenario is
+    loaded (and checked) up front."""
+    services = ServiceSet()
+    return [
+        ScenarioDriver(load_scenario(p), provider=provider, capabilities=capabilities, services=services) for p in paths
+    ]

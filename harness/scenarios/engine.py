@@ -38,6 +38,7 @@ from harness.scenarios.redact import Scrubber
 from harness.scenarios.render import bare_expression
 from harness.scenarios.rest import Discovery, Kube
 from harness.scenarios.results import PhaseResult, Status, StepFailed, StepFailure, StepResult, StepSkipped
+from harness.scenarios.services import ServiceSet
 from harness.scenarios.tenants import Tenant, default_tenants
 from harness.versions import KubeVersion
 
@@ -132,9 +133,12 @@ class ScenarioRunner:
         version: KubeVersion | None = None,
         provider_name: str = "unknown",
         params: Mapping[str, Any] | None = None,
+        services: ServiceSet | None = None,
     ) -> None:
         """``version`` defaults to what the cluster reports; ``capabilities`` to none (every
-        capability-gated step is then skipped, which is the safe reading of "unknown")."""
+        capability-gated step is then skipped, which is the safe reading of "unknown").
+        ``services``: a set shared with other scenarios and owned by the caller; without one the
+        runner starts the scenario's services itself and stops them on ``close``."""
         self.scenario = scenario
         self.kubeconfig = Path(kubeconfig)
         self.capabilities = frozenset(
@@ -149,6 +153,8 @@ class ScenarioRunner:
         self.scrubber = Scrubber()
         self._version = version
         self._session: _Session | None = None
+        self._owns_services = services is None
+        self.services = services if services is not None else ServiceSet()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -162,6 +168,11 @@ class ScenarioRunner:
         if self._session is not None:
             self._session.close()
             self._session = None
+        if self._owns_services:
+            self.services.stop()
+
+    def _start_services(self) -> None:
+        self.services.ensure(self.scenario.spec.services, self.kubeconfig)
 
     @property
     def session(self) -> _Session:
@@ -204,6 +215,7 @@ class ScenarioRunner:
         lacking = self.lacks(self.scenario.spec.requires)
         if lacking:
             return PhaseResult(self.scenario.name, phase, Status.SKIPPED, reason=f"the scenario {lacking}")
+        self._start_services()
         run = _PhaseRun(phase, keep_going=phase == "teardown")
         env = self._env(self.session, phase, single_attempt=phase == "during")
         self._run_steps(self.scenario.spec.phase(phase), (phase,), run, env)
@@ -233,6 +245,7 @@ class ScenarioRunner:
             handle.skipped.append(f"{self.scenario.name}: the scenario {lacking}")
             return handle
         _ = self.version  # read now: during the hop the apiserver may not answer
+        self._start_services()
         for index, step in enumerate(self.scenario.spec.during):
             assert step.probe is not None  # load() allows only probes in during
             where: StepPath = ("during", index)
@@ -296,6 +309,7 @@ class ScenarioRunner:
             admin=session.admin_api,
             variables=dict(env.variables),
             impersonate=session.impersonate_api,
+            services=self.services.as_mapping(),
         )
 
     def _run_steps(self, steps: list[Step], where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:

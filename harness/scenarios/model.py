@@ -10,6 +10,7 @@ is an error naming its file and line)::
     description: Owner, member and viewer roles in every tenant namespace.
     promise: A tenant's people can do what their role allows in their own namespace, and nothing else.
     requires: []                     # capabilities the whole scenario needs (else: skipped)
+    services: []                     # servers the harness runs for it: admission-webhook
     parameters:                      # defaults; a run may override them (``params`` in templates)
       replicas: {default: 2, description: pods behind the web Service}
     setup:
@@ -157,6 +158,8 @@ class ApplyStep(StrictModel):
     vars: dict[str, Any] = Field(default_factory=dict)
     #: Field manager of the apply; default ``spin-harness/<scenario>``.
     field_manager: str | None = None
+    #: Ask with ``dryRun=All``: admission runs in full (the request must be admitted), nothing is stored.
+    dry_run: bool = False
     #: Seconds to retry answers that mean "not yet" (a CRD not served yet, a namespace's
     #: default ServiceAccount not created yet); refusals fail at once.
     timeout: Seconds = 30
@@ -227,7 +230,8 @@ class ExpectDeniedStep(StrictModel):
     kind: str | None = None
     name: str | None = None
     namespace: str | None = None
-    #: Ask with ``dryRun=All`` (nothing is persisted even when wrongly allowed).
+    #: Ask with ``dryRun=All`` (nothing is persisted even when wrongly allowed); an allowed
+    #: answer is then asked again until ``timeout``, since a new policy takes a moment to apply.
     dry_run: bool = False
     #: Seconds to retry answers that mean "not yet" (see ``apply.timeout``).
     timeout: Seconds = 10
@@ -403,6 +407,8 @@ class ScenarioSpec(StrictModel):
     #: One sentence: the platform promise this scenario checks.
     promise: Annotated[str, AfterValidator(_sentence)]
     requires: list[Capability] = Field(default_factory=list)
+    #: Servers the harness runs beside the cluster for this scenario (``harness.scenarios.services``).
+    services: list[Literal["admission-webhook"]] = Field(default_factory=list)
     parameters: dict[Annotated[str, Field(pattern=IDENTIFIER_RE.pattern)], Parameter] = Field(default_factory=dict)
     setup: list[Step] = Field(default_factory=list)
     verify: list[Step] = Field(default_factory=list)

@@ -9,9 +9,7 @@ from kubernetes import client
 from harness.scenarios import CheckContext
 
 
-def _allowed(
-    api: client.ApiClient, user: str, groups: list[str], namespace: str, row: dict[str, Any]
-) -> bool:
+def _allowed(api: client.ApiClient, user: str, groups: list[str], namespace: str, row: dict[str, Any]) -> bool:
     review = client.AuthorizationV1Api(api).create_subject_access_review(
         {
             "apiVersion": "authorization.k8s.io/v1",

@@ -24,9 +24,7 @@ def ready_endpoints(api: client.ApiClient, ctx: CheckContext, service: str, coun
         if endpoint.conditions is None or endpoint.conditions.ready is not False
         for address in endpoint.addresses or []
     ]
-    assert len(ready) == count, (
-        f"{len(ready)} ready endpoint(s) for Service {service}, expected {count}: {ready}"
-    )
+    assert len(ready) == count, f"{len(ready)} ready endpoint(s) for Service {service}, expected {count}: {ready}"
     return f"{count} ready endpoint(s): {', '.join(sorted(ready))}"
 
 

@@ -12,12 +12,17 @@ from harness.kube.client import api_client
 from harness.providers.base import Cluster
 from harness.providers.local import LocalProvider
 from harness.scenarios import PhaseResult, ScenarioRunner, Status, load_scenario
+from harness.scenarios.services import ServiceSet
 from tests.scenarios.conftest import SHIPPED, runner
 
 pytestmark = pytest.mark.e2e
 
 #: Steps a local cluster cannot run, by scenario: (step path, what they need).
-EXPECTED_SKIPS = {"workflows": [("verify[6]", "needs real-containers")]}
+EXPECTED_SKIPS = {
+    "workflows": [("verify[6]", "needs real-containers")],
+    "ingress": [("verify[11]", "needs ingress-data-path")],
+    "global-fs-mounts": [("verify[14]", "needs real-containers"), ("verify[15]", "needs real-containers")],
+}
 
 
 def tenant_namespaces(cluster: Cluster) -> list[str]:
@@ -40,21 +45,31 @@ def capability_skips(results: list[PhaseResult]) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("name", ["tenant-rbac", "quotas", "workflows", "platform-crd"])
+@pytest.mark.parametrize(
+    "name",
+    ["tenant-rbac", "quotas", "workflows", "platform-crd", "ingress", "admission-webhooks", "global-fs-mounts"],
+)
 def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
     scenario = load_scenario(SHIPPED / name)
     results: list[PhaseResult] = []
-    with runner(scenario, local_cluster) as harness_runner:
-        results.append(harness_runner.run_phase("setup"))
-        results.append(harness_runner.run_phase("verify"))
-    # As after an upgrade done by other means: nothing but the kubeconfig (and what the
-    # provider can do) is known; the version is read from the server.
-    with ScenarioRunner(scenario, local_cluster.kubeconfig, capabilities=LocalProvider.capabilities) as fresh:
-        results.append(fresh.run_phase("verify"))
-        assert fresh.version == local_cluster.version
-    with runner(scenario, local_cluster) as harness_runner:
-        results.append(harness_runner.run_phase("during"))
-        results.append(harness_runner.run_phase("teardown"))
+    # The harness's own servers (the admission webhook) live for the whole scenario, as in a cell.
+    services = ServiceSet()
+    try:
+        with runner(scenario, local_cluster, services=services) as harness_runner:
+            results.append(harness_runner.run_phase("setup"))
+            results.append(harness_runner.run_phase("verify"))
+        # As after an upgrade done by other means: nothing but the kubeconfig, what the provider
+        # can do and the harness's services is known; the version is read from the server.
+        with ScenarioRunner(
+            scenario, local_cluster.kubeconfig, capabilities=LocalProvider.capabilities, services=services
+        ) as fresh:
+            results.append(fresh.run_phase("verify"))
+            assert fresh.version == local_cluster.version
+        with runner(scenario, local_cluster, services=services) as harness_runner:
+            results.append(harness_runner.run_phase("during"))
+            results.append(harness_runner.run_phase("teardown"))
+    finally:
+        services.stop()
 
     assert [r.status for r in results] == [Status.PASSED] * 5, "\n".join(r.summary() for r in results)
     assert all(step.status is not Status.FAILED for r in results for step in r.steps)

@@ -15,6 +15,7 @@ from kubernetes import client
 from harness.kube.client import api_client
 from harness.providers.base import Cluster
 from harness.scenarios import Status, StepFailed, load_scenario
+from harness.webhooks.server import Mode
 from tests.scenarios.conftest import SHIPPED, ScenarioFactory, runner
 
 pytestmark = pytest.mark.e2e
@@ -109,6 +110,26 @@ def test_a_write_the_platform_should_refuse_but_allows_fails_by_name(local_clust
     assert failure.result is not None and failure.result.status is Status.FAILED
     passed = [s.path for s in failure.result.steps if s.status is Status.PASSED]
     assert "verify[2].as_user.steps[0]" in passed, "steps before the failure ran and passed"
+
+
+def test_webhook_down_with_failure_policy_fail_fails_the_first_webhook_step(local_cluster: Cluster) -> None:
+    """A platform outage: the admission webhook stops answering. Its registration says
+    failurePolicy Fail, so the apiserver refuses pods for the wrong reason, and the step that
+    expects the webhook's own refusal fails saying what the apiserver answered instead."""
+    scenario = load_scenario(SHIPPED / "admission-webhooks")
+    with runner(scenario, local_cluster) as harness_runner:
+        harness_runner.run_phase("setup")
+        try:
+            harness_runner.services.get("admission-webhook").mode = Mode.DOWN
+            with pytest.raises(StepFailed) as caught:
+                harness_runner.run_phase("verify")
+        finally:
+            harness_runner.run_phase("teardown")
+    failure = caught.value
+    assert (failure.phase, failure.path, failure.tenant) == ("verify", "verify[1]", "alpha")
+    assert failure.title == "a pod running as another tenant's uid is refused by the webhook"
+    assert "failed calling webhook" in failure.observed and "connection refused" in failure.observed
+    assert "mutate.pods.platform.spin.example" in failure.observed, "the mutating webhook is called first"
 
 
 def test_a_field_with_the_wrong_value_shows_expected_and_observed(

@@ -308,7 +308,15 @@ def test_rendered_template_must_be_kubernetes_objects(tmp_path: Path) -> None:
 
 # -- the shipped scenarios ----------------------------------------------------------------
 
-CANONICAL = ("platform-crd", "quotas", "tenant-rbac", "workflows")
+CANONICAL = (
+    "platform-crd",
+    "quotas",
+    "tenant-rbac",
+    "workflows",
+    "ingress",
+    "admission-webhooks",
+    "global-fs-mounts",
+)
 
 
 def test_discover_finds_the_canonical_scenarios() -> None:

@@ -1,0 +1,93 @@
+"""Servers the harness runs beside the cluster for the scenarios that name them.
+
+Some of a platform's contract is not in the cluster at all: its admission webhook is a server
+the apiserver calls. A scenario lists what it needs under ``services:``; the harness runs it on
+the host's loopback for as long as the scenario lives, so it stays up while a hop restarts
+the apiserver (which is what a real platform's webhook, running elsewhere, does too).
+
+Lifetime: in a matrix cell every scenario of the cell shares one ``ServiceSet``, started on
+first use and stopped when the cell ends; a ``ScenarioRunner`` used on its own starts a set
+and stops it on ``close``. Check functions reach a running service through
+``ctx.services[name]``. Keys and certificates go to a private directory under the state root,
+named for the owning process, so ``gc`` removes it if that process is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.errors import InputError
+from harness.paths import state_root
+from harness.webhooks.server import WebhookServer
+
+ADMISSION_WEBHOOK = "admission-webhook"
+SERVICE_NAMES = (ADMISSION_WEBHOOK,)
+#: A slow webhook answers after this many seconds: longer than the registrations' timeout.
+SLOW_WEBHOOK_SECONDS = 8.0
+
+
+def services_root() -> Path:
+    return state_root() / "services"
+
+
+def _owner_pid(directory: Path) -> int | None:
+    head = directory.name.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def orphaned_service_dirs() -> list[Path]:
+    """Service directories whose owning process is gone (what ``gc`` removes)."""
+    root = services_root()
+    if not root.is_dir():
+        return []
+    return [d for d in sorted(root.iterdir()) if d.is_dir() and not psutil.pid_exists(_owner_pid(d) or -1)]
+
+
+class ServiceSet:
+    """The services some scenarios need, started once for a cluster and stopped together."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, Any] = {}
+        self._directory: Path | None = None
+
+    def _private_dir(self) -> Path:
+        if self._directory is None:
+            root = services_root()
+            root.mkdir(parents=True, exist_ok=True)
+            self._directory = root / f"{os.getpid()}-{secrets.token_hex(4)}"
+            self._directory.mkdir(mode=0o700)
+        return self._directory
+
+    def ensure(self, names: Iterable[str], kubeconfig: Path) -> None:
+        """Start every service in ``names`` that is not running yet, for the cluster of ``kubeconfig``."""
+        for name in names:
+            if name in self._running:
+                continue
+            if name != ADMISSION_WEBHOOK:
+                raise InputError(f"unknown service {name!r}", hint=f"services: {', '.join(SERVICE_NAMES)}")
+            server = WebhookServer(self._private_dir() / name, kubeconfig=kubeconfig, slow_seconds=SLOW_WEBHOOK_SECONDS)
+            self._running[name] = server.start()
+
+    def get(self, name: str) -> Any:
+        return self._running[name]
+
+    def as_mapping(self) -> dict[str, Any]:
+        return dict(self._running)
+
+    def stop(self) -> None:
+        """Stop every service and remove their keys; safe to call twice."""
+        for service in self._running.values():
+            with contextlib.suppress(Exception):
+                service.stop()
+        self._running.clear()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
