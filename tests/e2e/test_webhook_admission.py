@@ -4,12 +4,14 @@ One local cluster serves the whole module (creating one takes seconds, a test he
 about one). Every test gets its own tenant namespace and its own webhook server, and scopes
 its registrations to that namespace by name, so a server left ``down`` by one test cannot
 affect another. Most requests are server-side dry runs: admission runs in full, nothing is
-stored.
+stored. The last test holds the live decision and mutation against the policy oracle for
+generated pods (hypothesis; failing examples are kept in ``.hypothesis/`` and replayed first).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import json
 import os
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kubernetes import client
 
 from harness.detectors import admission
@@ -38,6 +42,9 @@ from harness.webhooks.policy import (
     TENANT_LABEL,
     UID_ANNOTATION,
     USES_GLOBAL_FS_LABEL,
+    Tenant,
+    mutate_pod,
+    validate_pod,
 )
 from harness.webhooks.server import (
     Mode,
@@ -45,12 +52,11 @@ from harness.webhooks.server import (
     registration_manifests,
     validating_admission_policy_manifests,
 )
+from tests.pod_strategies import GID, ROOT, UID, mounts_decide, pods
+from tests.unit.test_webhook_policy import apply_patch
 
 pytestmark = pytest.mark.e2e
 
-UID = 51001
-GID = 51001
-ROOT = "/global/cfs/projects/alpha"
 _numbers = itertools.count()
 
 
@@ -328,17 +334,16 @@ def test_admission_change_detector_sees_the_webhook_and_pod_security_change_thei
     assert not privileged.allowed and VALIDATING_WEBHOOK in privileged.denial, privileged
     assert before[f"{namespace}/global-fs"].allowed and not before[f"{namespace}/global-fs-wrong-uid"].allowed
 
-    # Plant what an upgrade might do: the webhook stops answering (failurePolicy Ignore lets
-    # pods through unmutated) and the namespace's Pod Security level becomes baseline.
+    # Plant what an upgrade might do: the webhook stops answering, and failurePolicy Ignore
+    # lets pods through unmutated and unvalidated.
     webhook.mode = Mode.DOWN
-    core.patch_namespace(namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
     after = admission.snapshot(api, [namespace])
 
     found = {f.subject.split("/", 1)[1]: f for f in admission.compare(before, after, "planted")}
     assert found["restricted"].severity is Severity.BREAKING and "labels" in found["restricted"].detail
-    assert found["root-user"].severity is Severity.BREAKING and "now admitted" in found["root-user"].detail
-    assert found["global-fs"].severity is Severity.BREAKING and "PodSecurity" in found["global-fs"].detail
-    assert found["privileged"].severity is Severity.INFO, "denied before and after, by another admission plugin"
+    assert found["privileged"].severity is Severity.BREAKING and "now admitted" in found["privileged"].detail
+    assert found["host-etc"].severity is Severity.BREAKING and "now admitted" in found["host-etc"].detail
+    assert VALIDATING_WEBHOOK in found["host-etc"].evidence["before"]["denial"]
 
 
 def test_slow_webhook_fails_with_a_timeout(
@@ -447,3 +452,59 @@ def test_validating_admission_policy_twin_denies_host_network(api: client.ApiCli
             admission.delete_validating_admission_policy_binding(name)
         with contextlib.suppress(client.ApiException):
             admission.delete_validating_admission_policy(name)
+
+
+# -- the oracle, live ------------------------------------------------------------------
+
+
+def dry_run_create(core: client.CoreV1Api, namespace: str, body: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+    """Like ``rejection``, plus the pod as the apiserver would have stored it ({} when refused).
+
+    Strict field validation turns a field the Pod schema does not have into a 400 instead of
+    a warning, so a strategy cannot send what the webhook never sees.
+    """
+    try:
+        response = core.create_namespaced_pod(
+            namespace, body, dry_run="All", field_validation="Strict", _preload_content=False
+        )
+    except client.ApiException as exc:
+        try:
+            message = str(json.loads(exc.body or "{}").get("message", exc.body))
+        except json.JSONDecodeError:
+            message = str(exc.body or exc.reason)
+        return int(exc.status or 0), message, {}
+    stored: dict[str, Any] = json.loads(response.data)
+    return 0, "", stored
+
+
+def test_live_admission_agrees_with_the_oracle_on_generated_pods(
+    core: client.CoreV1Api, namespace: str, webhook: WebhookServer, register: Register
+) -> None:
+    register(webhook, failure_policy="Fail")
+    wait_active(core, namespace)
+    meta = core.read_namespace(namespace).metadata
+    tenant = Tenant.from_namespace(meta.labels, meta.annotations)
+    numbers = itertools.count()
+
+    # Registered once for all examples; each example is one dry-run create.
+    @settings(max_examples=40, deadline=None)
+    @given(st.one_of(pods(valid=True), pods(valid=True).map(mounts_decide)))
+    def admission_agrees(drawn: dict[str, Any]) -> None:
+        body = copy.deepcopy(drawn)
+        body["metadata"]["name"] = f"generated-{next(numbers)}"
+        decision = validate_pod(body, tenant)
+        status, message, stored = dry_run_create(core, namespace, body)
+        assert status not in (400, 422), f"the strategy drew a pod the apiserver refuses as invalid: {message}"
+        if not decision.allowed:
+            assert status == 403, f"the oracle denies {decision.codes}; the apiserver said {status} {message!r}"
+            denial = f'admission webhook "{VALIDATING_WEBHOOK}" denied the request: {decision.message()}'
+            assert denial in message, f"oracle: {decision.message()!r}; apiserver: {message!r}"
+            return
+        assert status == 0, f"the oracle admits the pod; the apiserver said {status} {message!r}"
+        expected = apply_patch(body, mutate_pod(body, tenant))
+        assert stored["metadata"].get("labels") == expected["metadata"]["labels"]
+        seccomp = expected["spec"]["securityContext"]["seccompProfile"]
+        assert stored["spec"]["securityContext"].get("seccompProfile") == seccomp
+        assert stored["spec"].get("affinity") == expected["spec"].get("affinity")
+
+    admission_agrees()

@@ -23,11 +23,10 @@ from harness.webhooks.policy import (
     mutate_pod,
     validate_pod,
 )
+from tests.pod_strategies import GID, ROOT, UID, host_paths, pods
 from tests.unit.test_webhook_policy import apply_patch
 
 SETTINGS = settings(max_examples=200, deadline=None)
-UID, GID = 51001, 51001
-ROOT = "/global/cfs/projects/alpha"
 ALPHA = Tenant("alpha", UID, GID, ROOT)
 TENANTS = st.sampled_from([ALPHA, Tenant(), Tenant("beta", 52000, None, "/global/cfs/projects/beta")])
 KNOWN_CODES = {
@@ -50,138 +49,13 @@ KNOWN_CODES = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Strategies
+# Strategies (pods and host paths come from tests.pod_strategies)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=20,
 )
-SEGMENTS = ["global", "cfs", "projects", "alpha", "alphabet", "beta", "readonly", "..", ".", "", "x"]
-segments = st.lists(st.sampled_from(SEGMENTS), max_size=6)
-
-
-@st.composite
-def any_host_paths(draw: st.DrawFn) -> str:
-    prefix = draw(st.sampled_from(["", "/", "//", ROOT, f"{ROOT}/", "/global/cfs/projects"]))
-    return prefix + "/".join(draw(segments))
-
-
-#: Paths inside the root (the interesting case for the mutation and the read-only area) half the time.
-host_paths = st.one_of(
-    st.lists(st.sampled_from(["work", "readonly", "x", ".", ""]), max_size=3).map(
-        lambda parts: "/".join([ROOT, *parts])
-    ),
-    any_host_paths(),
-)
-COMPLIANT = {
-    "runAsUser": UID,
-    "runAsGroup": GID,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-}
-
-
-def maybe(draw: st.DrawFn, strategy: st.SearchStrategy[Any]) -> Any:
-    return draw(strategy) if draw(st.booleans()) else None
-
-
-@st.composite
-def security_contexts(draw: st.DrawFn) -> dict[str, Any] | None:
-    choice = draw(st.integers(0, 4))
-    if choice == 0:
-        return None
-    if choice in (1, 2):
-        return dict(COMPLIANT)
-    context: dict[str, Any] = {}
-    for key, values in (
-        ("runAsUser", st.sampled_from([UID, 0, 1000])),
-        ("runAsGroup", st.sampled_from([GID, 0])),
-        ("runAsNonRoot", st.booleans()),
-        ("allowPrivilegeEscalation", st.booleans()),
-        ("privileged", st.booleans()),
-        ("capabilities", st.sampled_from([{"drop": ["ALL"]}, {"drop": []}, {"add": ["NET_ADMIN"]}])),
-        ("seccompProfile", st.sampled_from([{"type": "RuntimeDefault"}, {"type": "Unconfined"}])),
-    ):
-        value = maybe(draw, values)
-        if value is not None:
-            context[key] = value
-    return context
-
-
-@st.composite
-def containers(draw: st.DrawFn, volume_names: list[str]) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": draw(st.sampled_from(["app", "side", "init"])), "image": "x"}
-    security = draw(security_contexts())
-    if security is not None:
-        body["securityContext"] = security
-    mounts = []
-    for name in draw(st.lists(st.sampled_from(volume_names), max_size=2)) if volume_names else []:
-        mount: dict[str, Any] = {"name": name, "mountPath": "/m"}
-        if draw(st.booleans()):
-            mount["readOnly"] = draw(st.booleans())
-        if draw(st.integers(0, 3)) == 0:
-            mount["subPath"] = draw(st.sampled_from(["readonly", "readonly/d", "work", "../beta", ""]))
-        if draw(st.integers(0, 9)) == 0:
-            mount["subPathExpr"] = "$(POD_NAME)"
-        mounts.append(mount)
-    if mounts:
-        body["volumeMounts"] = mounts
-    return body
-
-
-@st.composite
-def affinities(draw: st.DrawFn) -> dict[str, Any] | None:
-    choice = draw(st.integers(0, 4))
-    if choice == 0:
-        return None
-    if choice == 1:
-        return {}
-    term = st.sampled_from(
-        [
-            {},
-            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]},
-            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n"]}]},
-            {"matchExpressions": [{"key": GLOBAL_FS_NODE_LABEL, "operator": "In", "values": ["mounted"]}]},
-        ]
-    )
-    required = {"nodeSelectorTerms": draw(st.lists(term, max_size=3))} if draw(st.booleans()) else {}
-    node: dict[str, Any] = {"requiredDuringSchedulingIgnoredDuringExecution": required}
-    if draw(st.booleans()):
-        node["preferredDuringSchedulingIgnoredDuringExecution"] = [{"weight": 1, "preference": {}}]
-    return {"nodeAffinity": node} if choice == 2 else {"nodeAffinity": node, "podAffinity": {}}
-
-
-@st.composite
-def pods(draw: st.DrawFn) -> dict[str, Any]:
-    count = draw(st.integers(0, 2))
-    volumes = [{"name": f"v{i}", "hostPath": {"path": draw(host_paths)}} for i in range(count)]
-    if draw(st.booleans()):
-        volumes.append({"name": "scratch", "emptyDir": {}})
-    names = [str(v["name"]) for v in volumes]
-    spec: dict[str, Any] = {"containers": draw(st.lists(containers(names), min_size=1, max_size=2))}
-    for kind in ("initContainers", "ephemeralContainers"):
-        if draw(st.integers(0, 3)) == 0:
-            spec[kind] = draw(st.lists(containers(names), min_size=1, max_size=1))
-    if volumes:
-        spec["volumes"] = volumes
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if draw(st.integers(0, 4)) == 0:
-            spec[key] = draw(st.booleans())
-    pod_security = draw(security_contexts())
-    if pod_security is not None:
-        pod_security.pop("privileged", None)  # not a pod-level field
-        spec["securityContext"] = pod_security
-    affinity = draw(affinities())
-    if affinity is not None:
-        spec["affinity"] = affinity
-    if draw(st.integers(0, 5)) == 0:
-        spec["os"] = {"name": "windows"}
-    metadata: dict[str, Any] = {"name": "p"}
-    labels = draw(st.sampled_from([None, {}, {"app": "web"}, {TENANT_LABEL: "beta", "a/b~c": "d"}]))
-    if labels is not None:
-        metadata["labels"] = labels
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +117,7 @@ def test_global_fs_pods_can_only_land_on_global_fs_nodes(pod: dict[str, Any]) ->
 
 
 @SETTINGS
-@given(host_paths)
+@given(host_paths())
 def test_the_hostpath_verdict_agrees_with_pathlib(path: str) -> None:
     pod = {"spec": {"containers": [], "volumes": [{"name": "v", "hostPath": {"path": path}}]}}
     codes = set(validate_pod(pod, ALPHA).codes)
