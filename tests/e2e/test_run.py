@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.toolchain import goproxy
 from harness.versions import KubeVersion
 
 pytestmark = pytest.mark.e2e
@@ -79,6 +80,29 @@ def test_planted_outage_makes_the_run_exit_1_and_names_it(
     assert [f["kind"] for f in breaking] == ["disruption"]
     assert breaking[0]["subject"] == "kube-apiserver" and breaking[0]["evidence"]["outages"]
     assert summary["cells"][0]["repro"].startswith("spin-harness repro ")
+
+
+def test_three_minors_two_hops_and_a_second_path_run_side_by_side(tmp_path: Path) -> None:
+    """The nightly shape: the oldest of three minors upgraded twice in place, next to a one-hop
+    cell, under ``-n 2`` (one worker per cell, no port or name clash)."""
+    oldest, middle, newest = goproxy.newest_minors(3)
+    matrix = tmp_path / "nightly.yaml"
+    matrix.write_text(
+        "name: nightly-like\n"
+        "providers: [local]\n"
+        f'paths:\n  - from: "{oldest}"\n    to: "{newest}"\n  - hops: ["{middle}", "{newest}"]\n'
+        'scenarios:\n  include: ["tenant-rbac", "platform-crd", "admission-webhooks"]\n'
+        "probes:\n  budget:\n    api_max_outage_seconds: 60\n    webhook_max_outage_seconds: 60\n"
+        "    min_availability: 0.05\n"
+    )
+    result = run_matrix(matrix, tmp_path / "report", "-n", "2")
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    cells = {cell["id"]: cell for cell in summary["cells"]}
+    long_path = f"local:{oldest}>{middle}>{newest}"
+    assert set(cells) == {long_path, f"local:{middle}>{newest}"}
+    assert [hop["to_version"] for hop in cells[long_path]["hops"]] == [str(middle), str(newest)]
+    assert all(cell["verdict"] == "passed" for cell in cells.values())
 
 
 def test_bad_matrix_exits_2_with_file_and_line(tmp_path: Path) -> None:
