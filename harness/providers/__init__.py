@@ -13,6 +13,18 @@ def provider_names() -> list[str]:
     return sorted(PROVIDERS)
 
 
+def unavailable_reason(name: str) -> str | None:
+    """Why cells of provider ``name`` cannot run on this machine, or None when they can.
+
+    Matrices may name every provider the harness knows of (``nightly.yaml`` names them all);
+    their cells are skipped with this reason where the provider is not there.
+    """
+    factory = PROVIDERS.get(name)
+    if factory is None:
+        return f"this spin-harness has no {name} provider yet (providers here: {', '.join(provider_names())})"
+    return factory().available()
+
+
 def get_provider(name: str, **options: object) -> ClusterProvider:
     """The provider called ``name``; ``InputError`` listing the known ones otherwise."""
     try:
@@ -23,4 +35,11 @@ def get_provider(name: str, **options: object) -> ClusterProvider:
     return provider
 
 
-__all__ = ["Cluster", "ClusterProvider", "ProviderCapabilities", "get_provider", "provider_names"]
+__all__ = [
+    "Cluster",
+    "ClusterProvider",
+    "ProviderCapabilities",
+    "get_provider",
+    "provider_names",
+    "unavailable_reason",
+]

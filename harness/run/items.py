@@ -183,6 +183,11 @@ class CellItem(pytest.Item):
         return runs[self.cell.id]
 
     def runtest(self) -> None:
+        from harness.providers import unavailable_reason
+
+        missing = unavailable_reason(self.cell.provider)
+        if missing:
+            pytest.skip(f"provider {self.cell.provider} is not available here: {missing}")
         run = self.cell_run()
         if run.broken and not (self.group == "cluster" and self.phase == "delete"):
             pytest.skip(f"cell cannot continue: {run.broken}")

@@ -78,7 +78,8 @@ def finalise(matrix: str, cells: list[dict[str, Any]], started: float, finished:
     for cell in cells:
         failed = any(i["outcome"] == "failed" for i in cell["items"])
         breaking = any(f["severity"] == "breaking" for f in cell.get("findings", []))
-        cell["verdict"] = "failed" if failed or breaking else "passed"
+        skipped = bool(cell["items"]) and all(i["outcome"] == "skipped" for i in cell["items"])
+        cell["verdict"] = "failed" if failed or breaking else ("skipped" if skipped else "passed")
     findings = [f | {"cell": c["id"]} for c in cells for f in c.get("findings", [])]
     verdicts = [c["verdict"] for c in cells]
     return {
@@ -86,7 +87,7 @@ def finalise(matrix: str, cells: list[dict[str, Any]], started: float, finished:
         "matrix": matrix,
         "started": started,
         "finished": finished,
-        "verdict": "failed" if "failed" in verdicts else ("passed" if verdicts else "empty"),
+        "verdict": "failed" if "failed" in verdicts else ("passed" if "passed" in verdicts else "empty"),
         "counts": {
             "cells": len(cells),
             "items": len(items),

@@ -100,3 +100,24 @@ def test_timeline_marks_each_outage() -> None:
     svg = timeline_svg([{"name": "api", "availability": 0.5, "outages": [[1.0, 2.0], [5.0, 6.0]], "attempts": []}], 8.0)
     assert svg.count('class="down"') == 2 and "api 50%" in svg
     assert timeline_svg([], 1.0) == ""
+
+
+def test_a_cell_whose_provider_is_missing_is_skipped_not_passed() -> None:
+    from harness.providers import unavailable_reason
+    from harness.run.summary import finalise
+
+    def item(outcome: str) -> dict[str, str]:
+        return {"outcome": outcome, "scenario": "cluster", "phase": "create"}
+
+    summary = finalise(
+        "nightly",
+        [{"id": "local:a>b", "items": [item("passed")]}, {"id": "kind:a>b", "items": [item("skipped")] * 3}],
+        0.0,
+        1.0,
+    )
+    assert [c["verdict"] for c in summary["cells"]] == ["passed", "skipped"]
+    assert summary["verdict"] == "passed"
+    only_skipped = finalise("nightly", [{"id": "kind:a>b", "items": [item("skipped")]}], 0.0, 1.0)
+    assert only_skipped["verdict"] == "empty", "nothing ran, so nothing passed"
+    assert unavailable_reason("local") is None
+    assert "no kind provider" in (unavailable_reason("kind") or "")
