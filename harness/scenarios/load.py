@@ -177,7 +177,8 @@ def _check_step(scenario: Scenario, step: Step, where: StepPath, phase: str, nes
 
 
 def _load_checks(directory: Path, name: str) -> dict[str, CheckFunction]:
-    """The public functions of the scenario's ``checks.py`` (none when there is no such file)."""
+    """The check functions of the scenario's ``checks.py``: those in its ``__all__`` (which may
+    re-export shared ones), else the public functions it defines; none without the file."""
     path = directory / CHECKS_FILE
     if not path.is_file():
         return {}
@@ -200,6 +201,9 @@ def _load_checks(directory: Path, name: str) -> dict[str, CheckFunction]:
         raise InputError(f"{path}{line}: cannot be imported: {type(exc).__name__}: {exc}") from None
     finally:
         sys.dont_write_bytecode = writes_bytecode
+    exported = getattr(module, "__all__", None)
+    if exported is not None:  # shared checks imported from the harness are listed here
+        return {attr: getattr(module, attr) for attr in exported if callable(getattr(module, attr, None))}
     return {
         attr: value
         for attr, value in vars(module).items()

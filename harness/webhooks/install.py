@@ -1,10 +1,15 @@
-"""Putting the platform's admission webhook and its CEL twin into a cluster, and taking them out.
+"""Scenario checks that put the platform's admission webhook and its CEL twin into a cluster.
 
 Scenarios that depend on the platform's admission policy (``admission-webhooks``,
 ``global-fs-mounts``) register the harness's webhook server by URL, label the nodes that have
-the global filesystem mounted, and undo both at teardown; their ``checks.py`` call these. Every
-write is a server-side apply under the caller's field manager, so running it twice (setup,
-then a scenario sharing the cluster) changes nothing.
+the global filesystem mounted, and undo both at teardown. These are check functions
+(``function(api, ctx, **args)``, the docstring's first line saying what holds) that such a
+scenario's ``checks.py`` re-exports in its ``__all__``. Every write is a server-side apply
+under the scenario's field manager, so running one twice (setup, then verify, or a second
+scenario sharing the cluster) changes nothing.
+
+The scenarios keep the tenant's global-filesystem work in ``tenant-<name>-<namespace_suffix>``
+(a scenario parameter), where the pods named by these checks live.
 """
 
 from __future__ import annotations
@@ -13,15 +18,17 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.scenarios.context import CheckContext
 from harness.scenarios.rest import Discovery, Kube
+from harness.scenarios.services import ADMISSION_WEBHOOK
 from harness.webhooks.manifests import (
     DEFAULT_NAME,
     DEFAULT_POLICY_NAME,
-    WebhookEndpoint,
     registration_manifests,
     validating_admission_policy_manifests,
 )
 from harness.webhooks.policy import DOMAIN, GLOBAL_FS_NODE_LABEL, GLOBAL_FS_NODE_VALUE
+from harness.webhooks.server import WebhookServer
 
 #: Namespaces opt into the global-filesystem policy with this label; registrations select them.
 POLICY_LABEL = f"{DOMAIN}/policy"
@@ -35,15 +42,23 @@ def _apply_all(api: client.ApiClient, manifests: list[dict[str, Any]], field_man
         kube.apply(manifest, field_manager)
 
 
-def register(
-    api: client.ApiClient,
-    server: WebhookEndpoint,
-    field_manager: str,
-    *,
-    failure_policy: str = "Fail",
-    timeout_seconds: int = 5,
-) -> int:
-    """Register ``server`` (validating and mutating) for the policy namespaces; how many objects."""
+def webhook_server(ctx: CheckContext) -> WebhookServer:
+    """The harness's running webhook server (the scenario lists ``services: [admission-webhook]``)."""
+    server = ctx.services.get(ADMISSION_WEBHOOK)
+    assert isinstance(server, WebhookServer), f"the scenario must list services: [{ADMISSION_WEBHOOK}]"
+    return server
+
+
+def global_fs_namespace(ctx: CheckContext) -> str:
+    """The current tenant's global-filesystem namespace."""
+    return f"{ctx.variables['tenant']['namespace']}-{ctx.params['namespace_suffix']}"
+
+
+def register_webhooks(
+    api: client.ApiClient, ctx: CheckContext, failure_policy: str = "Fail", timeout_seconds: int = 5
+) -> str:
+    """the harness's webhook server is registered by URL, validating and mutating, for policy namespaces"""
+    server = webhook_server(ctx)
     manifests = registration_manifests(
         server,
         name=DEFAULT_NAME,
@@ -51,21 +66,19 @@ def register(
         timeout_seconds=timeout_seconds,
         namespace_selector=POLICY_SELECTOR,
     )
-    _apply_all(api, manifests, field_manager)
-    return len(manifests)
+    _apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
+    return f"{len(manifests)} registrations pointing at {server.url} (failurePolicy {failure_policy})"
 
 
-def install_policy_twin(api: client.ApiClient, field_manager: str) -> None:
-    """The ValidatingAdmissionPolicy twin of the host-isolation rules, for the policy namespaces."""
-    _apply_all(
-        api,
-        validating_admission_policy_manifests(name=DEFAULT_POLICY_NAME, namespace_selector=POLICY_SELECTOR),
-        field_manager,
-    )
+def install_policy_twin(api: client.ApiClient, ctx: CheckContext) -> str:
+    """the ValidatingAdmissionPolicy (CEL) twin of the host-isolation rules is installed"""
+    manifests = validating_admission_policy_manifests(name=DEFAULT_POLICY_NAME, namespace_selector=POLICY_SELECTOR)
+    _apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
+    return f"{DEFAULT_POLICY_NAME} and its binding"
 
 
-def unregister(api: client.ApiClient) -> int:
-    """Remove the registrations and the policy twin (absent ones are fine); how many were there."""
+def remove_registrations(api: client.ApiClient, ctx: CheckContext) -> str:
+    """the webhook registrations and the policy twin are removed (absent ones are fine)"""
     admission = client.AdmissionregistrationV1Api(api)
     removals = (
         (admission.delete_validating_webhook_configuration, DEFAULT_NAME),
@@ -81,31 +94,32 @@ def unregister(api: client.ApiClient) -> int:
         except client.ApiException as exc:
             if exc.status != 404:
                 raise
-    return removed
+    return f"{removed} removed"
 
 
 def _nodes(api: client.ApiClient) -> list[client.V1Node]:
     return sorted(client.CoreV1Api(api).list_node().items, key=lambda n: n.metadata.name)
 
 
-def label_global_fs_node(api: client.ApiClient) -> str:
-    """Mark the first node (by name) as having the global filesystem mounted; its name."""
+def label_global_fs_node(api: client.ApiClient, ctx: CheckContext) -> str:
+    """the first node (by name) is labelled as having the global filesystem mounted"""
     node = str(_nodes(api)[0].metadata.name)
     client.CoreV1Api(api).patch_node(node, {"metadata": {"labels": {GLOBAL_FS_NODE_LABEL: GLOBAL_FS_NODE_VALUE}}})
     return node
 
 
-def unlabel_global_fs_nodes(api: client.ApiClient) -> list[str]:
-    """Take the global-filesystem label off every node; the nodes that had it."""
+def unlabel_global_fs_node(api: client.ApiClient, ctx: CheckContext) -> str:
+    """no node keeps the global-filesystem label"""
     core = client.CoreV1Api(api)
     labelled = [str(n.metadata.name) for n in _nodes(api) if GLOBAL_FS_NODE_LABEL in (n.metadata.labels or {})]
     for node in labelled:
         core.patch_node(node, {"metadata": {"labels": {GLOBAL_FS_NODE_LABEL: None}}})
-    return labelled
+    return ", ".join(labelled) or "no node was labelled"
 
 
-def assert_on_global_fs_node(api: client.ApiClient, namespace: str, pod: str) -> str:
-    """The pod is scheduled to a node labelled as having the global filesystem; that node's name."""
+def on_global_fs_node(api: client.ApiClient, ctx: CheckContext, pod: str) -> str:
+    """the pod runs on a node that has the global filesystem mounted"""
+    namespace = global_fs_namespace(ctx)
     core = client.CoreV1Api(api)
     node_name = core.read_namespaced_pod(pod, namespace).spec.node_name
     assert node_name, f"pod {namespace}/{pod} is not scheduled"

@@ -1,8 +1,9 @@
 """Checks of the admission-webhooks scenario that a declarative step cannot express.
 
 The webhook server is the harness's own (``services: [admission-webhook]``): registering it
-needs its URL and CA bundle, and the failure-policy and timeout checks switch it into a
-failing mode for one request and back, so they are Python.
+needs its URL and CA bundle (shared with global-fs-mounts, in ``harness.webhooks.install``),
+and the failure-policy and timeout checks switch it into a failing mode for one request and
+back, so they are Python.
 """
 
 from __future__ import annotations
@@ -14,55 +15,28 @@ from typing import Any
 from kubernetes import client
 
 from harness.scenarios import CheckContext
-from harness.webhooks import install
-from harness.webhooks.server import Mode, WebhookServer
+from harness.webhooks.install import (
+    global_fs_namespace,
+    install_policy_twin,
+    label_global_fs_node,
+    on_global_fs_node,
+    register_webhooks,
+    remove_registrations,
+    unlabel_global_fs_node,
+    webhook_server,
+)
+from harness.webhooks.server import Mode
 
-
-def _server(ctx: CheckContext) -> WebhookServer:
-    server = ctx.services.get("admission-webhook")
-    assert isinstance(server, WebhookServer), "the scenario lists services: [admission-webhook]"
-    return server
-
-
-def _namespace(ctx: CheckContext) -> str:
-    return f"{ctx.variables['tenant']['namespace']}-{ctx.params['namespace_suffix']}"
-
-
-def register_webhooks(
-    api: client.ApiClient, ctx: CheckContext, failure_policy: str = "Fail", timeout_seconds: int = 5
-) -> str:
-    """register the harness's webhook server by URL, validating and mutating, for policy namespaces"""
-    server = _server(ctx)
-    count = install.register(
-        api, server, f"spin-harness/{ctx.scenario}", failure_policy=failure_policy, timeout_seconds=timeout_seconds
-    )
-    return f"{count} registrations pointing at {server.url} (failurePolicy {failure_policy})"
-
-
-def install_policy_twin(api: client.ApiClient, ctx: CheckContext) -> str:
-    """install the ValidatingAdmissionPolicy (CEL) twin of the host-isolation rules"""
-    install.install_policy_twin(api, f"spin-harness/{ctx.scenario}")
-    return "policy and binding applied"
-
-
-def remove_registrations(api: client.ApiClient, ctx: CheckContext) -> str:
-    """remove the webhook registrations and the policy twin (absent ones are fine)"""
-    return f"{install.unregister(api)} removed"
-
-
-def label_global_fs_node(api: client.ApiClient, ctx: CheckContext) -> str:
-    """mark the first node as having the global filesystem mounted (the "is storage mounted?" label)"""
-    return install.label_global_fs_node(api)
-
-
-def unlabel_global_fs_node(api: client.ApiClient, ctx: CheckContext) -> str:
-    """take the global-filesystem label off every node"""
-    return ", ".join(install.unlabel_global_fs_nodes(api)) or "no node was labelled"
-
-
-def on_global_fs_node(api: client.ApiClient, ctx: CheckContext, pod: str) -> str:
-    """the pod runs on a node that has the global filesystem mounted"""
-    return install.assert_on_global_fs_node(api, _namespace(ctx), pod)
+__all__ = [
+    "install_policy_twin",
+    "label_global_fs_node",
+    "on_global_fs_node",
+    "refused_when_too_slow",
+    "refused_while_down",
+    "register_webhooks",
+    "remove_registrations",
+    "unlabel_global_fs_node",
+]
 
 
 def _compliant_pod(ctx: CheckContext, name: str) -> dict[str, Any]:
@@ -94,8 +68,8 @@ def _compliant_pod(ctx: CheckContext, name: str) -> dict[str, Any]:
 
 def _refusal_while(ctx: CheckContext, api: client.ApiClient, mode: Mode) -> tuple[int, str, float]:
     """Dry-run a compliant pod with the server in ``mode``: (status, message, seconds)."""
-    server = _server(ctx)
-    namespace = _namespace(ctx)
+    server = webhook_server(ctx)
+    namespace = global_fs_namespace(ctx)
     previous = server.mode
     server.mode = mode
     started = time.monotonic()

@@ -105,6 +105,24 @@ def test_three_minors_two_hops_and_a_second_path_run_side_by_side(tmp_path: Path
     assert all(cell["verdict"] == "passed" for cell in cells.values())
 
 
+def test_four_cells_under_four_workers_do_not_clash(tmp_path: Path) -> None:
+    """``-n 4``: four clusters at once, each with its own name, ports and state directory."""
+    oldest, middle, newest = goproxy.newest_minors(3)
+    matrix = tmp_path / "four.yaml"
+    matrix.write_text(
+        "name: four\nproviders: [local]\npaths:\n"
+        f'  - hops: ["{oldest}", "{middle}"]\n  - hops: ["{middle}", "{newest}"]\n'
+        f'  - {{from: "{oldest}", to: "{newest}"}}\n  - {{from: "{oldest}", to: "{newest}", nodes_lag: 1}}\n'
+        'scenarios:\n  include: ["*"]\n  exclude: ["*"]\n'
+        "probes:\n  budget: {api_max_outage_seconds: 60, webhook_max_outage_seconds: 60, min_availability: 0.05}\n"
+    )
+    result = run_matrix(matrix, tmp_path / "report", "-n", "4")
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert [c["verdict"] for c in summary["cells"]] == ["passed"] * 4
+    assert len({c["id"] for c in summary["cells"]}) == 4
+
+
 def test_bad_matrix_exits_2_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text('name: bad\nproviders: [local]\npaths:\n  - hops: ["1.35", "1.37"]\n')

@@ -188,6 +188,24 @@ def test_missing_template_and_check_function_are_named(tmp_path: Path) -> None:
     assert "verify[0].check.function: no function 'missing_check'" in message and "present" in message
 
 
+def test_checks_py_all_lists_shared_checks_and_only_those(tmp_path: Path) -> None:
+    shared = "from harness.webhooks.install import register_webhooks, remove_registrations\n"
+    listed = write(
+        tmp_path,
+        "setup: []\n",
+        files={"checks.py": shared + "__all__ = ['register_webhooks', 'own']\n\ndef own(api, ctx):\n    return None\n"},
+        name="listed",
+    )
+    assert sorted(load_scenario(listed).checks) == ["own", "register_webhooks"]
+    unlisted = write(
+        tmp_path,
+        "setup: []\n",
+        files={"checks.py": shared + "\ndef own(api, ctx):\n    return None\n"},
+        name="unlisted",
+    )
+    assert sorted(load_scenario(unlisted).checks) == ["own"], "imported names are not checks unless listed"
+
+
 def test_name_must_match_the_directory(tmp_path: Path) -> None:
     directory = write(tmp_path, "setup: []\n", name="other")
     (directory / "scenario.yaml").write_text(HEADER + "setup: []\n")  # says name: demo
@@ -332,13 +350,19 @@ def test_shipped_scenario_loads_and_renders_for_two_tenants(name: str, version: 
     capabilities = frozenset({"real-containers"})  # render capability-gated steps too
     rendered = preview(scenario, tenants=tenants, version=version, capabilities=capabilities)
     assert rendered.manifests, "setup applies something"
-    namespaces = {t.namespace for t in tenants}
+
+    def owner(namespace: str) -> str | None:
+        """The tenant owning ``namespace``: its ``tenant-<name>`` or a ``tenant-<name>-<purpose>``."""
+        return next(
+            (t.name for t in tenants if namespace == t.namespace or namespace.startswith(f"{t.namespace}-")), None
+        )
+
+    used = {m["metadata"].get("namespace") for m in rendered.manifests} - {None}
     for manifest in rendered.manifests:
         namespace = manifest["metadata"].get("namespace")
-        assert namespace is None or namespace in namespaces, f"{manifest['kind']} outside tenant namespaces"
+        assert namespace is None or owner(namespace), f"{manifest['kind']} outside tenant namespaces"
     for tenant in tenants:
-        used = {m["metadata"].get("namespace") for m in rendered.manifests}
-        assert tenant.namespace in used, tenant.name
+        assert any(owner(namespace) == tenant.name for namespace in used), tenant.name
 
 
 @pytest.mark.parametrize("name", CANONICAL)
