@@ -2,9 +2,11 @@
 
 For every group-version of a kind found in tenant namespaces, the apiserver's OpenAPI v3
 document is read before and after the hop and the kind's schema compared field by field:
-a field that disappeared or changed type is breaking (manifests that set it are rejected or
-silently pruned), a field that became required is breaking when a tenant object lacks it
-(a warning otherwise), a new optional field is information.
+a field that disappeared or changed type is breaking when a tenant object sets it (manifests
+that set it are rejected or silently pruned) and a warning when none does (alpha fields come
+and go between minors), a field that became required is breaking when a tenant object lacks
+it (a warning otherwise), a new optional field is information. Without the tenant objects,
+every removed or retyped field counts as used.
 """
 
 from __future__ import annotations
@@ -96,10 +98,49 @@ def _lacks(obj: Any, path: list[str]) -> bool:
     return _lacks(obj[head], rest)
 
 
+def _sets(obj: Any, path: list[str]) -> bool:
+    """True when ``obj`` has a value at ``path`` (``[]`` steps into every list item)."""
+    if not path:
+        return True
+    head, rest = path[0], path[1:]
+    if not isinstance(obj, dict):
+        return False
+    if head.endswith("[]"):
+        items = obj.get(head[:-2])
+        return isinstance(items, list) and any(_sets(item, rest) for item in items)
+    return head in obj and obj[head] is not None and _sets(obj[head], rest)
+
+
+def _users(subject: str, field: str, objects: dict[str, list[dict[str, Any]]] | None) -> list[str] | None:
+    """Names of the tenant objects that set ``field`` (None: the objects are not known)."""
+    if objects is None:
+        return None
+    return [o["metadata"]["name"] for o in objects.get(subject, []) if _sets(o, field.split("."))]
+
+
+def _gone_or_retyped(
+    subject: str, field: str, change: str, users: list[str] | None, evidence: dict[str, Any], hop: str
+) -> Finding:
+    if users is None or users:
+        who = f"; tenant objects setting it: {', '.join(users[:5])}" if users else ""
+        return Finding(
+            "schema-change",
+            Severity.BREAKING,
+            hop,
+            f"{subject} {field}",
+            f"{subject}: field {field} {change}{who}",
+            evidence | {"objects_setting_it": users or []},
+        )
+    detail = f"{subject}: field {field} {change}; no tenant object sets it"
+    return Finding(
+        "schema-change", Severity.WARNING, hop, f"{subject} {field}", detail, evidence | {"objects_setting_it": []}
+    )
+
+
 def compare(
     before: Schemas, after: Schemas, hop: str, *, objects: dict[str, list[dict[str, Any]]] | None = None
 ) -> list[Finding]:
-    """Schema differences; a newly required field is breaking only when a tenant object lacks it."""
+    """Schema differences, judged against the tenant objects of each kind when ``objects`` is given."""
     findings: list[Finding] = []
     for subject, old in sorted(before.items()):
         new = after.get(subject)
@@ -107,26 +148,13 @@ def compare(
             continue  # a kind no longer served is removed-api's to report
         for field, info in sorted(old.items()):
             if field not in new:
-                findings.append(
-                    Finding(
-                        "schema-change",
-                        Severity.BREAKING,
-                        hop,
-                        f"{subject} {field}",
-                        f"{subject}: field {field} was removed",
-                        {"before": info},
-                    )
-                )
+                users = _users(subject, field, objects)
+                findings.append(_gone_or_retyped(subject, field, "was removed", users, {"before": info}, hop))
             elif new[field]["type"] != info["type"]:
+                users = _users(subject, field, objects)
+                change = f"changed type {info['type']} -> {new[field]['type']}"
                 findings.append(
-                    Finding(
-                        "schema-change",
-                        Severity.BREAKING,
-                        hop,
-                        f"{subject} {field}",
-                        f"{subject}: field {field} changed type {info['type']} -> {new[field]['type']}",
-                        {"before": info, "after": new[field]},
-                    )
+                    _gone_or_retyped(subject, field, change, users, {"before": info, "after": new[field]}, hop)
                 )
             elif new[field]["required"] and not info["required"]:
                 lacking = [

@@ -352,4 +352,11 @@ def test_schema_changes_removed_retyped_required() -> None:
     }
     [required] = [f for f in schema.compare(before, after, HOP, objects=lacking) if f.subject.endswith("spec.project")]
     assert required.severity is Severity.BREAKING and "old" in required.detail and "new" not in required.detail
+    judged = {f.subject.split(" ")[-1]: f for f in schema.compare(before, after, HOP, objects=lacking)}
+    assert judged["spec.tags"].severity is Severity.WARNING, "removed, but no tenant object sets it"
+    assert "no tenant object sets it" in judged["spec.tags"].detail
+    assert judged["spec.nodeHours"].severity is Severity.BREAKING and "old" in judged["spec.nodeHours"].detail
+    tagged = {"platform.spin.example/v1 Allocation": [{"metadata": {"name": "t"}, "spec": {"tags": ["a"]}}]}
+    [removed] = [f for f in schema.compare(before, after, HOP, objects=tagged) if f.subject.endswith("spec.tags")]
+    assert removed.severity is Severity.BREAKING and removed.evidence["objects_setting_it"] == ["t"]
     assert schema.compare(before, before, HOP) == []
