@@ -101,7 +101,7 @@ def test_three_minors_two_hops_and_a_second_path_run_side_by_side(tmp_path: Path
     cells = {cell["id"]: cell for cell in summary["cells"]}
     long_path = f"local:{oldest}>{middle}>{newest}"
     assert set(cells) == {long_path, f"local:{middle}>{newest}"}
-    assert [hop["to_version"] for hop in cells[long_path]["hops"]] == [str(middle), str(newest)]
+    assert [hop["label"] for hop in cells[long_path]["hops"]] == [f"{oldest}>{middle}", f"{middle}>{newest}"]
     assert all(cell["verdict"] == "passed" for cell in cells.values())
 
 
