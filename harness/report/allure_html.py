@@ -43,6 +43,7 @@ def write_allure_html(report_dir: Path) -> tuple[Path | None, str]:
 
     Returns the report's ``index.html`` (or None) and a one-line note saying what happened.
     """
+    report_dir = report_dir.resolve()  # the CLI runs in report_dir, so relative paths would point elsewhere
     results = report_dir / RESULTS_DIR_NAME
     if not results.is_dir() or not any(results.iterdir()):
         return None, f"no Allure results in {results}"

@@ -45,6 +45,16 @@ def test_html_is_built_from_the_results(tmp_path: Path) -> None:
     assert stats == {"total": 2, "failed": 1, "passed": 1}
 
 
+def test_a_relative_report_directory_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if allure_html.find_allure() is None:
+        pytest.skip("no allure CLI: scripts/setup installs it with npm")
+    (tmp_path / "reports" / "smoke").mkdir(parents=True)
+    allure_results(tmp_path / "reports" / "smoke")
+    monkeypatch.chdir(tmp_path)
+    index, note = allure_html.write_allure_html(Path("reports/smoke"))
+    assert index == tmp_path / "reports" / "smoke" / "allure-report" / "index.html" and index.is_file(), note
+
+
 def test_missing_cli_is_a_note_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "allure-results").mkdir()
     (tmp_path / "allure-results" / "x-result.json").write_text("{}")
