@@ -25,6 +25,16 @@ __all__ = ["e2e_versions"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "scenarios"
+#: The canonical tenant scenarios the project ships (each must stay green on the local provider).
+CANONICAL = (
+    "tenant-rbac",
+    "quotas",
+    "workflows",
+    "platform-crd",
+    "ingress",
+    "admission-webhooks",
+    "global-fs-mounts",
+)
 _names = itertools.count()
 
 HEADER = """\

@@ -13,7 +13,7 @@ from harness.providers.base import Cluster
 from harness.providers.local import LocalProvider
 from harness.scenarios import PhaseResult, ScenarioRunner, Status, load_scenario
 from harness.scenarios.services import ServiceSet
-from tests.scenarios.conftest import SHIPPED, runner
+from tests.scenarios.conftest import CANONICAL, SHIPPED, runner
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +45,7 @@ def capability_skips(results: list[PhaseResult]) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["tenant-rbac", "quotas", "workflows", "platform-crd", "ingress", "admission-webhooks", "global-fs-mounts"],
-)
+@pytest.mark.parametrize("name", CANONICAL)
 def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
     scenario = load_scenario(SHIPPED / name)
     results: list[PhaseResult] = []

@@ -16,19 +16,9 @@ from harness.providers.local import LocalProvider
 from harness.scenarios import ScenarioRunner, Status, load_scenario
 from harness.scenarios.services import ServiceSet
 from harness.versions import KubeVersion
-from tests.scenarios.conftest import SHIPPED, cluster_name
+from tests.scenarios.conftest import CANONICAL, SHIPPED, cluster_name
 
 pytestmark = pytest.mark.e2e
-
-CANONICAL = (
-    "platform-crd",
-    "quotas",
-    "tenant-rbac",
-    "workflows",
-    "ingress",
-    "admission-webhooks",
-    "global-fs-mounts",
-)
 
 
 def test_canonical_scenarios_hold_across_an_upgrade(

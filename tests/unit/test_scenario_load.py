@@ -13,6 +13,7 @@ from harness.scenarios import default_tenants, discover, load_scenario, preview
 from harness.scenarios.load import walk_steps
 from harness.scenarios.model import PHASES
 from harness.versions import KubeVersion
+from tests.scenarios.conftest import CANONICAL
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "scenarios"
@@ -325,16 +326,6 @@ def test_rendered_template_must_be_kubernetes_objects(tmp_path: Path) -> None:
 
 
 # -- the shipped scenarios ----------------------------------------------------------------
-
-CANONICAL = (
-    "platform-crd",
-    "quotas",
-    "tenant-rbac",
-    "workflows",
-    "ingress",
-    "admission-webhooks",
-    "global-fs-mounts",
-)
 
 
 def test_discover_finds_the_canonical_scenarios() -> None:
