@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -272,9 +273,20 @@ def run_pytest_on_matrix(
     if workers > 1:
         args += ["-n", str(workers), "--dist", "loadgroup"]
     status = int(pytest.main([*args, *extra]))
+    if status == 0 and _nothing_ran(report_dir):
+        print("spin-harness: nothing ran: every cell was skipped (the reasons are listed above)", file=sys.stderr)
+        return 2
     if status in (0, 1):
         return status
     return 2
+
+
+def _nothing_ran(report_dir: pathlib.Path) -> bool:
+    """The run's summary says no item passed or failed (every cell skipped, e.g. no provider here)."""
+    try:
+        return bool(json.loads((report_dir / "summary.json").read_text()).get("verdict") == "empty")
+    except (OSError, ValueError):
+        return False
 
 
 def cmd_matrix_export(args: argparse.Namespace) -> int:
@@ -417,7 +429,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
             lines.append(f'    {name}: {{versions: ["{old}", "{new}"]}}')
             steps.append(f'    - {{at_hop: 1, component: {name}, to: "{new}", with_kubernetes: true}}')
         lines += ["  steps:", *steps]
-    lines += ["probes:", "  budget:", f"    api_max_outage_seconds: {args.max_outage}", "    min_availability: 0.05"]
+    lines += ["probes:", "  budget:", f"    api_max_outage_seconds: {args.max_outage}"]
+    lines += [f"    webhook_max_outage_seconds: {args.max_outage}", "    min_availability: 0.05"]
     matrix = work / "gate.yaml"
     matrix.write_text("\n".join(lines) + "\n")
     status = run_pytest_on_matrix(

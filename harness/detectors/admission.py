@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import urllib3
 from deepdiff import DeepDiff
 from kubernetes import client
 
@@ -192,7 +193,7 @@ def ask(api: client.ApiClient, namespace: str, name: str, body: dict[str, Any]) 
             if exc.status not in TRANSIENT_STATUS:
                 return Answer(False, _denial(exc))
             last = _denial(exc)
-        except OSError as exc:  # connection reset while the apiserver restarts
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # connection refused or reset
             last = str(exc)
         else:
             return Answer(True, mutation=policy_fields(json.loads(admitted.data)))

@@ -138,9 +138,11 @@ def compare(timeline: Timeline, budget: Budget, hop: str) -> list[Finding]:
 
 
 def judge(timelines: Iterable[Timeline], budgets: Mapping[str, Budget], hop: str) -> list[Finding]:
-    """Each timeline against the budget of what its probe goes through (``Timeline.target``).
+    """Each timeline against the budget its probe names (``Timeline.target``).
 
-    A scenario's probe that reads through the apiserver is down whenever the apiserver is, so
-    it is held to the API budget; only probes answered by a webhook get the webhook budget.
+    Every scenario probe reaches the cluster through the apiserver, so it is down whenever the
+    apiserver is and is held to the API budget by default; probes whose answer comes from a
+    webhook (``target: webhook``) are held to the webhook budget, which should therefore be
+    at least the API budget.
     """
     return [finding for t in timelines for finding in compare(t, budgets[t.target], hop)]

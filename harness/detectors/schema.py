@@ -11,6 +11,7 @@ every removed or retyped field counts as used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
@@ -60,15 +61,24 @@ def kind_schema(document: dict[str, Any], kind: str, group: str, version: str) -
     return {}
 
 
-def snapshot(api: client.ApiClient) -> Schemas:
-    """Schemas of every kind that has objects in a tenant namespace."""
+@dataclass(frozen=True)
+class SchemaSnapshot:
+    """The schemas of the kinds tenants use, and the tenant objects of each kind (bare Pods too)."""
+
+    schemas: Schemas
+    objects: dict[str, list[dict[str, Any]]]
+
+
+def snapshot(api: client.ApiClient) -> SchemaSnapshot:
+    """Schemas of every kind that has objects in a tenant namespace, with those objects."""
     from harness.kube.resources import namespaced_resources, objects_in
 
-    used: set[tuple[str, str]] = set()
+    objects: dict[str, list[dict[str, Any]]] = {}
     resources = namespaced_resources(api)
     for namespace in tenant_namespaces(api):
         for item in objects_in(api, namespace, resources):
-            used.add((item["apiVersion"], item["kind"]))
+            objects.setdefault(f"{item['apiVersion']} {item['kind']}", []).append(item)
+    used = {tuple(subject.split(" ", 1)) for subject in objects}
     schemas: Schemas = {}
     documents: dict[str, dict[str, Any]] = {}
     for api_version, kind in sorted(used):
@@ -80,7 +90,7 @@ def snapshot(api: client.ApiClient) -> Schemas:
                 documents[path] = {}
         group, _, version = api_version.rpartition("/")
         schemas[f"{api_version} {kind}"] = kind_schema(documents[path], kind, group, version)
-    return schemas
+    return SchemaSnapshot(schemas, objects)
 
 
 def _lacks(obj: Any, path: list[str]) -> bool:
@@ -181,11 +191,3 @@ def compare(
                 )
             )
     return findings
-
-
-def objects_by_kind(snapshot: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Tenant objects (an object-drift snapshot) grouped as ``"group/version Kind"``."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for obj in snapshot.values():
-        grouped.setdefault(f"{obj.get('apiVersion')} {obj.get('kind')}", []).append(obj)
-    return grouped

@@ -91,7 +91,7 @@ class Snapshots:
     discovery: discovery.Discovery
     drift: drift.Snapshot
     rbac: rbac.Table
-    schemas: schema.Schemas
+    schemas: schema.SchemaSnapshot
     admission: admission.Table
 
 
@@ -219,7 +219,14 @@ class CellRun:
         self._deprecated = self._deprecated_usage(cluster)
         self._dry_run_findings = self._timed(f"dry-run@{hop.control_plane}", lambda: self.dry_run_on_target(hop))
         api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
-        self._during = {s.name: s.start_during(cluster.kubeconfig, record.to_version) for s in self.scenarios}
+        self._during = {}
+        try:
+            for scenario in self.scenarios:
+                self._during[scenario.name] = scenario.start_during(cluster.kubeconfig, record.to_version)
+        except BaseException:
+            api_probe.stop()
+            self._stop_during()
+            raise
         started = time.monotonic()
         injector = FaultTimer(cluster.name, self.faults).start() if self.faults else None
         try:
@@ -295,7 +302,10 @@ class CellRun:
                 found = admission.compare(self._before.admission, after.admission, hop.label)
             elif detector == "schema-change":
                 found = schema.compare(
-                    self._before.schemas, after.schemas, hop.label, objects=schema.objects_by_kind(self._before.drift)
+                    self._before.schemas.schemas,
+                    after.schemas.schemas,
+                    hop.label,
+                    objects=self._before.schemas.objects,
                 )
             else:
                 raise HarnessError(f"unknown detector {detector}")
@@ -373,8 +383,16 @@ class CellRun:
             )
         return target
 
+    def _stop_during(self) -> None:
+        """Stop probes nobody collected (their hop failed, so the during items were skipped)."""
+        for handle in self._during.values():
+            handle.stop()
+        self._during.clear()
+
     def finish(self) -> str | None:
-        """Stop the scenarios' services, remove the cluster unless kept; return the KUBECONFIG line when kept."""
+        """Stop leftover probes and the scenarios' services, remove the cluster unless kept;
+        return the KUBECONFIG line when kept."""
+        self._stop_during()
         for scenario in self.scenarios:
             scenario.close()
         if self.cluster is None:

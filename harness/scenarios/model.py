@@ -230,14 +230,19 @@ class ExpectDeniedStep(StrictModel):
     kind: str | None = None
     name: str | None = None
     namespace: str | None = None
-    #: Ask with ``dryRun=All`` (nothing is persisted even when wrongly allowed); an allowed
-    #: answer is then asked again until ``timeout``, since a new policy takes a moment to apply.
+    #: Ask with ``dryRun=All`` (nothing is persisted even when wrongly allowed).
     dry_run: bool = False
     #: Seconds to retry answers that mean "not yet" (see ``apply.timeout``).
     timeout: Seconds = 10
+    #: With ``dry_run``: seconds during which an allowed answer is asked again, for the first
+    #: check after a policy or webhook is registered (it takes effect through a watch). Zero,
+    #: the default, fails on the first allowed answer, so a flapping policy is never hidden.
+    settle: Seconds = 0
 
     @model_validator(mode="after")
     def _target(self) -> ExpectDeniedStep:
+        if self.settle and not self.dry_run:
+            raise invalid("settle needs dry_run: true", hint="nothing may be stored while waiting for a policy")
         writes = self.verb in ("create", "apply", "update", "patch")
         if writes:
             _exactly_one(self, ("template", "manifest"), f"expect_denied with verb {self.verb}")

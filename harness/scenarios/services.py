@@ -74,7 +74,8 @@ class ServiceSet:
             if name != ADMISSION_WEBHOOK:
                 raise InputError(f"unknown service {name!r}", hint=f"services: {', '.join(SERVICE_NAMES)}")
             server = WebhookServer(self._private_dir() / name, kubeconfig=kubeconfig, slow_seconds=SLOW_WEBHOOK_SECONDS)
-            self._running[name] = server.start()
+            self._running[name] = server  # tracked before it starts, so stop() reaches it whatever happens
+            server.start()
 
     def get(self, name: str) -> Any:
         return self._running[name]
@@ -83,11 +84,13 @@ class ServiceSet:
         return dict(self._running)
 
     def stop(self) -> None:
-        """Stop every service and remove their keys; safe to call twice."""
-        for service in self._running.values():
-            with contextlib.suppress(Exception):
-                service.stop()
-        self._running.clear()
-        if self._directory is not None:
-            shutil.rmtree(self._directory, ignore_errors=True)
-            self._directory = None
+        """Stop every service and remove their keys; safe to call twice, and after a failed start."""
+        try:
+            for service in list(self._running.values()):
+                with contextlib.suppress(Exception):
+                    service.stop()
+        finally:
+            self._running.clear()
+            if self._directory is not None:
+                shutil.rmtree(self._directory, ignore_errors=True)
+                self._directory = None

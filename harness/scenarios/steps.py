@@ -273,7 +273,11 @@ def run_expect_denied(step: ExpectDeniedStep, env: StepEnv, where: StepPath) -> 
     for what, send in requests:
         expected = f"{what} is {wanted}"
 
-        def attempt(send: Callable[[], str] = send, expected: str = expected) -> tuple[bool, str]:
+        settle_until = time.monotonic() + step.settle
+
+        def attempt(
+            send: Callable[[], str] = send, expected: str = expected, settle_until: float = settle_until
+        ) -> tuple[bool, str]:
             try:
                 allowed = send()
             except ApiError as exc:
@@ -285,13 +289,13 @@ def run_expect_denied(step: ExpectDeniedStep, env: StepEnv, where: StepPath) -> 
                 if message and message not in exc.message:
                     raise StepFailure(expected, f"refused ({got}) but without {message!r}: {describe(exc)}") from None
                 return True, f"refused ({got}): {exc.message}"
-            if step.dry_run:
-                # Nothing was stored, so asking again is free: a policy or webhook registered a
-                # moment ago takes effect through a watch, within the step's timeout.
+            if time.monotonic() < settle_until:
+                # A dry run stored nothing, so asking again is free while a just-registered
+                # policy or webhook takes effect.
                 return False, f"the request was allowed: {allowed}"
             raise StepFailure(expected, f"the request was allowed: {allowed}")
 
-        seen.append(env.retry(what, attempt, step.timeout, expected))
+        seen.append(env.retry(what, attempt, max(step.timeout, step.settle), expected))
     return "; ".join(seen)
 
 

@@ -4,9 +4,9 @@ Scenarios that depend on the platform's admission policy (``admission-webhooks``
 ``global-fs-mounts``) register the harness's webhook server by URL, label the nodes that have
 the global filesystem mounted, and undo both at teardown. These are check functions
 (``function(api, ctx, **args)``, the docstring's first line saying what holds) that such a
-scenario's ``checks.py`` re-exports in its ``__all__``. Every write is a server-side apply
-under the scenario's field manager, so running one twice (setup, then verify, or a second
-scenario sharing the cluster) changes nothing.
+scenario's ``checks.py`` re-exports in its ``__all__``. Registrations are server-side applies
+under the scenario's field manager and node labels are merge patches, so running one twice
+(setup, then verify, or a second scenario sharing the cluster) changes nothing.
 
 The scenarios keep the tenant's global-filesystem work in ``tenant-<name>-<namespace_suffix>``
 (a scenario parameter), where the pods named by these checks live.

@@ -123,6 +123,14 @@ def test_four_cells_under_four_workers_do_not_clash(tmp_path: Path) -> None:
     assert len({c["id"] for c in summary["cells"]}) == 4
 
 
+def test_a_matrix_whose_every_cell_is_skipped_exits_2(tmp_path: Path) -> None:
+    matrix = tmp_path / "kind-only.yaml"
+    matrix.write_text('name: kind-only\nproviders: [kind]\npaths:\n  - hops: ["1.36", "1.37"]\n')
+    result = run_matrix(matrix, tmp_path / "report")
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "nothing ran" in result.stderr and "no kind provider" in result.stdout
+
+
 def test_bad_matrix_exits_2_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text('name: bad\nproviders: [local]\npaths:\n  - hops: ["1.35", "1.37"]\n')

@@ -207,6 +207,17 @@ def test_checks_py_all_lists_shared_checks_and_only_those(tmp_path: Path) -> Non
     assert sorted(load_scenario(unlisted).checks) == ["own"], "imported names are not checks unless listed"
 
 
+def test_settle_is_only_for_dry_runs(tmp_path: Path) -> None:
+    directory = write(
+        tmp_path,
+        """\
+        verify:
+          - expect_denied: {reason: admission, manifest: {apiVersion: v1, kind: Pod, metadata: {name: p}}, settle: 5}
+        """,
+    )
+    assert "settle needs dry_run: true" in load_error(directory)
+
+
 def test_name_must_match_the_directory(tmp_path: Path) -> None:
     directory = write(tmp_path, "setup: []\n", name="other")
     (directory / "scenario.yaml").write_text(HEADER + "setup: []\n")  # says name: demo
