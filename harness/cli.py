@@ -14,13 +14,18 @@ import pathlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from harness import __version__
-from harness.errors import HarnessError, VersionError
+from harness.errors import HarnessError, InputError, VersionError
 from harness.progress import progress_display, quiet_by_default, stderr_console
+from harness.providers.base import Cluster
 from harness.toolchain import Component, ToolchainConfig, ensure
 from harness.toolchain.components import LOCAL_CLUSTER_COMPONENTS
 from harness.versions import KubeVersion, check_supported, upgrade_refusal
+
+if TYPE_CHECKING:
+    from harness.providers.kind import KindProvider
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -139,9 +144,54 @@ def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
     target = resolve_version(args.to, config, field="--to")
     with progress_display(f"upgrade {args.name} to {target}", quiet=args.quiet) as progress:
         provider = get_provider(args.provider, progress=progress)
-        cluster = provider.upgrade(cluster, target, force=args.force)
+        if args.phase == "all":
+            cluster = provider.upgrade(cluster, target, force=args.force)
+        else:
+            _upgrade_phase(provider, cluster, target, args)
+            cluster = provider.get(args.name)
     print(cluster.version)
     return 0
+
+
+def _upgrade_phase(provider: object, cluster: object, target: KubeVersion, args: argparse.Namespace) -> None:
+    """One phase of a node-by-node upgrade, as the playbook runs them (providers with real nodes)."""
+    from harness.providers.kind import KindProvider
+
+    if not isinstance(provider, KindProvider):
+        raise InputError(
+            f"--phase {args.phase}: the {args.provider} provider upgrades in one step", hint="omit --phase"
+        )
+    assert isinstance(cluster, Cluster)
+    if args.phase == "control-plane":
+        provider.upgrade_control_plane(cluster, target, force=args.force)
+    elif args.phase == "node":
+        if not args.node:
+            raise InputError("--phase node needs --node NAME", hint="see 'spin-harness cluster list --json'")
+        provider.upgrade_node(cluster, args.node, target)
+    else:  # finish
+        provider.finish_upgrade(cluster, target)
+
+
+def cmd_cluster_drain(args: argparse.Namespace) -> int:
+    provider = _kind_provider(args)
+    drained = provider.drain(provider.get(args.name), args.node)
+    print(f"{args.node} drained" if drained else f"{args.node} not drained: no other node can take its pods")
+    return 0
+
+
+def cmd_cluster_uncordon(args: argparse.Namespace) -> int:
+    provider = _kind_provider(args)
+    provider.uncordon(provider.get(args.name), args.node)
+    print(f"{args.node} uncordoned")
+    return 0
+
+
+def _kind_provider(args: argparse.Namespace) -> KindProvider:
+    from harness.providers.kind import KindProvider
+
+    if args.provider != "kind":
+        raise InputError(f"the {args.provider} provider has no nodes to drain", hint="--provider kind")
+    return KindProvider()
 
 
 def cmd_cluster_kubeconfig(args: argparse.Namespace) -> int:
@@ -153,6 +203,8 @@ def cmd_cluster_kubeconfig(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_list(args: argparse.Namespace) -> int:
+    from harness.providers.kind.state import KindState
+    from harness.providers.kind.state import all_states as kind_states
     from harness.providers.local import state
 
     rows = []
@@ -173,6 +225,25 @@ def cmd_cluster_list(args: argparse.Namespace) -> int:
             )
         else:
             rows.append({"name": st.name, "provider": "local", "phase": "broken (see 'spin-harness gc')"})
+    for kst in kind_states():
+        if isinstance(kst, KindState):
+            rows.append(
+                {
+                    "name": kst.name,
+                    "provider": "kind",
+                    "version": kst.version,
+                    "nodes": kst.nodes,
+                    "phase": kst.phase,
+                    "owner": "kept" if kst.owner is None else f"pid {kst.owner.pid}",
+                    "apiserver": f"https://127.0.0.1:{kst.api_port}",
+                    "kubeconfig": str(kst.kubeconfig),
+                    "image": kst.image,
+                    "nodes_list": [f"{kst.name}-control-plane"]
+                    + [f"{kst.name}-worker{'' if i == 1 else i}" for i in range(1, kst.nodes)],
+                }
+            )
+        else:
+            rows.append({"name": kst.name, "provider": "kind", "phase": "broken (see 'spin-harness gc')"})
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
@@ -187,11 +258,28 @@ def cmd_cluster_list(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_down(args: argparse.Namespace) -> int:
-    from harness.providers.local import LocalProvider
+    from harness.providers import get_provider
 
-    LocalProvider().delete_by_name(args.name)
+    provider = get_provider(args.provider)
+    provider.delete(provider.get(args.name))
     if not args.quiet:
         stderr_console.print(f"cluster {args.name} removed")
+    return 0
+
+
+def cmd_images_build(args: argparse.Namespace) -> int:
+    from harness.images.kind_node import build_node_image
+
+    config = ToolchainConfig.from_env()
+    version = resolve_version(args.version, config)
+    with progress_display(f"kind node image {version}", quiet=args.quiet) as progress:
+        image = build_node_image(version, config=config, progress=progress, rebuild=args.rebuild)
+    print(image.reference)
+    if not args.quiet:
+        verb = "built" if image.built else "found"
+        stderr_console.print(
+            f"{verb} {image.reference} in {image.seconds:.0f}s; preloaded: {', '.join(image.preloaded)}"
+        )
     return 0
 
 
@@ -510,7 +598,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="target version")
     p.add_argument("--force", action="store_true", help="skip the version-skew policy check")
     p.add_argument("--provider", default="local")
+    p.add_argument(
+        "--phase",
+        choices=["all", "control-plane", "node", "finish"],
+        default="all",
+        help="kind: run one phase (the playbook drains and uncordons between them); default all",
+    )
+    p.add_argument("--node", help="with --phase node: the node container to upgrade")
     p.set_defaults(handler=cmd_cluster_upgrade)
+    for action, handler, text in (
+        ("drain", cmd_cluster_drain, "cordon and drain a node (kind), when another node can take its pods"),
+        ("uncordon", cmd_cluster_uncordon, "make a node schedulable again (kind)"),
+    ):
+        p = cluster.add_parser(action, help=text)
+        p.add_argument("name")
+        p.add_argument("node", help="the node container, e.g. NAME-worker")
+        p.add_argument("--provider", default="kind")
+        p.set_defaults(handler=handler)
     p = cluster.add_parser("kubeconfig", help="print the admin kubeconfig path of a cluster")
     p.add_argument("name")
     p.add_argument("--provider", default="local")
@@ -520,7 +624,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_cluster_list)
     p = cluster.add_parser("down", help="stop and remove a cluster")
     p.add_argument("name")
+    p.add_argument("--provider", default="local")
     p.set_defaults(handler=cmd_cluster_down)
+
+    images = top.add_parser("images", help="build node images offline").add_subparsers(
+        dest="images_command", required=True, metavar="ACTION"
+    )
+    p = images.add_parser("build", help="build (or find) the node image of a version")
+    p.add_argument("--provider", default="kind", choices=["kind"])
+    p.add_argument("--version", required=True, help="v1.36.3, or 1.36 for its newest patch")
+    p.add_argument("--rebuild", action="store_true", help="build even when an image of the same inputs exists")
+    p.set_defaults(handler=cmd_images_build)
 
     matrix = top.add_parser("matrix", help="inspect upgrade-path matrices").add_subparsers(
         dest="matrix_command", required=True, metavar="ACTION"

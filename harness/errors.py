@@ -42,3 +42,7 @@ class ClusterError(HarnessError):
 
 class WaitTimeout(ClusterError):
     """A wait ran past its deadline; the message says what it was waiting for."""
+
+
+class ImageError(HarnessError):
+    """A node or workload image could not be built or found."""

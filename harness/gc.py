@@ -14,6 +14,10 @@ from pathlib import Path
 
 import psutil
 
+from harness.images import engine
+from harness.providers.kind.provider import KindProvider, remove_state_dir
+from harness.providers.kind.state import KindState
+from harness.providers.kind.state import all_states as kind_states
 from harness.providers.local import process, state
 from harness.providers.local.provider import teardown
 from harness.scenarios.services import orphaned_service_dirs
@@ -65,6 +69,7 @@ def collect(*, everything: bool = False, dry_run: bool = False) -> list[Collecte
         if not dry_run:
             process.terminate_tree(proc, timeout=5)
         removed.append(Collected(label, f"its cluster directory {mark} is gone"))
+    removed += _collect_kind(everything=everything, dry_run=dry_run)
     for directory in orphaned_service_dirs():
         if not dry_run:
             shutil.rmtree(directory, ignore_errors=True)
@@ -74,4 +79,47 @@ def collect(*, everything: bool = False, dry_run: bool = False) -> list[Collecte
         for lock in root.glob(".*.lock"):
             if not (root / lock.name[1:-5]).exists():
                 lock.unlink(missing_ok=True)
+    return removed
+
+
+def _kind_garbage_reason(st: KindState | Path, *, everything: bool) -> str | None:
+    if isinstance(st, Path):
+        return "its state file is missing or unreadable"
+    if everything:
+        return "--all was given"
+    if st.owner is not None and not st.owner.alive():
+        return f"its owner process {st.owner.pid} is gone"
+    if (
+        st.owner is None
+        and st.phase == "ready"
+        and not any(KindProvider().status(KindProvider()._cluster(st)).values())
+    ):
+        return "none of its node containers is running"
+    return None
+
+
+def _collect_kind(*, everything: bool, dry_run: bool) -> list[Collected]:
+    """kind clusters of gone owners, and node-image build containers of gone builds.
+
+    Only clusters spin-harness recorded are touched: other kind clusters on the machine are
+    not the harness's to remove. Nothing here asks Docker anything when there is nothing to do.
+    """
+    removed: list[Collected] = []
+    states = kind_states()
+    for st in states:
+        reason = _kind_garbage_reason(st, everything=everything)
+        if reason is None:
+            continue
+        directory = st if isinstance(st, Path) else st.directory
+        if not dry_run:
+            remove_state_dir(directory)
+        removed.append(Collected(f"kind cluster {directory.name}", reason))
+    if engine.engine_unavailable_reason() is None:
+        for container in engine.docker_client().container.list(all=True, filters={"label": engine.OWNER_LABEL}):
+            owner = str((container.config.labels or {}).get(engine.OWNER_LABEL, ""))
+            if not owner.startswith("build-") or not owner[6:].isdigit() or psutil.pid_exists(int(owner[6:])):
+                continue
+            if not dry_run:
+                engine.docker_client().container.remove(container, force=True, volumes=True)
+            removed.append(Collected(f"build container {container.name}", f"its build process {owner[6:]} is gone"))
     return removed

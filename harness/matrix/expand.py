@@ -8,6 +8,7 @@ are raised without a file location (``VersionError``/``InputError``); the loader
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -343,18 +344,19 @@ def select_cells(matrix: Matrix, provider: str | None = None, cell_id: str | Non
     """The cells ``--provider`` and ``--cell`` leave, in matrix order; errors list valid choices."""
     cells = list(matrix.cells)
     if provider is not None:
-        if provider not in matrix.providers:
-            runs = ", ".join(matrix.providers)
-            if provider in KNOWN_PROVIDERS:
-                raise InputError(
-                    f"matrix {matrix.name} ({matrix.source}) does not run provider {provider!r}",
-                    hint=f"it runs: {runs}",
-                )
+        if provider not in KNOWN_PROVIDERS:
             raise InputError(
                 f"unknown provider {provider!r}",
-                hint=f"known providers: {', '.join(KNOWN_PROVIDERS)}; matrix {matrix.name} runs: {runs}",
+                hint=f"known providers: {', '.join(KNOWN_PROVIDERS)}; matrix {matrix.name} runs: "
+                + ", ".join(matrix.providers),
             )
-        cells = [c for c in cells if c.provider == provider]
+        if provider in matrix.providers:
+            cells = [c for c in cells if c.provider == provider]
+        else:
+            # A provider the matrix does not name walks the matrix's paths (those of its first
+            # provider): `run smoke.yaml --provider kind` is the smoke matrix on kind clusters.
+            base = matrix.providers[0]
+            cells = [dataclasses.replace(c, provider=provider) for c in cells if c.provider == base]
     if cell_id is not None:
         wanted = cell_id.strip()
         # Not even a valid id: it cannot match, and the error below lists the ids that would.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from harness.errors import InputError
 from harness.providers.base import Cluster, ClusterProvider, ProviderCapabilities
+from harness.providers.kind import KindProvider
 from harness.providers.local import LocalProvider
 
-PROVIDERS: dict[str, type[LocalProvider]] = {"local": LocalProvider}
+PROVIDERS: dict[str, type[LocalProvider] | type[KindProvider]] = {"local": LocalProvider, "kind": KindProvider}
 
 
 def provider_names() -> list[str]:

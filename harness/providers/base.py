@@ -102,3 +102,18 @@ class ClusterProvider(Protocol):
     def clusters(self) -> list[Cluster]:
         """Every cluster of this provider known in the state directory."""
         ...
+
+    def scenario_defaults(self) -> dict[str, str]:
+        """Scenario parameters this provider's clusters need changed (``image``: what pods can run).
+
+        Applied to every scenario that declares the parameter, before a matrix's own values.
+        """
+        ...
+
+    def service_host(self) -> str:
+        """The host address the harness's own services (the webhook) listen on for these clusters.
+
+        ``127.0.0.1`` where the apiserver runs on this host; for containerised control planes,
+        the host's side of their private network, never an address reachable from outside.
+        """
+        ...

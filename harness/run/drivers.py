@@ -8,7 +8,7 @@ import pytest
 
 from harness.allowlist import load_allowlist
 from harness.matrix import Cell, Matrix, select_scenarios
-from harness.providers import get_provider
+from harness.providers import ClusterProvider, get_provider
 from harness.run.cell import CellRun, ScenarioDriver
 from harness.run.faults import Fault
 
@@ -31,11 +31,18 @@ def scenario_names(matrix: Matrix) -> list[str]:
     return select_scenarios(matrix.scenarios, available_scenarios())
 
 
-def scenario_drivers(names: list[str], cell: Cell, capabilities: frozenset[str]) -> list[ScenarioDriver]:
+def scenario_drivers(names: list[str], cell: Cell, provider: ClusterProvider | None = None) -> list[ScenarioDriver]:
     from harness.scenarios.driver import drivers_for
 
+    provider = provider or get_provider(cell.provider)
     drivers: list[ScenarioDriver] = list(
-        drivers_for([scenarios_root() / n for n in names], provider=cell.provider, capabilities=capabilities)
+        drivers_for(
+            [scenarios_root() / n for n in names],
+            provider=cell.provider,
+            capabilities=provider.capabilities.names(),
+            params=provider.scenario_defaults(),
+            service_host=provider.service_host,
+        )
     )
     return drivers
 
@@ -46,7 +53,7 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
     matrix = config.stash[MATRIX]
     provider = get_provider(cell.provider)
     names = scenario_names(matrix)
-    drivers = scenario_drivers(names, cell, provider.capabilities.names()) if names else []
+    drivers = scenario_drivers(names, cell, provider) if names else []
     report_dir = Path(config.getoption("--report-dir") or "reports/latest")
     return CellRun(
         cell,

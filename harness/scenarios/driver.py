@@ -8,7 +8,7 @@ A phase whose every step is skipped becomes a pytest skip with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,12 @@ class ScenarioDriver:
         provider: str,
         capabilities: frozenset[str],
         services: ServiceSet | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         self.scenario = scenario
+        #: Parameter values for this cell (the provider's defaults), only those the scenario declares.
+        declared = scenario.default_params()
+        self.params = {k: v for k, v in (params or {}).items() if k in declared}
         self.name = scenario.name
         self.provider = provider
         self.capabilities = capabilities
@@ -81,6 +85,7 @@ class ScenarioDriver:
             version=parsed,
             provider_name=self.provider,
             services=self.services,
+            params=self.params,
         )
 
     def close(self) -> None:
@@ -112,10 +117,18 @@ class ScenarioDriver:
         ).manifests
 
 
-def drivers_for(paths: Iterable[Path], *, provider: str, capabilities: frozenset[str]) -> list[ScenarioDriver]:
+def drivers_for(
+    paths: Iterable[Path],
+    *,
+    provider: str,
+    capabilities: frozenset[str],
+    params: dict[str, Any] | None = None,
+    service_host: str | Callable[[], str] = "127.0.0.1",
+) -> list[ScenarioDriver]:
     """A driver per scenario directory, all sharing one set of services; every scenario is
     loaded (and checked) up front."""
-    services = ServiceSet()
+    services = ServiceSet(service_host)
     return [
-        ScenarioDriver(load_scenario(p), provider=provider, capabilities=capabilities, services=services) for p in paths
+        ScenarioDriver(load_scenario(p), provider=provider, capabilities=capabilities, services=services, params=params)
+        for p in paths
     ]

@@ -18,7 +18,7 @@ import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,12 @@ def orphaned_service_dirs() -> list[Path]:
 class ServiceSet:
     """The services some scenarios need, started once for a cluster and stopped together."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str | Callable[[], str] = "127.0.0.1") -> None:
+        """``host``: the address services listen on (and registrations name), or a function giving
+        it once a service first starts (a kind network exists only once a cluster does)."""
         self._running: dict[str, Any] = {}
         self._directory: Path | None = None
+        self._host = host
 
     def _private_dir(self) -> Path:
         if self._directory is None:
@@ -73,7 +76,10 @@ class ServiceSet:
                 continue
             if name != ADMISSION_WEBHOOK:
                 raise InputError(f"unknown service {name!r}", hint=f"services: {', '.join(SERVICE_NAMES)}")
-            server = WebhookServer(self._private_dir() / name, kubeconfig=kubeconfig, slow_seconds=SLOW_WEBHOOK_SECONDS)
+            host = self._host() if callable(self._host) else self._host
+            server = WebhookServer(
+                self._private_dir() / name, kubeconfig=kubeconfig, slow_seconds=SLOW_WEBHOOK_SECONDS, host=host
+            )
             self._running[name] = server  # tracked before it starts, so stop() reaches it whatever happens
             server.start()
 

@@ -1,8 +1,11 @@
 """What the toolchain provides: products, their components, and how their versions relate.
 
-A *product* is one upstream project built or downloaded as a unit (Kubernetes, etcd, kwok);
-a *component* is one binary of it. The Kubernetes version a cluster runs decides the other
-products' versions: etcd follows the version kubeadm pins for that minor, kwok is pinned here.
+A *product* is one upstream project built or downloaded as a unit (Kubernetes, etcd, kwok,
+and for node images containerd, CoreDNS, the pause program and the kind CLI); a *component*
+is one binary of it. The Kubernetes version a cluster runs decides the other products'
+versions: etcd and CoreDNS follow the versions kubeadm pins for that minor, the pause
+program follows the pause image tag kubeadm expects, and kwok, containerd and kind are
+pinned here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ class Product(enum.StrEnum):
     KUBERNETES = "kubernetes"
     ETCD = "etcd"
     KWOK = "kwok"
+    CONTAINERD = "containerd"
+    COREDNS = "coredns"
+    PAUSE = "pause"
+    KIND = "kind"
 
 
 class Component(enum.StrEnum):
@@ -25,15 +32,30 @@ class Component(enum.StrEnum):
     KUBECTL = "kubectl"
     KUBELET = "kubelet"
     KUBEADM = "kubeadm"
+    KUBE_PROXY = "kube-proxy"
     KWOK = "kwok"
+    CONTAINERD = "containerd"
+    CONTAINERD_SHIM = "containerd-shim-runc-v2"
+    CTR = "ctr"
+    COREDNS = "coredns"
+    PAUSE = "pause"
+    KIND = "kind"
 
     @property
     def product(self) -> Product:
-        if self is Component.ETCD:
-            return Product.ETCD
-        if self is Component.KWOK:
-            return Product.KWOK
-        return Product.KUBERNETES
+        return _PRODUCT_OF.get(self, Product.KUBERNETES)
+
+
+_PRODUCT_OF = {
+    Component.ETCD: Product.ETCD,
+    Component.KWOK: Product.KWOK,
+    Component.CONTAINERD: Product.CONTAINERD,
+    Component.CONTAINERD_SHIM: Product.CONTAINERD,
+    Component.CTR: Product.CONTAINERD,
+    Component.COREDNS: Product.COREDNS,
+    Component.PAUSE: Product.PAUSE,
+    Component.KIND: Product.KIND,
+}
 
 
 #: What a local-process control plane needs.
@@ -46,8 +68,25 @@ LOCAL_CLUSTER_COMPONENTS: tuple[Component, ...] = (
     Component.KWOK,
 )
 
+#: The Kubernetes binaries a kind node runs or a kubeadm upgrade replaces.
+KUBEADM_NODE_COMPONENTS: tuple[Component, ...] = (
+    Component.KUBE_APISERVER,
+    Component.KUBE_CONTROLLER_MANAGER,
+    Component.KUBE_SCHEDULER,
+    Component.KUBE_PROXY,
+    Component.KUBECTL,
+    Component.KUBELET,
+    Component.KUBEADM,
+)
+
 #: kwok release used for simulated nodes; its stages are version-independent.
 KWOK_VERSION = "v0.8.0"
+
+#: containerd for kind nodes: 2.x, since kubelets from 1.36 need the CRI RuntimeConfig call.
+CONTAINERD_VERSION = "v2.3.4"
+
+#: The kind CLI; v0.33 creates clusters of every Kubernetes minor spin-harness supports.
+KIND_VERSION = "v0.33.0"
 
 
 @dataclass(frozen=True)

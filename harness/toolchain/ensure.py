@@ -23,6 +23,8 @@ from harness.errors import ToolchainError
 from harness.paths import cache_root
 from harness.toolchain import goproxy
 from harness.toolchain.components import (
+    CONTAINERD_VERSION,
+    KIND_VERSION,
     KWOK_VERSION,
     LOCAL_CLUSTER_COMPONENTS,
     Component,
@@ -118,12 +120,63 @@ def ensure(
     etcd_version = ""
     if Product.ETCD in by_product:
         etcd_version = etcd_version_for(version, config)
-    versions = {Product.KUBERNETES: str(version), Product.ETCD: etcd_version, Product.KWOK: KWOK_VERSION}
+    versions = {
+        Product.KUBERNETES: str(version),
+        Product.ETCD: etcd_version,
+        Product.KWOK: KWOK_VERSION,
+        Product.CONTAINERD: CONTAINERD_VERSION,
+        Product.KIND: KIND_VERSION,
+    }
+    if Product.COREDNS in by_product or Product.PAUSE in by_product:
+        images = kubeadm_image_versions(version, config, progress)
+        versions[Product.COREDNS] = images["coredns"]
+        versions[Product.PAUSE] = images["pause"]
     paths: dict[Component, Path] = {}
     for product, members in by_product.items():
-        build = ProductBuild(product, versions[product])
-        paths.update(_ensure_product(build, members, config, progress))
+        paths.update(
+            ensure_product(ProductBuild(product, versions[product]), members, config=config, progress=progress)
+        )
     return Toolchain(version, etcd_version, KWOK_VERSION, paths)
+
+
+def kubeadm_image_versions(
+    version: KubeVersion, config: ToolchainConfig, progress: ProgressFn = no_progress
+) -> dict[str, str]:
+    """The image tags kubeadm ``version`` deploys (``coredns``, ``pause``, ``etcd``...), from kubeadm itself.
+
+    Asking the built kubeadm (``kubeadm config images list``) keeps a node image's CoreDNS,
+    pause and etcd exactly what ``kubeadm init`` and ``kubeadm upgrade`` will look for.
+    Remembered in the Kubernetes manifest.
+    """
+    directory = product_dir(config.root, ProductBuild(Product.KUBERNETES, str(version)))
+    manifest = Manifest.load(directory, Product.KUBERNETES.value, str(version))
+    if "kubeadm-images" in manifest.extra:
+        return dict(item.split("=", 1) for item in manifest.extra["kubeadm-images"].split(","))
+    kubeadm = ensure_product(
+        ProductBuild(Product.KUBERNETES, str(version)), [Component.KUBEADM], config=config, progress=progress
+    )[Component.KUBEADM]
+    proc = subprocess.run(
+        [str(kubeadm), "config", "images", "list", f"--kubernetes-version={version}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ToolchainError(f"kubeadm {version} could not list its images: {proc.stderr.strip()[-300:]}")
+    tags: dict[str, str] = {}
+    for reference in proc.stdout.split():
+        name, _, tag = reference.rpartition(":")
+        tags[name.rsplit("/", 1)[-1]] = tag
+    missing = [name for name in ("coredns", "pause", "etcd") if name not in tags]
+    if missing:
+        raise ToolchainError(f"kubeadm {version} lists no {', '.join(missing)} image in: {proc.stdout.strip()}")
+    tags["coredns"] = "v" + tags["coredns"].removeprefix("v")
+    with FileLock(str(directory) + ".lock"):
+        manifest = Manifest.load(directory, Product.KUBERNETES.value, str(version))
+        manifest.extra["kubeadm-images"] = ",".join(f"{k}={v}" for k, v in sorted(tags.items()))
+        manifest.save(directory)
+    return tags
 
 
 def etcd_version_for(version: KubeVersion, config: ToolchainConfig) -> str:
@@ -142,9 +195,15 @@ def etcd_version_for(version: KubeVersion, config: ToolchainConfig) -> str:
     return etcd
 
 
-def _ensure_product(
-    build: ProductBuild, components: Sequence[Component], config: ToolchainConfig, progress: ProgressFn
+def ensure_product(
+    build: ProductBuild,
+    components: Sequence[Component],
+    *,
+    config: ToolchainConfig | None = None,
+    progress: ProgressFn = no_progress,
 ) -> dict[Component, Path]:
+    """Verified paths for ``components`` of one product build, providing what is missing under its lock."""
+    config = config or ToolchainConfig.from_env()
     directory = product_dir(config.root, build)
     directory.mkdir(parents=True, exist_ok=True)
     with FileLock(str(directory) + ".lock"):
@@ -195,7 +254,14 @@ def _provide(
     )
 
 
-_VERSION_ARGS = {Component.KUBECTL: ["version", "--client"], Component.KUBEADM: ["version", "-o", "short"]}
+_VERSION_ARGS = {
+    Component.KUBECTL: ["version", "--client"],
+    Component.KUBEADM: ["version", "-o", "short"],
+    Component.CONTAINERD_SHIM: ["-v"],
+    Component.COREDNS: ["-version"],
+    Component.PAUSE: ["-v"],
+    Component.KIND: ["version"],
+}
 
 
 def check_reported_version(binary: Path, component: Component, version: str) -> None:

@@ -7,7 +7,9 @@ replaces each staging module, as listed in that release's own go.mod, with its p
 ``v0.Y.Z``; ``go build`` of the upstream ``cmd/`` packages then gives the real binaries. The
 version ldflags are the ones upstream's release scripts set, so ``--version`` and ``/version``
 report the real version. etcd is built through a two-line main around ``etcdmain`` at the
-version kubeadm pins, and kwok with ``go install``.
+version kubeadm pins; kwok, containerd, CoreDNS and the kind CLI with ``go install`` of their
+published modules (version stamped the same way); the pause program from spin-harness's own
+source (``pause/main.go``).
 
 Wrapper modules live under the cache's ``build/`` directory and the Go build cache is kept,
 so a rebuild of the same version is incremental.
@@ -44,6 +46,12 @@ _NOT_LINKED = frozenset(
     }
 )
 _ETCD_SERVER_MODULE = "go.etcd.io/etcd/server/v3"
+_CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
+#: containerd's own release build tags, minus the snapshotters a kind node never uses.
+_CONTAINERD_TAGS = "no_aufs,no_zfs,no_btrfs,no_devmapper"
+_COREDNS_MODULE = "github.com/coredns/coredns"
+_KIND_MODULE = "sigs.k8s.io/kind"
+_PAUSE_SOURCE = Path(__file__).with_name("pause") / "main.go"
 
 
 def wrapper_gomod(version: KubeVersion, upstream_gomod: str) -> str:
@@ -107,8 +115,21 @@ class GoModuleSource:
             self._build_kubernetes(KubeVersion.parse(build.version), components, dest, progress)
         elif build.product is Product.ETCD:
             self._build_etcd(build.version, dest, progress)
-        else:
+        elif build.product is Product.KWOK:
             self._build_kwok(build.version, dest, progress)
+        elif build.product is Product.CONTAINERD:
+            self._build_containerd(build.version, components, dest, progress)
+        elif build.product is Product.COREDNS:
+            self._install(
+                f"{_COREDNS_MODULE}@{build.version}",
+                f"-X {_COREDNS_MODULE}/coremain.GitCommit=spin-harness",
+                dest,
+                progress,
+            )
+        elif build.product is Product.KIND:
+            self._install(f"{_KIND_MODULE}@{build.version}", "", dest, progress)
+        else:
+            self._build_pause(build.version, dest, progress)
 
     def _build_kubernetes(
         self, version: KubeVersion, components: Sequence[Component], dest: Path, progress: ProgressFn
@@ -184,13 +205,41 @@ class GoModuleSource:
         self._go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(dest / "etcd"), "."], module)
 
     def _build_kwok(self, version: str, dest: Path, progress: ProgressFn) -> None:
-        progress(f"go install {_KWOK_MODULE}/cmd/kwok@{version}")
-        ldflags = f"-s -w -X {_KWOK_MODULE}/pkg/consts.Version={version}"
-        self._go(
-            ["install", "-trimpath", "-ldflags", ldflags, f"{_KWOK_MODULE}/cmd/kwok@{version}"],
-            self.workdir,
-            extra_env={"GOBIN": str(dest), "GOFLAGS": ""},
+        self._install(
+            f"{_KWOK_MODULE}/cmd/kwok@{version}", f"-X {_KWOK_MODULE}/pkg/consts.Version={version}", dest, progress
         )
+
+    def _build_containerd(
+        self, version: str, components: Sequence[Component], dest: Path, progress: ProgressFn
+    ) -> None:
+        stamp = (
+            f"-X {_CONTAINERD_MODULE}/version.Version={version} -X {_CONTAINERD_MODULE}/version.Revision=spin-harness"
+        )
+        for component in components:
+            self._install(
+                f"{_CONTAINERD_MODULE}/cmd/{component.value}@{version}",
+                stamp,
+                dest,
+                progress,
+                tags=_CONTAINERD_TAGS,
+            )
+
+    def _build_pause(self, version: str, dest: Path, progress: ProgressFn) -> None:
+        module = self.workdir / "pause"
+        module.mkdir(parents=True, exist_ok=True)
+        (module / "go.mod").write_text("module spin-harness.local/pause\n\ngo 1.22\n")
+        shutil.copyfile(_PAUSE_SOURCE, module / "main.go")
+        progress(f"go build pause {version} (spin-harness's own)")
+        ldflags = f"-s -w -X main.version={version}"
+        self._go(["build", "-trimpath", "-ldflags", ldflags, "-o", str(dest / "pause"), "."], module)
+
+    def _install(self, spec: str, ldflags: str, dest: Path, progress: ProgressFn, *, tags: str = "") -> None:
+        """``go install module/cmd@version`` into ``dest`` (static, trimmed, stamped with ``ldflags``)."""
+        progress(f"go install {spec}")
+        args = ["install", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip()]
+        if tags:
+            args += ["-tags", tags]
+        self._go([*args, spec], self.workdir, extra_env={"GOBIN": str(dest), "GOFLAGS": ""})
 
     def _go(self, args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> None:
         env = dict(os.environ)

@@ -95,6 +95,8 @@ class ReleaseSource:
 
         All or nothing: if one component fails, the ones already placed are removed again.
         """
+        if build.product not in (Product.KUBERNETES, Product.ETCD, Product.KWOK):
+            raise SourceUnavailable(f"release: spin-harness builds {build.product.value} from Go modules only")
         if platform.system() != "Linux":
             raise SourceUnavailable(f"release: official binaries are for linux, this host runs {platform.system()}")
         arch = linux_arch()

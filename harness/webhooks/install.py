@@ -128,3 +128,77 @@ def on_global_fs_node(api: client.ApiClient, ctx: CheckContext, pod: str) -> str
         f"pod {namespace}/{pod} runs on {node_name}, which has no {GLOBAL_FS_NODE_LABEL}={GLOBAL_FS_NODE_VALUE}"
     )
     return str(node_name)
+
+
+def seed_global_fs(api: client.ApiClient, ctx: CheckContext, timeout: float = 90) -> str:
+    """the tenant's project directory exists on the global filesystem, owned by the tenant, with the marker file
+
+    What a centre's storage team does for each new project, done by a short-lived admin pod in
+    ``kube-system`` that mounts the filesystem's root: ``work`` (the tenant's, mode 0750) holding
+    the marker file, and ``readonly/datasets``. Only where pods really run (the step requires
+    ``real-containers``); the pod is removed again either way.
+    """
+    import time
+
+    tenant = ctx.variables["tenant"]
+    root = ctx.params["global_fs_root"]
+    project = f"/fs/{tenant['name']}"
+    marker = ctx.params.get("marker") or {"file": ".spin-harness-marker", "text": "spin-harness global filesystem"}
+    script = (
+        f"set -e; mkdir -p {project}/work {project}/readonly/datasets; "
+        f'printf "%s\\n" "$MARKER_TEXT" > {project}/work/{marker["file"]}; '
+        f"chown -R {tenant['uid']}:{tenant['gid']} {project}/work; chmod 0750 {project}/work; "
+        f"chmod 0640 {project}/work/{marker['file']}; chmod -R a+rX {project}/readonly"
+    )
+    name = f"spin-seed-{tenant['name']}"[:63]
+    core = client.CoreV1Api(api)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "kube-system",
+            "labels": {"app.kubernetes.io/managed-by": "spin-harness"},
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "tolerations": [{"operator": "Exists"}],
+            "containers": [
+                {
+                    "name": "seed",
+                    "image": ctx.params["image"],
+                    "command": ["sh", "-c", script],
+                    "env": [{"name": "MARKER_TEXT", "value": marker["text"]}],
+                    "securityContext": {"runAsUser": 0},
+                    "volumeMounts": [{"name": "fs", "mountPath": "/fs"}],
+                }
+            ],
+            "volumes": [{"name": "fs", "hostPath": {"path": root, "type": "Directory"}}],
+        },
+    }
+    try:
+        core.delete_namespaced_pod(name, "kube-system", grace_period_seconds=0)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+    deadline = time.monotonic() + timeout
+    while True:  # a pod of the same name may still be terminating
+        try:
+            core.create_namespaced_pod("kube-system", pod)
+            break
+        except client.ApiException as exc:
+            if exc.status != 409 or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    try:
+        phase = ""
+        while time.monotonic() < deadline:
+            phase = core.read_namespaced_pod(name, "kube-system").status.phase or ""
+            if phase in ("Succeeded", "Failed"):
+                break
+            time.sleep(1)
+        logs = core.read_namespaced_pod_log(name, "kube-system") if phase in ("Succeeded", "Failed") else ""
+        assert phase == "Succeeded", f"seeding pod kube-system/{name} ended {phase or 'not at all'}: {logs[-300:]!r}"
+    finally:
+        core.delete_namespaced_pod(name, "kube-system", grace_period_seconds=0)
+    return f"{root}/{tenant['name']}/work owned by {tenant['uid']}:{tenant['gid']}, marker {marker['file']}"

@@ -50,7 +50,7 @@ def _compliant_pod(ctx: CheckContext, name: str) -> dict[str, Any]:
             "containers": [
                 {
                     "name": "app",
-                    "image": "registry.invalid/analysis:1",
+                    "image": ctx.params["image"],
                     "securityContext": {
                         "runAsUser": tenant["uid"],
                         "runAsGroup": tenant["gid"],

@@ -15,6 +15,7 @@ from harness.webhooks.install import (
     on_global_fs_node,
     register_webhooks,
     remove_registrations,
+    seed_global_fs,
     unlabel_global_fs_node,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "reads_marker",
     "register_webhooks",
     "remove_registrations",
+    "seed_global_fs",
     "unlabel_global_fs_node",
 ]
 

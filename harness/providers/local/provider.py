@@ -221,6 +221,12 @@ class LocalProvider:
     def clusters(self) -> list[Cluster]:
         return [self._cluster(st) for st in state.all_states() if isinstance(st, state.ClusterState)]
 
+    def scenario_defaults(self) -> dict[str, str]:
+        return {}
+
+    def service_host(self) -> str:
+        return ports.LOOPBACK
+
     def status(self, cluster: Cluster) -> dict[str, bool]:
         """Which components of the cluster are running right now."""
         st = state.ClusterState.load(cluster.state_dir)

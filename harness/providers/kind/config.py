@@ -1,0 +1,77 @@
+"""The kind cluster configuration, rendered from ``cluster.yaml.j2`` (jinja2).
+
+What goes in is what spin-harness needs of a kind cluster beyond kind's defaults: the
+apiserver on loopback at a reserved port, the global filesystem mounted on every node, the
+ingress controller's HTTPS port published on loopback, the audit log written where the
+harness reads it, and on cgroup v1 hosts the kubelet setting without which kubelets from
+1.35 refuse to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from harness.versions import KubeVersion
+
+TEMPLATE = Path(__file__).with_name("cluster.yaml.j2")
+
+#: Where tenant pods find the centre's global filesystem on every node (the scenarios' default).
+GLOBAL_FS_ROOT = "/global/cfs/projects"
+
+#: The NodePort the ingress controller's HTTPS Service uses, published on the host's loopback.
+INGRESS_NODE_PORT = 30443
+
+
+@dataclass(frozen=True)
+class KindClusterConfig:
+    name: str
+    image: str
+    version: KubeVersion
+    nodes: int
+    api_port: int
+    ingress_port: int
+    global_fs_host: Path
+    audit_policy_host: Path
+    audit_dir_host: Path
+    cgroup_v1: bool
+    global_fs_root: str = GLOBAL_FS_ROOT
+    apiserver_args: dict[str, str] = field(
+        default_factory=lambda: {
+            "audit-log-path": "/var/log/kubernetes/audit.log",
+            "audit-policy-file": "/etc/kubernetes/audit-policy.yaml",
+            "audit-log-maxsize": "50",
+        }
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return ["control-plane", *["worker"] * (self.nodes - 1)]
+
+    @property
+    def kubeadm_api(self) -> str:
+        """The kubeadm config version kind writes for this Kubernetes version."""
+        return "v1beta4" if self.version.minor >= 31 else "v1beta3"
+
+    def render(self) -> str:
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        text = env.from_string(TEMPLATE.read_text()).render(
+            name=self.name,
+            image=self.image,
+            roles=self.roles,
+            api_port=self.api_port,
+            ingress_port=self.ingress_port,
+            ingress_node_port=INGRESS_NODE_PORT,
+            global_fs_host=self.global_fs_host,
+            global_fs_root=self.global_fs_root,
+            audit_policy_host=self.audit_policy_host,
+            audit_dir_host=self.audit_dir_host,
+            cgroup_v1=self.cgroup_v1,
+            kubeadm_api=self.kubeadm_api,
+            apiserver_args=self.apiserver_args,
+        )
+        yaml.safe_load(text)  # a template error shows here, not as kind's parse error
+        return text

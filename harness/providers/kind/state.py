@@ -1,0 +1,104 @@
+"""A kind cluster's record on disk: what the harness needs to find, upgrade, or remove it.
+
+kind keeps its own truth in the Docker engine (containers labelled with the cluster name);
+this record adds what kind does not know: the node image per version, the loopback ports,
+the host directory behind the global filesystem, and the owner process, so ``gc`` can remove
+a cluster whose test run was killed. Written atomically after every change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ClusterError
+from harness.paths import state_root
+from harness.providers.local.state import Owner
+
+STATE_FILE = "cluster.json"
+
+
+def kind_root() -> Path:
+    return state_root() / "kind"
+
+
+def cluster_dir(name: str) -> Path:
+    return kind_root() / name
+
+
+@dataclass
+class KindState:
+    name: str
+    directory: Path
+    version: str
+    image: str
+    nodes: int
+    api_port: int
+    ingress_port: int
+    owner: Owner | None = None
+    phase: str = "creating"
+    created_at: float = field(default_factory=time.time)
+    history: list[str] = field(default_factory=list)
+    #: Node container ids at creation; an in-place upgrade keeps them.
+    container_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.directory / "kubeconfig"
+
+    @property
+    def global_fs(self) -> Path:
+        """The host directory every node mounts as the centre's global filesystem."""
+        return self.directory / "global-fs"
+
+    def save(self) -> None:
+        raw: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in ("directory", "owner")}
+        raw["provider"] = "kind"
+        raw["owner"] = None if self.owner is None else {"pid": self.owner.pid, "create_time": self.owner.create_time}
+        path = self.directory / STATE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(raw, indent=2))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, directory: Path) -> KindState:
+        try:
+            raw = json.loads((directory / STATE_FILE).read_text())
+            owner = raw.get("owner")
+            return cls(
+                name=raw["name"],
+                directory=directory,
+                version=raw["version"],
+                image=raw["image"],
+                nodes=int(raw["nodes"]),
+                api_port=int(raw["api_port"]),
+                ingress_port=int(raw["ingress_port"]),
+                owner=Owner(int(owner["pid"]), float(owner["create_time"])) if owner else None,
+                phase=raw.get("phase", "unknown"),
+                created_at=float(raw.get("created_at", 0)),
+                history=list(raw.get("history", [])),
+                container_ids=dict(raw.get("container_ids", {})),
+            )
+        except FileNotFoundError:
+            raise ClusterError(f"no kind cluster state in {directory}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ClusterError(
+                f"{directory / STATE_FILE} is unreadable: {exc}", hint="remove it with 'spin-harness gc --all'"
+            ) from None
+
+
+def all_states() -> list[KindState | Path]:
+    root = kind_root()
+    if not root.is_dir():
+        return []
+    out: list[KindState | Path] = []
+    for entry in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            out.append(KindState.load(entry))
+        except ClusterError:
+            out.append(entry)
+    return out
