@@ -115,7 +115,7 @@ def _collect_kind(*, everything: bool, dry_run: bool) -> list[Collected]:
             remove_state_dir(directory)
         removed.append(Collected(f"kind cluster {directory.name}", reason))
     if engine.engine_unavailable_reason() is None:
-        for container in engine.docker_client().container.list(all=True, filters={"label": engine.OWNER_LABEL}):
+        for container in engine.docker_client().container.list(all=True, filters=[("label", engine.OWNER_LABEL)]):
             owner = str((container.config.labels or {}).get(engine.OWNER_LABEL, ""))
             if not owner.startswith("build-") or not owner[6:].isdigit() or psutil.pid_exists(int(owner[6:])):
                 continue

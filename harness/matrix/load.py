@@ -104,6 +104,7 @@ class _Resolver:
             cells=expand_cells(providers, paths),
             scenarios=scenarios,
             budget=spec.probes.budget,
+            provider_budgets=tuple(sorted(spec.probes.provider_budgets.items())),
             components=tuple(components.items()),
             workloads=workloads,
             allowlist=allowlist,

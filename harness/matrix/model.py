@@ -29,6 +29,8 @@ Schema (every key is checked; an unknown key is an error naming its line)::
         api_max_outage_seconds: 5
         webhook_max_outage_seconds: 5
         min_availability: 0.99
+      provider_budgets:                # optional: a whole budget for one provider's cells
+        kind: {api_max_outage_seconds: 90, webhook_max_outage_seconds: 90, min_availability: 0.25}
     platform:                          # optional second axis
       components:                      # versions oldest first; clusters start on the first
         platform-crd: {versions: [v1, v2]}
@@ -230,6 +232,8 @@ class ProbeBudget(_Spec):
 
 class ProbesSpec(_Spec):
     budget: ProbeBudget = Field(default_factory=ProbeBudget)
+    #: Providers whose upgrades restart the API differently (kubeadm's static pods) get their own.
+    provider_budgets: dict[ProviderName, ProbeBudget] = Field(default_factory=dict)
 
 
 class MatrixSpec(_Spec):
@@ -373,10 +377,15 @@ class Matrix:
     description: str = ""
     scenarios: ScenarioSelection = field(default_factory=ScenarioSelection)
     budget: ProbeBudget = field(default_factory=ProbeBudget)
+    provider_budgets: tuple[tuple[str, ProbeBudget], ...] = ()
     #: Component name -> versions, oldest first (clusters start on the first).
     components: tuple[tuple[str, tuple[str, ...]], ...] = ()
     workloads: tuple[Path, ...] = ()
     allowlist: Path | None = None
+
+    def budget_for(self, provider: str) -> ProbeBudget:
+        """The probe budget of ``provider``'s cells: its own if the matrix gives one."""
+        return dict(self.provider_budgets).get(provider, self.budget)
 
 
 # ---------------------------------------------------------------------------------------------

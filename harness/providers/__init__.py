@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from harness.errors import InputError
 from harness.providers.base import Cluster, ClusterProvider, ProviderCapabilities
+from harness.providers.k3d import K3dProvider
 from harness.providers.kind import KindProvider
 from harness.providers.local import LocalProvider
 
-PROVIDERS: dict[str, type[LocalProvider] | type[KindProvider]] = {"local": LocalProvider, "kind": KindProvider}
+PROVIDERS: dict[str, type[LocalProvider] | type[KindProvider] | type[K3dProvider]] = {
+    "local": LocalProvider,
+    "kind": KindProvider,
+    "k3d": K3dProvider,
+}
 
 
 def provider_names() -> list[str]:

@@ -103,10 +103,11 @@ class ClusterProvider(Protocol):
         """Every cluster of this provider known in the state directory."""
         ...
 
-    def scenario_defaults(self) -> dict[str, str]:
+    def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
         """Scenario parameters this provider's clusters need changed (``image``: what pods can run).
 
-        Applied to every scenario that declares the parameter, before a matrix's own values.
+        With ``cluster``, also those of that cluster (where its ingress answers). Applied to every
+        scenario that declares the parameter.
         """
         ...
 

@@ -69,6 +69,10 @@ class ScenarioDriver(Protocol):
         """Stop what the scenario runs beside the cluster (its services)."""
         ...
 
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Parameters the cluster needs (its tenant image, where its ingress answers)."""
+        ...
+
 
 @dataclass
 class HopRecord:
@@ -149,6 +153,9 @@ class CellRun:
         self.cluster = self._timed(
             f"create@{version}", lambda: self.provider.create(name, version, nodes=2, keep=self.keep)
         )
+        cluster_defaults = self.provider.scenario_defaults(self.cluster)
+        for driver in self.scenarios:
+            driver.set_params(cluster_defaults)
         for component, component_version in self.platform_versions.items():
             self.install_component(component, component_version)
         return self.cluster

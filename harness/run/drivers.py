@@ -59,7 +59,7 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
         cell,
         provider,
         drivers,
-        matrix.budget,
+        matrix.budget_for(cell.provider),
         report_dir / "artifacts",
         keep=bool(config.getoption("--keep-clusters")),
         components=matrix.components,

@@ -62,8 +62,8 @@ class ScenarioDriver:
     ) -> None:
         self.scenario = scenario
         #: Parameter values for this cell (the provider's defaults), only those the scenario declares.
-        declared = scenario.default_params()
-        self.params = {k: v for k, v in (params or {}).items() if k in declared}
+        self.params: dict[str, Any] = {}
+        self.set_params(params or {})
         self.name = scenario.name
         self.provider = provider
         self.capabilities = capabilities
@@ -72,6 +72,11 @@ class ScenarioDriver:
         self.tenants = default_tenants()
         #: The version the scenario was first run at: what its manifests were applied to.
         self.first_version: KubeVersion | None = None
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Take the values of ``params`` this scenario declares (others are for other scenarios)."""
+        declared = self.scenario.default_params()
+        self.params.update({k: v for k, v in params.items() if k in declared})
 
     def _runner(self, kubeconfig: Path, version: str) -> ScenarioRunner:
         parsed = kubernetes_version(version)

@@ -22,6 +22,8 @@ class Product(enum.StrEnum):
     COREDNS = "coredns"
     PAUSE = "pause"
     KIND = "kind"
+    K3D = "k3d"
+    TRAEFIK = "traefik"
 
 
 class Component(enum.StrEnum):
@@ -40,6 +42,8 @@ class Component(enum.StrEnum):
     COREDNS = "coredns"
     PAUSE = "pause"
     KIND = "kind"
+    K3D = "k3d"
+    TRAEFIK = "traefik"
 
     @property
     def product(self) -> Product:
@@ -55,6 +59,8 @@ _PRODUCT_OF = {
     Component.COREDNS: Product.COREDNS,
     Component.PAUSE: Product.PAUSE,
     Component.KIND: Product.KIND,
+    Component.K3D: Product.K3D,
+    Component.TRAEFIK: Product.TRAEFIK,
 }
 
 
@@ -87,6 +93,13 @@ CONTAINERD_VERSION = "v2.3.4"
 
 #: The kind CLI; v0.33 creates clusters of every Kubernetes minor spin-harness supports.
 KIND_VERSION = "v0.33.0"
+
+#: The k3d CLI (k3s clusters in Docker).
+K3D_VERSION = "v5.8.3"
+
+#: The ingress controller of kind clusters. v2: v3's go.mod replaces a module by a local
+#: directory the module proxy cannot serve (github.com/traefik/traefik/dynamic/ext).
+TRAEFIK_VERSION = "v2.11.0"
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,11 @@ from harness.paths import cache_root
 from harness.toolchain import goproxy
 from harness.toolchain.components import (
     CONTAINERD_VERSION,
+    K3D_VERSION,
     KIND_VERSION,
     KWOK_VERSION,
     LOCAL_CLUSTER_COMPONENTS,
+    TRAEFIK_VERSION,
     Component,
     Product,
     ProductBuild,
@@ -126,6 +128,8 @@ def ensure(
         Product.KWOK: KWOK_VERSION,
         Product.CONTAINERD: CONTAINERD_VERSION,
         Product.KIND: KIND_VERSION,
+        Product.K3D: K3D_VERSION,
+        Product.TRAEFIK: TRAEFIK_VERSION,
     }
     if Product.COREDNS in by_product or Product.PAUSE in by_product:
         images = kubeadm_image_versions(version, config, progress)
@@ -261,6 +265,8 @@ _VERSION_ARGS = {
     Component.COREDNS: ["-version"],
     Component.PAUSE: ["-v"],
     Component.KIND: ["version"],
+    Component.K3D: ["version"],
+    Component.TRAEFIK: ["version"],
 }
 
 

@@ -101,9 +101,15 @@ def _nodes(api: client.ApiClient) -> list[client.V1Node]:
     return sorted(client.CoreV1Api(api).list_node().items, key=lambda n: n.metadata.name)
 
 
+def _schedulable(node: client.V1Node) -> bool:
+    taints = node.spec.taints or []
+    return not node.spec.unschedulable and not any(t.effect in ("NoSchedule", "NoExecute") for t in taints)
+
+
 def label_global_fs_node(api: client.ApiClient, ctx: CheckContext) -> str:
-    """the first node (by name) is labelled as having the global filesystem mounted"""
-    node = str(_nodes(api)[0].metadata.name)
+    """the first node (by name) that takes tenant pods is labelled as having the global filesystem mounted"""
+    nodes = _nodes(api)
+    node = str(next((n for n in nodes if _schedulable(n)), nodes[0]).metadata.name)
     client.CoreV1Api(api).patch_node(node, {"metadata": {"labels": {GLOBAL_FS_NODE_LABEL: GLOBAL_FS_NODE_VALUE}}})
     return node
 

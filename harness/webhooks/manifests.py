@@ -32,8 +32,9 @@ VALIDATING_WEBHOOK = f"validate.pods.{DOMAIN}"
 MUTATING_WEBHOOK = f"mutate.pods.{DOMAIN}"
 DEFAULT_NAME = "spin-platform-pods"
 DEFAULT_POLICY_NAME = "spin-platform-host-isolation"
-#: Who may exempt a pod with the exempt label (see the module docstring).
-DEFAULT_EXEMPT_GROUPS = ("system:masters",)
+#: Who may exempt a pod with the exempt label (see the module docstring): the break-glass group,
+#: and the group of the admin kubeconfig kubeadm writes since 1.29 (no longer system:masters).
+DEFAULT_EXEMPT_GROUPS = ("system:masters", "kubeadm:cluster-admins")
 
 
 class WebhookEndpoint(Protocol):

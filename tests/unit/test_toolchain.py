@@ -147,3 +147,41 @@ def test_ldflags_stamp_component_base_and_client_go() -> None:
     flags = version_ldflags(V, "2026-01-01T00:00:00Z")
     assert "-X k8s.io/component-base/version.gitVersion=v1.36.3" in flags
     assert "-X k8s.io/client-go/pkg/version.gitMinor=36" in flags
+
+
+def test_node_image_products_follow_kubeadm_and_pins(tmp_path: Path, bin_dir: Path) -> None:
+    """CoreDNS and pause versions come from what kubeadm lists; containerd and kind are pinned."""
+    from harness.toolchain.components import CONTAINERD_VERSION, Product
+
+    versions = bin_dir / "v1.36.3"
+    (versions / "kubeadm").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = version ]; then echo v1.36.3; exit 0; fi\n'
+        "printf 'registry.k8s.io/coredns/coredns:v1.14.2\\nregistry.k8s.io/pause:3.10.2\\n"
+        "registry.k8s.io/etcd:3.6.8-0\\n'\n"
+    )
+    (versions / "kubeadm").chmod(0o755)
+    flat = bin_dir / "flat"
+    flat.mkdir()
+    fake_binary(flat / "coredns", "CoreDNS-1.14.2")
+    fake_binary(flat / "pause", "pause.go (spin-harness) version: 3.10.2")
+    fake_binary(flat / "containerd", f"containerd github.com/containerd/containerd/v2 {CONTAINERD_VERSION}")
+    config = ToolchainConfig(sources=("dir",), bin_dir=flat, root=tmp_path / "cache")
+    from harness.toolchain.ensure import kubeadm_image_versions
+
+    kubeadm_config = ToolchainConfig(sources=("dir",), bin_dir=bin_dir, root=tmp_path / "cache")
+    assert kubeadm_image_versions(V, kubeadm_config) == {"coredns": "v1.14.2", "pause": "3.10.2", "etcd": "3.6.8-0"}
+    tools = ensure(V, [Component.COREDNS, Component.PAUSE, Component.CONTAINERD], config=config)
+    assert tools[Component.COREDNS] == tmp_path / "cache" / Product.COREDNS.value / "v1.14.2" / "coredns"
+    assert tools[Component.PAUSE].parent.name == "3.10.2"
+    assert tools[Component.CONTAINERD].parent.name == CONTAINERD_VERSION
+
+
+def test_release_source_leaves_node_image_products_to_the_build() -> None:
+    from harness.toolchain.components import Product
+    from harness.toolchain.release import ReleaseSource
+
+    with pytest.raises(SourceUnavailable, match="builds coredns from Go modules only"):
+        ReleaseSource().provide(
+            ProductBuild(Product.COREDNS, "v1.14.2"), [Component.COREDNS], Path("/nonexistent"), print
+        )

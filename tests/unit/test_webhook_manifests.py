@@ -102,7 +102,7 @@ def test_match_conditions_exempt_labelled_pods_from_admins_only_by_default() -> 
     expression = exempt_condition()["expression"]
     assert f'"{EXEMPT_LABEL}" in object.metadata.labels' in expression
     assert "has(object.metadata.labels)" in expression, "pods without labels must not fail the condition"
-    assert 'g in ["system:masters"]' in expression
+    assert 'g in ["system:masters", "kubeadm:cluster-admins"]' in expression
     assert expression.startswith("!(") and expression.endswith(")")
 
 

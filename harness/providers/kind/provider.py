@@ -31,7 +31,7 @@ from harness.images.kind_node import NodeImage, build_node_image
 from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.providers.base import Cluster, ProviderCapabilities
-from harness.providers.kind import network
+from harness.providers.kind import ingress, network
 from harness.providers.kind.config import KindClusterConfig
 from harness.providers.kind.state import KindState, all_states, cluster_dir, kind_root
 from harness.providers.local import ports
@@ -69,15 +69,6 @@ class KindProvider:
     """kind clusters of spin-harness node images. Safe to use from several processes at once."""
 
     name = "kind"
-    capabilities = ProviderCapabilities(
-        real_containers=True,
-        ingress_data_path=False,
-        in_place_upgrade=True,
-        # The apiserver runs in a container: host services are reached through the kind
-        # network's gateway address instead (``service_host``).
-        loopback_webhooks=False,
-        audit_log=True,
-    )
 
     def __init__(
         self,
@@ -85,11 +76,24 @@ class KindProvider:
         toolchain: ToolchainConfig | None = None,
         progress: ProgressFn = no_progress,
         timeouts: KindTimeouts | None = None,
+        ingress: bool | None = None,
     ) -> None:
+        """``ingress``: run the Traefik ingress controller in every cluster (default: unless
+        ``SPIN_HARNESS_KIND_INGRESS=0``; building Traefik the first time takes several minutes)."""
         self.toolchain = toolchain
         self.progress = progress
         self.timeouts = timeouts or KindTimeouts()
         self.last_timings = StepTimings()
+        self.ingress = ingress if ingress is not None else os.environ.get("SPIN_HARNESS_KIND_INGRESS", "1") != "0"
+        self.capabilities = ProviderCapabilities(
+            real_containers=True,
+            ingress_data_path=self.ingress,
+            in_place_upgrade=True,
+            # The apiserver runs in a container: host services are reached through the kind
+            # network's gateway address instead (``service_host``).
+            loopback_webhooks=False,
+            audit_log=True,
+        )
 
     # -- the ClusterProvider protocol -------------------------------------------------
 
@@ -140,6 +144,8 @@ class KindProvider:
             st.container_ids = self._container_ids(name)
             self._step("pod network", lambda: self._configure_network(st))
             self._step("ready", lambda: self._wait_ready(st, version))
+            if self.ingress:
+                self._step("ingress controller", lambda: self._install_ingress(st))
             st.phase = "ready"
             st.history.append(str(version))
             st.save()
@@ -290,12 +296,17 @@ class KindProvider:
         names += [f"{st.name}-worker{'' if i == 1 else i}" for i in range(1, st.nodes)]
         return names
 
-    def scenario_defaults(self) -> dict[str, str]:
+    def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
         """Tenant pods run the busybox image every node image preloads (nothing can be pulled)."""
         from harness.images.kind_node import tenant_image_reference
         from harness.images.rootfs import node_root
 
-        return {"image": tenant_image_reference(node_root().key)}
+        defaults = {"image": tenant_image_reference(node_root().key)}
+        if self.ingress:
+            defaults["controller"] = ingress.CONTROLLER
+            if cluster is not None:
+                defaults["ingress_address"] = f"127.0.0.1:{KindState.load(cluster.state_dir).ingress_port}"
+        return defaults
 
     def service_host(self) -> str:
         """The address host services (the harness's webhook) listen on for kind's apiservers.
@@ -397,7 +408,7 @@ class KindProvider:
 
     def _container_ids(self, name: str) -> dict[str, str]:
         docker = engine.docker_client()
-        containers = docker.container.list(all=True, filters={"label": f"io.x-k8s.kind.cluster={name}"})
+        containers = docker.container.list(all=True, filters=[("label", f"io.x-k8s.kind.cluster={name}")])
         return {c.name: c.id for c in containers}
 
     def _configure_network(self, st: KindState) -> None:
@@ -444,6 +455,31 @@ class KindProvider:
                 return "default" in names, f"service accounts in default: {names}"
 
             wait_until("the default ServiceAccount", default_sa, timeout=60)
+
+    def _install_ingress(self, st: KindState) -> None:
+        image = ingress.ensure_image(self.toolchain, self.progress)
+        cluster = self._cluster(st)
+        ingress.load_into(engine.docker_client(), self.node_names(cluster), image)
+        kubectl = self._kubectl(cluster)
+        proc = subprocess.run(
+            [str(kubectl), f"--kubeconfig={st.kubeconfig}", "apply", "--server-side", "-f", "-"],
+            input=ingress.manifests(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ClusterError(f"installing the ingress controller failed: {proc.stderr.strip()[-800:]}")
+        with contextlib.closing(api_client(st.kubeconfig)) as api:
+            apps = client.AppsV1Api(api)
+
+            def available() -> tuple[bool, str]:
+                deployment = apps.read_namespaced_deployment("traefik", ingress.NAMESPACE)
+                ready = deployment.status.ready_replicas or 0
+                return ready >= (deployment.spec.replicas or 1), f"{ready} Traefik replicas ready"
+
+            wait_until("the ingress controller", available, timeout=self.timeouts.system_pods, max_interval=2)
 
     def _load(self, nodes: list[str], image: NodeImage) -> None:
         """Copy the version's images and kubeadm/kubelet/kubectl into every running node."""
@@ -526,7 +562,7 @@ class KindProvider:
             kind = self._kind_cli()
             self._kind(kind, ["delete", "cluster", "--name", name], timeout=120, log=Path(os.devnull))
         with contextlib.suppress(DockerException):
-            leftovers = docker.container.list(all=True, filters={"label": f"io.x-k8s.kind.cluster={name}"})
+            leftovers = docker.container.list(all=True, filters=[("label", f"io.x-k8s.kind.cluster={name}")])
             if leftovers:
                 docker.container.remove(leftovers, force=True, volumes=True)
         shutil.rmtree(directory, ignore_errors=True)

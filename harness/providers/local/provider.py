@@ -221,7 +221,7 @@ class LocalProvider:
     def clusters(self) -> list[Cluster]:
         return [self._cluster(st) for st in state.all_states() if isinstance(st, state.ClusterState)]
 
-    def scenario_defaults(self) -> dict[str, str]:
+    def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
         return {}
 
     def service_host(self) -> str:

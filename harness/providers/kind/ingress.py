@@ -1,0 +1,68 @@
+"""The ingress controller of kind clusters: Traefik, built from Go modules, installed at creation.
+
+Its image (the static binary alone) is made here and loaded into every node's containerd, like
+the node image's own images; the manifests (``ingress.yaml.j2``) run it in ``spin-ingress``
+with the RBAC an Ingress controller needs and publish its HTTPS entry point on the NodePort
+kind maps to the host's loopback. Tenant IngressClasses naming ``CONTROLLER`` are served.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import jinja2
+from python_on_whales import DockerClient
+
+from harness.images import engine, layers
+from harness.providers.kind.config import INGRESS_NODE_PORT
+from harness.toolchain import ToolchainConfig
+from harness.toolchain.components import TRAEFIK_VERSION, Component, Product, ProductBuild
+from harness.toolchain.ensure import ensure_product
+from harness.toolchain.sources import ProgressFn, no_progress
+
+CONTROLLER = "traefik.io/ingress-controller"
+NAMESPACE = "spin-ingress"
+IMAGE = f"spin-harness.local/traefik:{TRAEFIK_VERSION}"
+TEMPLATE = Path(__file__).with_name("ingress.yaml.j2")
+
+
+def ensure_image(config: ToolchainConfig | None = None, progress: ProgressFn = no_progress) -> str:
+    """The controller's image in the local engine, built from the toolchain's Traefik binary."""
+    if engine.image_present(IMAGE):
+        return IMAGE
+    binary = ensure_product(
+        ProductBuild(Product.TRAEFIK, TRAEFIK_VERSION), [Component.TRAEFIK], config=config, progress=progress
+    )[Component.TRAEFIK]
+    with tempfile.TemporaryDirectory(prefix="traefik-image-") as scratch:
+        tar = layers.write_binary_root(Path(scratch) / "traefik.tar", {"/traefik": binary})
+        progress(f"image {IMAGE}")
+        engine.docker_client().image.import_(
+            tar, tag=IMAGE, changes=['ENTRYPOINT ["/traefik"]', f"LABEL {engine.OWNER_LABEL}=images"]
+        )
+    return IMAGE
+
+
+def manifests(replicas: int = 2) -> str:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(TEMPLATE.read_text()).render(
+        namespace=NAMESPACE, image=IMAGE, replicas=replicas, node_port=INGRESS_NODE_PORT
+    )
+
+
+def load_into(docker: DockerClient, nodes: list[str], image: str) -> None:
+    """Import ``image`` into the containerd of every node (pinned, so image GC keeps it)."""
+    with tempfile.TemporaryDirectory(prefix="kind-load-") as scratch:
+        archive = Path(scratch) / "image.tar"
+        docker.image.save([image], output=archive)
+        for node in nodes:
+            docker.container.copy(archive, (node, "/kind/load-image.tar"))
+            docker.container.execute(
+                node,
+                [
+                    "bash",
+                    "-c",
+                    "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
+                    "/kind/load-image.tar >/dev/null && rm -f /kind/load-image.tar",
+                ],
+            )

@@ -1,0 +1,156 @@
+"""The kind provider on real node containers, from an image built here without pulling.
+
+One cluster for the module (two nodes at the older of the newest two minors): its pods
+really run, a tenant pod reads a file through the global-filesystem hostPath mount as its
+own uid and is refused by the kernel as another uid, and an in-place upgrade to the newer
+minor keeps the node containers, the etcd data and the running pod. Skipped, with the
+reason, where no Docker engine answers (scripts/docker-engine starts one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from harness.images import engine
+from harness.images.kind_node import build_node_image
+from harness.kube.client import api_client
+from harness.kube.waits import wait_until
+from harness.providers.base import Cluster
+from harness.providers.kind import KindProvider
+from harness.providers.kind.state import KindState
+from harness.versions import KubeVersion
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kind]
+
+UID = 24001
+
+
+@pytest.fixture(scope="module")
+def provider() -> KindProvider:
+    reason = KindProvider().available()
+    if reason:
+        pytest.skip(f"kind provider unavailable: {reason}")
+    return KindProvider()
+
+
+@pytest.fixture(scope="module")
+def kind_cluster(provider: KindProvider, e2e_versions: tuple[KubeVersion, KubeVersion]) -> Iterator[Cluster]:
+    cluster = provider.create(f"kt{os.getpid() % 100000}", e2e_versions[0], nodes=2)
+    try:
+        yield cluster
+    finally:
+        provider.delete(cluster)
+
+
+def run_pod(core: client.CoreV1Api, name: str, spec: dict[str, Any], timeout: float = 90) -> tuple[str, str]:
+    """Create a pod in ``default``, wait until it ends, return (phase, log)."""
+    core.create_namespaced_pod("default", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+
+    def ended() -> tuple[bool, str]:
+        phase = core.read_namespaced_pod(name, "default").status.phase
+        return phase in ("Succeeded", "Failed"), f"phase {phase}"
+
+    wait_until(f"pod {name} to end", ended, timeout=timeout, max_interval=1)
+    return core.read_namespaced_pod(name, "default").status.phase, core.read_namespaced_pod_log(name, "default")
+
+
+def test_node_image_is_found_again_by_its_inputs(e2e_versions: tuple[KubeVersion, KubeVersion]) -> None:
+    if engine.engine_unavailable_reason():
+        pytest.skip(str(engine.engine_unavailable_reason()))
+    first = build_node_image(e2e_versions[0])
+    again = build_node_image(e2e_versions[0])
+    assert again.reference == first.reference and not again.built
+    assert first.reference.startswith(f"spin-harness/kind-node:{e2e_versions[0]}-")
+    assert any(ref.startswith("registry.k8s.io/kube-apiserver:") for ref in first.preloaded)
+
+
+def test_pods_run_and_read_the_global_filesystem_as_their_own_uid(
+    provider: KindProvider, kind_cluster: Cluster
+) -> None:
+    state = KindState.load(kind_cluster.state_dir)
+    project = state.global_fs / "kt-project"
+    project.mkdir()
+    marker = project / "marker"
+    marker.write_text("written on the host\n")
+    os.chown(project, UID, UID)
+    os.chown(marker, UID, UID)
+    project.chmod(0o700)
+    image = provider.scenario_defaults()["image"]
+
+    def spec(uid: int) -> dict[str, Any]:
+        return {
+            "restartPolicy": "Never",
+            "securityContext": {"runAsUser": uid, "runAsGroup": uid},
+            "containers": [{"name": "c", "image": image, "command": ["cat", "/project/marker"],
+                            "volumeMounts": [{"name": "p", "mountPath": "/project"}]}],
+            "volumes": [{"name": "p", "hostPath": {"path": "/global/cfs/projects/kt-project", "type": "Directory"}}],
+        }  # fmt: skip
+
+    with contextlib.closing(api_client(kind_cluster.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+        phase, log = run_pod(core, "reader", spec(UID))
+        assert (phase, log) == ("Succeeded", "written on the host\n")
+        phase, log = run_pod(core, "intruder", spec(UID + 1))
+        assert phase == "Failed" and "Permission denied" in log, (phase, log)
+
+
+def test_upgrade_in_place_keeps_containers_data_and_pods(
+    provider: KindProvider, kind_cluster: Cluster, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    older, newer = e2e_versions
+    before = KindState.load(kind_cluster.state_dir).container_ids
+    image = provider.scenario_defaults()["image"]
+    with contextlib.closing(api_client(kind_cluster.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+        core.create_namespaced_config_map("default", {"metadata": {"name": "kept"}, "data": {"written-at": str(older)}})
+        core.create_namespaced_pod(
+            "default",
+            {
+                "metadata": {"name": "sleeper"},
+                "spec": {"containers": [{"name": "c", "image": image, "command": ["sleep", "3600"]}]},
+            },
+        )
+        wait_until(
+            "sleeper Running",
+            lambda: (core.read_namespaced_pod("sleeper", "default").status.phase == "Running", "not yet"),
+            timeout=90,
+        )
+        uid = core.read_namespaced_pod("sleeper", "default").metadata.uid
+
+    started = time.monotonic()
+    upgraded = provider.upgrade(kind_cluster, newer)
+    seconds = time.monotonic() - started
+    print(f"kind upgrade {older} -> {newer}: {seconds:.0f}s")
+
+    assert upgraded.version == newer
+    after = provider._container_ids(kind_cluster.name)
+    assert after == before, "an in-place upgrade must keep the node containers"
+    with contextlib.closing(api_client(kind_cluster.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+        versions = {n.metadata.name: n.status.node_info.kubelet_version for n in core.list_node().items}
+        assert set(versions.values()) == {str(newer)}, versions
+        assert core.read_namespaced_config_map("kept", "default").data == {"written-at": str(older)}
+        pod = core.read_namespaced_pod("sleeper", "default")
+        assert pod.metadata.uid == uid and pod.status.phase == "Running"
+        assert client.VersionApi(api).get_code().git_version == str(newer)
+
+
+def test_delete_leaves_no_container_or_state(
+    provider: KindProvider, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    cluster = provider.create(f"kd{os.getpid() % 100000}", e2e_versions[1], nodes=1)
+    names = list(provider.status(cluster))
+    assert all(provider.status(cluster).values())
+    assert (cluster.kubeconfig.stat().st_mode & 0o777) == 0o600
+    provider.delete(cluster)
+    assert not Path(cluster.state_dir).exists()
+    left = engine.docker_client().container.list(all=True, filters=[("label", f"io.x-k8s.kind.cluster={cluster.name}")])
+    assert not left, f"containers left: {[c.name for c in left]} (of {names})"

@@ -1,0 +1,117 @@
+"""The pure parts of the kind provider: cluster config, pod network, the runtime wrapper."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import ipaddress
+import json
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.providers.kind import network
+from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KindClusterConfig
+from harness.versions import KubeVersion
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config(nodes: int = 2, *, cgroup_v1: bool = True, minor: int = 36) -> KindClusterConfig:
+    return KindClusterConfig(
+        name="c1",
+        image="spin-harness/kind-node:v1.36.3-abc",
+        version=KubeVersion(1, minor, 3),
+        nodes=nodes,
+        api_port=40001,
+        ingress_port=40002,
+        global_fs_host=Path("/state/c1/global-fs"),
+        audit_policy_host=Path("/state/c1/audit-policy.yaml"),
+        audit_dir_host=Path("/state/c1/audit"),
+        cgroup_v1=cgroup_v1,
+    )
+
+
+def test_config_publishes_only_on_loopback_and_mounts_the_global_fs_everywhere() -> None:
+    rendered = yaml.safe_load(config(3).render())
+    assert rendered["networking"]["apiServerAddress"] == "127.0.0.1"
+    assert rendered["networking"]["apiServerPort"] == 40001
+    roles = [n["role"] for n in rendered["nodes"]]
+    assert roles == ["control-plane", "worker", "worker"]
+    for node in rendered["nodes"]:
+        assert node["image"] == "spin-harness/kind-node:v1.36.3-abc"
+        assert {"hostPath": "/state/c1/global-fs", "containerPath": GLOBAL_FS_ROOT} in node["extraMounts"]
+    mappings = rendered["nodes"][0]["extraPortMappings"]
+    assert mappings == [
+        {"containerPort": INGRESS_NODE_PORT, "hostPort": 40002, "listenAddress": "127.0.0.1", "protocol": "TCP"}
+    ]
+    assert all("extraPortMappings" not in n for n in rendered["nodes"][1:])
+
+
+def test_config_tells_kubelets_about_cgroup_v1_only_on_such_hosts() -> None:
+    assert "failCgroupV1: false" in config(cgroup_v1=True).render()
+    assert "failCgroupV1" not in config(cgroup_v1=False).render()
+
+
+def test_config_adds_audit_flags_to_kinds_own_apiserver_args() -> None:
+    rendered = yaml.safe_load(config().render())
+    (patch,) = rendered["kubeadmConfigPatchesJSON6902"]
+    assert patch["version"] == "v1beta4"
+    operations = yaml.safe_load(patch["patch"])
+    added = {op["value"]["name"]: op["value"]["value"] for op in operations if op["path"] == "/apiServer/extraArgs/-"}
+    assert added["audit-log-path"] == "/var/log/kubernetes/audit.log"
+    assert config(minor=30).kubeadm_api == "v1beta3"
+
+
+def test_bridge_conflist_is_one_node_pod_cidr() -> None:
+    conf = json.loads(network.bridge_conflist("10.244.1.0/24"))
+    bridge, portmap = conf["plugins"]
+    assert bridge["type"] == "bridge" and portmap["type"] == "portmap"
+    assert bridge["ipam"]["ranges"] == [[{"subnet": "10.244.1.0/24"}]]
+
+
+node_indexes = st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=8, unique=True)
+
+
+@given(node_indexes)
+def test_every_node_routes_to_every_other_node_and_never_to_itself(indexes: list[int]) -> None:
+    nodes = [
+        network.NodeNetwork(f"c-{i}", f"172.18.0.{i + 2}", str(ipaddress.ip_network(f"10.244.{i}.0/24")))
+        for i in indexes
+    ]
+    for node in nodes:
+        peers = [p for p in nodes if p is not node]
+        script = network.node_script(node, peers)
+        routes = [line for line in script.splitlines() if line.startswith("ip route replace")]
+        assert sorted(routes) == sorted(f"ip route replace {p.pod_cidr} via {p.address}" for p in peers)
+        assert f"{node.pod_cidr} via" not in script
+        assert node.pod_cidr in script  # its own CIDR goes into its CNI configuration
+
+
+def runc_wrapper() -> ModuleType:
+    path = ROOT / "scripts" / "lib" / "runc-bounded"
+    loader = importlib.machinery.SourceFileLoader("runc_bounded", str(path))
+    spec = importlib.util.spec_from_loader("runc_bounded", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_runtime_wrapper_drops_only_capabilities_outside_the_bounding_set() -> None:
+    wrapper = runc_wrapper()
+    process = {"capabilities": {"bounding": ["CAP_SYS_ADMIN", "CAP_SYS_RESOURCE"], "effective": ["CAP_SYS_RESOURCE"]}}
+    assert wrapper.drop_capabilities(process, {"CAP_SYS_RESOURCE"})
+    assert process["capabilities"] == {"bounding": ["CAP_SYS_ADMIN"], "effective": []}
+    assert not wrapper.drop_capabilities(process, {"CAP_SYS_RESOURCE"})
+
+
+def test_runtime_wrapper_finds_the_spec_of_create_and_of_exec() -> None:
+    wrapper = runc_wrapper()
+    assert wrapper.spec_file(["--root", "/r", "create", "--bundle", "/b", "id"]) == ("/b/config.json", True)
+    assert wrapper.spec_file(["create", "--bundle=/b", "id"]) == ("/b/config.json", True)
+    assert wrapper.spec_file(["exec", "--process", "/tmp/p.json", "--detach", "id"]) == ("/tmp/p.json", False)
+    assert wrapper.spec_file(["delete", "id"]) is None
