@@ -227,6 +227,9 @@ class ProbeBudget(_Spec):
 
     api_max_outage_seconds: float = Field(default=5.0, ge=0)
     webhook_max_outage_seconds: float = Field(default=5.0, ge=0)
+    #: Tenant HTTPS through the ingress controller: it serves from its last known routes while
+    #: the apiserver restarts, so it gets its own (usually tighter) budget.
+    ingress_max_outage_seconds: float = Field(default=5.0, ge=0)
     min_availability: float = Field(default=0.99, ge=0, le=1)
 
 

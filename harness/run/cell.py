@@ -293,6 +293,7 @@ class CellRun:
             budgets = {
                 "api": disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability),
                 "webhook": disruption.Budget(self.budget.webhook_max_outage_seconds, self.budget.min_availability),
+                "ingress": disruption.Budget(self.budget.ingress_max_outage_seconds, self.budget.min_availability),
             }
             found = disruption.judge(hop.timelines, budgets, hop.label)
         else:

@@ -287,8 +287,9 @@ class ProbeStep(StrictModel):
 
     interval: Annotated[float, Field(strict=True, ge=0.05, le=60)] = 1.0
     #: Which outage budget of the matrix judges this probe: ``api`` (the default; any request
-    #: through the apiserver) or ``webhook`` (a request whose answer comes from a webhook).
-    target: Literal["api", "webhook"] = "api"
+    #: through the apiserver), ``webhook`` (a request whose answer comes from a webhook) or
+    #: ``ingress`` (tenant traffic through the ingress controller, not the apiserver).
+    target: Literal["api", "webhook", "ingress"] = "api"
     steps: list[Step]
 
     def describe(self) -> str:

@@ -288,9 +288,9 @@ class GoModuleSource:
             "",
         ]
         (wrapper / "go.mod").write_text("\n".join(lines))
-        (wrapper / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{package}"\n')
         progress(f"go build {package}@{version}")
-        self._go(["mod", "tidy"], wrapper)
+        # -mod=mod (the default here) completes go.sum from the pinned module's own requirements;
+        # `go mod tidy` would also resolve its test-only dependencies, some of which the proxy lacks.
         self._go(["build", "-trimpath", "-ldflags", f"-s -w {ldflags}", "-o", str(dest / output), package], wrapper)
 
     def _module_gomod(self, module: str, version: str) -> str:

@@ -185,3 +185,27 @@ def test_release_source_leaves_node_image_products_to_the_build() -> None:
         ReleaseSource().provide(
             ProductBuild(Product.COREDNS, "v1.14.2"), [Component.COREDNS], Path("/nonexistent"), print
         )
+
+
+def test_wrapper_repeats_only_replaces_that_name_published_modules() -> None:
+    from harness.toolchain.gobuild import published_replaces
+
+    gomod = """module github.com/example/app
+
+require github.com/gorilla/mux v1.8.0
+
+// Local extension module: not something a consumer can fetch.
+replace github.com/example/app/ext => ./pkg/ext
+
+replace (
+\tgithub.com/gorilla/mux => github.com/containous/mux v0.0.0-20220627093034-b2dd784e613f // fork
+\tgithub.com/old/lib v1.2.0 => github.com/new/lib v1.3.0
+\tgithub.com/vendored => ../vendored
+)
+replace github.com/cucumber/godog => github.com/cucumber/godog v0.13.0
+"""
+    assert published_replaces(gomod) == [
+        "github.com/gorilla/mux => github.com/containous/mux v0.0.0-20220627093034-b2dd784e613f",
+        "github.com/old/lib v1.2.0 => github.com/new/lib v1.3.0",
+        "github.com/cucumber/godog => github.com/cucumber/godog v0.13.0",
+    ]
