@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
@@ -95,7 +96,7 @@ def build_node_image(
     root_spec = rootfs.node_root()
     root_tar = rootfs.ensure_root(root_spec, progress=progress)
 
-    images = _component_images(version, tags, root_spec.key)
+    images = _component_images(version, tags)
     tenant = tenant_image_reference(root_spec.key)
     digest = _input_hash(version, binaries, root_spec.key, images)
     reference = f"{NODE_REPOSITORY}:{version}-{digest[:12]}"
@@ -124,7 +125,7 @@ def _work_root() -> Path:
     return root
 
 
-def _component_images(version: KubeVersion, tags: dict[str, str], root_key: str) -> dict[str, str]:
+def _component_images(version: KubeVersion, tags: dict[str, str]) -> dict[str, str]:
     """Image reference -> what goes into it, with the names kubeadm's manifests use."""
     registry = "registry.k8s.io"
     images = {f"{registry}/{c.value}:{version}": c.value for c in (*_CONTROL_PLANE, Component.KUBE_PROXY)}
@@ -211,8 +212,6 @@ def _build_tenant_image(docker: DockerClient, work: Path, root_tar: Path, tenant
 
 
 def _busybox_applets(busybox: Path) -> list[str]:
-    import subprocess
-
     proc = subprocess.run([str(busybox), "--list"], capture_output=True, text=True, check=False, timeout=30)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise ImageError(f"{busybox} --list failed: {proc.stderr.strip()}")

@@ -17,8 +17,10 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_matrix(matrix: Path, report: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SPIN_HARNESS_QUIET="1")
+def run_matrix(
+    matrix: Path, report: Path, *extra: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SPIN_HARNESS_QUIET="1", **(env_extra or {}))
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", str(matrix), "--report", str(report), *extra],
         capture_output=True,
@@ -124,11 +126,13 @@ def test_four_cells_under_four_workers_do_not_clash(tmp_path: Path) -> None:
 
 
 def test_a_matrix_whose_every_cell_is_skipped_exits_2(tmp_path: Path) -> None:
-    matrix = tmp_path / "kind-only.yaml"
-    matrix.write_text('name: kind-only\nproviders: [kind]\npaths:\n  - hops: ["1.36", "1.37"]\n')
-    result = run_matrix(matrix, tmp_path / "report")
+    matrix = tmp_path / "containers-only.yaml"
+    matrix.write_text('name: containers-only\nproviders: [kind, k3d]\npaths:\n  - hops: ["1.36", "1.37"]\n')
+    # No Docker engine at that address: neither container provider can run.
+    no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    result = run_matrix(matrix, tmp_path / "report", env_extra=no_engine)
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "nothing ran" in result.stderr and "no kind provider" in result.stdout
+    assert "nothing ran" in result.stderr and "no Docker engine answers" in result.stdout
 
 
 def test_bad_matrix_exits_2_with_file_and_line(tmp_path: Path) -> None:

@@ -120,4 +120,4 @@ def test_a_cell_whose_provider_is_missing_is_skipped_not_passed() -> None:
     only_skipped = finalise("nightly", [{"id": "kind:a>b", "items": [item("skipped")]}], 0.0, 1.0)
     assert only_skipped["verdict"] == "empty", "nothing ran, so nothing passed"
     assert unavailable_reason("local") is None
-    assert "no kind provider" in (unavailable_reason("kind") or "")
+    assert "no kinder provider" in (unavailable_reason("kinder") or "")

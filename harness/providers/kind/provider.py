@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,7 +28,7 @@ from python_on_whales.exceptions import DockerException
 from harness.errors import ClusterError, InputError, VersionError
 from harness.images import engine
 from harness.images.kind_node import NodeImage, build_node_image
-from harness.kube.client import api_client
+from harness.kube.client import api_client, get_raw
 from harness.kube.waits import wait_until
 from harness.providers.base import Cluster, ProviderCapabilities
 from harness.providers.kind import ingress, network
@@ -36,6 +36,7 @@ from harness.providers.kind.config import KindClusterConfig
 from harness.providers.kind.state import KindState, all_states, cluster_dir, kind_root
 from harness.providers.local import ports
 from harness.providers.local.commands import AUDIT_POLICY
+from harness.providers.local.provider import StepTimings
 from harness.providers.local.state import Owner, validate_name
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import KIND_VERSION, Component, Product, ProductBuild
@@ -48,21 +49,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class KindTimeouts:
+    """Deadlines, in seconds, for kind's own steps and the waits around them."""
+
     create: float = 600.0
     nodes_ready: float = 180.0
     system_pods: float = 180.0
-    upgrade_apply: float = 900.0
     node_ready_after_kubelet: float = 180.0
     drain: float = 120.0
-
-
-@dataclass
-class StepTimings:
-    steps: list[tuple[str, float]] = field(default_factory=list)
-
-    @property
-    def total(self) -> float:
-        return sum(seconds for _, seconds in self.steps)
 
 
 class KindProvider:
@@ -236,6 +229,9 @@ class KindProvider:
             ),
         )
         self._step(f"kubelet {control_plane}", lambda: self._restart_kubelet(st, control_plane, to_version))
+        # The new kubelet may recreate the static pods it now hashes differently: the API is
+        # back only once it has answered for a while, not at its first answer.
+        self._step("API stable", lambda: self._wait_api_stable(st))
         st.image = image.reference
         st.save()
 
@@ -258,9 +254,16 @@ class KindProvider:
         """Cordon and drain ``node`` when another schedulable node can take its pods; True if drained."""
         with contextlib.closing(api_client(cluster.kubeconfig)) as api:
             core = client.CoreV1Api(api)
+            listed: list[client.V1Node] = []
+
+            def list_nodes() -> tuple[bool, str]:
+                listed[:] = core.list_node().items
+                return True, f"{len(listed)} nodes"
+
+            wait_until("the node list", list_nodes, timeout=self.timeouts.drain, max_interval=2)
             others = [
                 n
-                for n in core.list_node().items
+                for n in listed
                 if n.metadata.name != node and not n.spec.unschedulable and not _has_no_schedule_taint(n)
             ]
         if not others:
@@ -269,25 +272,24 @@ class KindProvider:
         kubectl = self._kubectl(cluster)
         self._step(
             f"drain {node}",
-            lambda: _run(
-                [
-                    str(kubectl),
-                    f"--kubeconfig={cluster.kubeconfig}",
-                    "drain",
-                    node,
-                    "--ignore-daemonsets",
-                    "--delete-emptydir-data",
-                    "--force",
-                    f"--timeout={int(self.timeouts.drain)}s",
-                ],
-                timeout=self.timeouts.drain + 30,
+            lambda: wait_until(
+                f"drain {node}",
+                lambda: _attempt(lambda: _drained(kubectl, cluster.kubeconfig, node, self.timeouts.drain)),
+                timeout=self.timeouts.drain * 2,
+                max_interval=2,
             ),
         )
         return True
 
     def uncordon(self, cluster: Cluster, node: str) -> None:
         kubectl = self._kubectl(cluster)
-        _run([str(kubectl), f"--kubeconfig={cluster.kubeconfig}", "uncordon", node], timeout=60)
+
+        def uncordoned() -> tuple[bool, str]:
+            _run([str(kubectl), f"--kubeconfig={cluster.kubeconfig}", "uncordon", node], timeout=30)
+            return True, "uncordoned"
+
+        # ClusterError from a failed kubectl ends a wait at once; a flapping API deserves retries.
+        wait_until(f"uncordon {node}", lambda: _attempt(uncordoned), timeout=self.timeouts.drain, max_interval=2)
 
     def node_names(self, cluster: Cluster) -> list[str]:
         """Node container names, control plane first (kind names them after the cluster)."""
@@ -481,6 +483,31 @@ class KindProvider:
 
             wait_until("the ingress controller", available, timeout=self.timeouts.system_pods, max_interval=2)
 
+    def _wait_api_stable(self, st: KindState, quiet_seconds: float = 10.0) -> None:
+        """Wait until ``/readyz`` has answered 200 for ``quiet_seconds`` without a failure."""
+        since: list[float] = []
+        with contextlib.closing(api_client(st.kubeconfig)) as api:
+
+            def stable() -> tuple[bool, str]:
+                try:
+                    status, _ = get_raw(api, "/readyz", timeout=3)
+                except Exception as exc:  # the apiserver is restarting
+                    status = 0
+                    detail = f"{type(exc).__name__}"
+                else:
+                    detail = f"/readyz {status}"
+                if status != 200:
+                    since.clear()
+                    return False, detail
+                if not since:
+                    since.append(time.monotonic())
+                held = time.monotonic() - since[0]
+                return held >= quiet_seconds, f"/readyz 200 for {held:.0f}s"
+
+            wait_until(
+                "the API answering steadily", stable, timeout=self.timeouts.system_pods, interval=1, max_interval=1
+            )
+
     def _load(self, nodes: list[str], image: NodeImage) -> None:
         """Copy the version's images and kubeadm/kubelet/kubectl into every running node."""
         docker = engine.docker_client()
@@ -592,6 +619,21 @@ def _run(command: list[str], *, timeout: float) -> None:
         raise ClusterError(
             f"{Path(command[0]).name} {command[2]} failed: {(proc.stderr or proc.stdout).strip()[-800:]}"
         )
+
+
+def _drained(kubectl: Path, kubeconfig: Path, node: str, timeout: float) -> tuple[bool, str]:
+    command = [str(kubectl), f"--kubeconfig={kubeconfig}", "drain", node, "--ignore-daemonsets"]
+    command += ["--delete-emptydir-data", "--force", f"--timeout={int(timeout)}s"]
+    _run(command, timeout=timeout + 30)
+    return True, "drained"
+
+
+def _attempt(action: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+    """``action`` for ``wait_until``, with its ClusterError a "not yet" instead of the end."""
+    try:
+        return action()
+    except ClusterError as exc:
+        return False, str(exc)[-300:]
 
 
 def _engine_cgroup_version() -> str:
