@@ -70,6 +70,65 @@ def tenant_image_reference(root_key: str) -> str:
     return f"{TENANT_REPOSITORY}:{root_key.rsplit('-', 1)[-1]}"
 
 
+#: A node image to use instead of building one, e.g. ``kindest/node:{version}`` where the machine
+#: can pull kind's own images (``{version}`` becomes the cluster's version).
+NODE_IMAGE_ENV = "SPIN_HARNESS_KIND_NODE_IMAGE"
+
+
+def node_image_override(version: KubeVersion) -> str | None:
+    raw = os.environ.get(NODE_IMAGE_ENV, "").strip()
+    return raw.replace("{version}", str(version)) if raw else None
+
+
+def ensure_given_image(reference: str, progress: ProgressFn = no_progress) -> str:
+    """``reference`` in the local engine: found, or pulled; an ImageError saying which otherwise."""
+    docker = engine.require_engine()
+    if engine.image_present(reference):
+        return reference
+    progress(f"docker pull {reference}")
+    try:
+        docker.image.pull(reference, quiet=True)
+    except DockerException as exc:
+        detail = (exc.stderr or str(exc)).strip().splitlines()[-1:]
+        raise ImageError(
+            f"{NODE_IMAGE_ENV}: {reference} is not in the Docker engine and cannot be pulled ({' '.join(detail)})",
+            hint=f"load it (docker load -i ...), or unset {NODE_IMAGE_ENV} to build a node image offline",
+        ) from None
+    return reference
+
+
+def ensure_tenant_image(progress: ProgressFn = no_progress) -> str:
+    """The busybox tenant image in the local engine (for clusters of a node image not built here)."""
+    docker = engine.require_engine()
+    root_spec = rootfs.node_root()
+    tenant = tenant_image_reference(root_spec.key)
+    if not engine.image_present(tenant):
+        root_tar = rootfs.ensure_root(root_spec, progress=progress)
+        with tempfile.TemporaryDirectory(prefix="tenant-image-", dir=_work_root()) as scratch:
+            _build_tenant_image(docker, Path(scratch), root_tar, tenant, progress)
+    return tenant
+
+
+def load_into_nodes(nodes: Iterable[str], images: Iterable[str]) -> None:
+    """Import ``images`` from the local engine into the containerd of every running node container
+    (pinned, so the kubelet's image garbage collection keeps them)."""
+    docker = engine.docker_client()
+    with tempfile.TemporaryDirectory(prefix="kind-load-", dir=_work_root()) as scratch:
+        archive = Path(scratch) / "images.tar"
+        docker.image.save(list(images), output=archive)
+        for node in nodes:
+            docker.container.copy(archive, (node, "/kind/load-images.tar"))
+            docker.container.execute(
+                node,
+                [
+                    "bash",
+                    "-c",
+                    "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
+                    "/kind/load-images.tar >/dev/null && rm -f /kind/load-images.tar",
+                ],
+            )
+
+
 def build_node_image(
     version: KubeVersion,
     *,

@@ -146,13 +146,20 @@ def test_upgrade_in_place_keeps_containers_data_and_pods(
 
 
 def test_delete_leaves_no_container_or_state(
-    provider: KindProvider, e2e_versions: tuple[KubeVersion, KubeVersion]
+    provider: KindProvider, e2e_versions: tuple[KubeVersion, KubeVersion], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Through SPIN_HARNESS_KIND_NODE_IMAGE, as with a kindest/node image loaded or pullable elsewhere.
+    built = build_node_image(e2e_versions[1])
+    given = f"example.test/kind-node:{e2e_versions[1]}"
+    engine.docker_client().image.tag(built.reference, given)
+    monkeypatch.setenv("SPIN_HARNESS_KIND_NODE_IMAGE", "example.test/kind-node:{version}")
     cluster = provider.create(f"kd{os.getpid() % 100000}", e2e_versions[1], nodes=1)
+    assert KindState.load(cluster.state_dir).image == given
     names = list(provider.status(cluster))
     assert all(provider.status(cluster).values())
     assert (cluster.kubeconfig.stat().st_mode & 0o777) == 0o600
     provider.delete(cluster)
     assert not Path(cluster.state_dir).exists()
     left = engine.docker_client().container.list(all=True, filters=[("label", f"io.x-k8s.kind.cluster={cluster.name}")])
+    engine.docker_client().image.remove(given)
     assert not left, f"containers left: {[c.name for c in left]} (of {names})"

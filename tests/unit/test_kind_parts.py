@@ -41,6 +41,11 @@ def test_config_publishes_only_on_loopback_and_mounts_the_global_fs_everywhere()
     assert rendered["networking"]["apiServerPort"] == 40001
     roles = [n["role"] for n in rendered["nodes"]]
     assert roles == ["control-plane", "worker", "worker"]
+    assert [n["labels"]["platform.spin.example/pool"] for n in rendered["nodes"]] == [
+        "control-plane",
+        "workers",
+        "workers",
+    ]
     for node in rendered["nodes"]:
         assert node["image"] == "spin-harness/kind-node:v1.36.3-abc"
         assert {"hostPath": "/state/c1/global-fs", "containerPath": GLOBAL_FS_ROOT} in node["extraMounts"]

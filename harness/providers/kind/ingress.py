@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 import jinja2
-from python_on_whales import DockerClient
 
 from harness.images import engine, layers
 from harness.providers.kind.config import INGRESS_NODE_PORT
@@ -48,21 +47,3 @@ def manifests(replicas: int = 2) -> str:
     return env.from_string(TEMPLATE.read_text()).render(
         namespace=NAMESPACE, image=IMAGE, replicas=replicas, node_port=INGRESS_NODE_PORT
     )
-
-
-def load_into(docker: DockerClient, nodes: list[str], image: str) -> None:
-    """Import ``image`` into the containerd of every node (pinned, so image GC keeps it)."""
-    with tempfile.TemporaryDirectory(prefix="kind-load-") as scratch:
-        archive = Path(scratch) / "image.tar"
-        docker.image.save([image], output=archive)
-        for node in nodes:
-            docker.container.copy(archive, (node, "/kind/load-image.tar"))
-            docker.container.execute(
-                node,
-                [
-                    "bash",
-                    "-c",
-                    "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
-                    "/kind/load-image.tar >/dev/null && rm -f /kind/load-image.tar",
-                ],
-            )

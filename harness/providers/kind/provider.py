@@ -15,7 +15,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,14 @@ from python_on_whales.exceptions import DockerException
 
 from harness.errors import ClusterError, InputError, VersionError
 from harness.images import engine
-from harness.images.kind_node import NodeImage, build_node_image
+from harness.images.kind_node import (
+    NodeImage,
+    build_node_image,
+    ensure_given_image,
+    ensure_tenant_image,
+    load_into_nodes,
+    node_image_override,
+)
 from harness.kube.client import api_client, get_raw
 from harness.kube.waits import wait_until
 from harness.providers.base import Cluster, ProviderCapabilities
@@ -117,7 +123,13 @@ class KindProvider:
         self.last_timings = StepTimings()
         self._refuse_existing(name)
         kind = self._step("kind CLI", self._kind_cli)
-        image = self._step("node image", lambda: self._node_image(version))
+        given = node_image_override(version)
+        if given:
+            reference = self._step("node image", lambda: ensure_given_image(given, self.progress))
+            tenant = self._step("tenant image", lambda: ensure_tenant_image(self.progress))
+            image = NodeImage(reference, version, (tenant,), tenant)
+        else:
+            image = self._step("node image", lambda: self._node_image(version))
         directory = cluster_dir(name)
         directory.parent.mkdir(parents=True, exist_ok=True)
         directory.mkdir(mode=0o700)
@@ -135,7 +147,15 @@ class KindProvider:
             )
             st.kubeconfig.chmod(0o600)
             st.container_ids = self._container_ids(name)
-            self._step("pod network", lambda: self._configure_network(st))
+            if given:  # a node image not built here: bring the tenant image in
+                self._step(
+                    "tenant image into nodes",
+                    lambda: load_into_nodes(self.node_names(self._cluster(st)), image.preloaded),
+                )
+            if self._brings_own_cni(st):
+                self.progress("the node image brings its own CNI (kindnetd): pod network left to it")
+            else:
+                self._step("pod network", lambda: self._configure_network(st))
             self._step("ready", lambda: self._wait_ready(st, version))
             if self.ingress:
                 self._step("ingress controller", lambda: self._install_ingress(st))
@@ -413,6 +433,11 @@ class KindProvider:
         containers = docker.container.list(all=True, filters=[("label", f"io.x-k8s.kind.cluster={name}")])
         return {c.name: c.id for c in containers}
 
+    def _brings_own_cni(self, st: KindState) -> bool:
+        """kind's own images run kindnetd from /kind/manifests/default-cni.yaml; spin-harness's run none."""
+        manifest = self._exec(f"{st.name}-control-plane", ["cat", "/kind/manifests/default-cni.yaml"])
+        return "spin-harness-cni" not in manifest
+
     def _configure_network(self, st: KindState) -> None:
         docker = engine.docker_client()
         with contextlib.closing(api_client(st.kubeconfig)) as api:
@@ -461,7 +486,7 @@ class KindProvider:
     def _install_ingress(self, st: KindState) -> None:
         image = ingress.ensure_image(self.toolchain, self.progress)
         cluster = self._cluster(st)
-        ingress.load_into(engine.docker_client(), self.node_names(cluster), image)
+        load_into_nodes(self.node_names(cluster), [image])
         kubectl = self._kubectl(cluster)
         proc = subprocess.run(
             [str(kubectl), f"--kubeconfig={st.kubeconfig}", "apply", "--server-side", "-f", "-"],
@@ -519,32 +544,20 @@ class KindProvider:
             config=self.toolchain,
             progress=self.progress,
         )
-        with tempfile.TemporaryDirectory(prefix="kind-load-") as scratch:
-            archive = Path(scratch) / "images.tar"
-            docker.image.save(list(image.preloaded), output=archive)
-            for node in nodes:
-                docker.container.copy(archive, (node, "/kind/upgrade-images.tar"))
-                self._exec(
-                    node,
-                    [
-                        "bash",
-                        "-c",
-                        "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
-                        "/kind/upgrade-images.tar >/dev/null && rm -f /kind/upgrade-images.tar",
-                    ],
-                )
-                for component, path in tools.paths.items():
-                    docker.container.copy(path, (node, f"/usr/bin/{component.value}.new"))
-                # kubeadm and kubectl are replaced now; the kubelet only when its node's turn comes.
-                self._exec(
-                    node,
-                    [
-                        "bash",
-                        "-c",
-                        "chmod 0755 /usr/bin/*.new && mv /usr/bin/kubeadm.new /usr/bin/kubeadm && "
-                        f"mv /usr/bin/kubectl.new /usr/bin/kubectl && echo -n {image.version} > /kind/version",
-                    ],
-                )
+        load_into_nodes(nodes, image.preloaded)
+        for node in nodes:
+            for component, path in tools.paths.items():
+                docker.container.copy(path, (node, f"/usr/bin/{component.value}.new"))
+            # kubeadm and kubectl are replaced now; the kubelet only when its node's turn comes.
+            self._exec(
+                node,
+                [
+                    "bash",
+                    "-c",
+                    "chmod 0755 /usr/bin/*.new && mv /usr/bin/kubeadm.new /usr/bin/kubeadm && "
+                    f"mv /usr/bin/kubectl.new /usr/bin/kubectl && echo -n {image.version} > /kind/version",
+                ],
+            )
 
     def _restart_kubelet(self, st: KindState, node: str, version: KubeVersion) -> None:
         self._exec(
