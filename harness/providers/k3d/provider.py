@@ -71,21 +71,20 @@ class K3dState:
     def save(self) -> None:
         raw = {k: v for k, v in asdict(self).items() if k not in ("directory", "owner")}
         raw["provider"] = "k3d"
-        raw["owner"] = None if self.owner is None else {"pid": self.owner.pid, "create_time": self.owner.create_time}
+        raw["owner"] = None if self.owner is None else self.owner.to_json()
         (self.directory / "cluster.json").write_text(json.dumps(raw, indent=2))
 
     @classmethod
     def load(cls, directory: Path) -> K3dState:
         try:
             raw = json.loads((directory / "cluster.json").read_text())
-            owner = raw.get("owner")
             return cls(
                 raw["name"],
                 directory,
                 raw["version"],
                 int(raw["nodes"]),
                 int(raw["api_port"]),
-                Owner(int(owner["pid"]), float(owner["create_time"])) if owner else None,
+                Owner.from_json(raw.get("owner")),
                 raw.get("phase", "unknown"),
                 list(raw.get("history", [])),
             )

@@ -39,14 +39,14 @@ from harness.kube.waits import wait_until
 from harness.providers.base import Cluster, ProviderCapabilities
 from harness.providers.kind import ingress, network
 from harness.providers.kind.config import KindClusterConfig
-from harness.providers.kind.state import KindState, all_states, cluster_dir, kind_root
+from harness.providers.kind.state import KindState, all_states, cluster_dir
 from harness.providers.local import ports
 from harness.providers.local.commands import AUDIT_POLICY
 from harness.providers.local.provider import StepTimings
 from harness.providers.local.state import Owner, validate_name
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import KIND_VERSION, Component, Product, ProductBuild
-from harness.toolchain.ensure import ensure_product
+from harness.toolchain.ensure import ensure, ensure_product
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
 
@@ -536,8 +536,6 @@ class KindProvider:
     def _load(self, nodes: list[str], image: NodeImage) -> None:
         """Copy the version's images and kubeadm/kubelet/kubectl into every running node."""
         docker = engine.docker_client()
-        from harness.toolchain.ensure import ensure
-
         tools = ensure(
             image.version,
             [Component.KUBEADM, Component.KUBELET, Component.KUBECTL],
@@ -686,4 +684,4 @@ def _has_no_schedule_taint(node: client.V1Node) -> bool:
     return any(t.effect == "NoSchedule" for t in (node.spec.taints or []))
 
 
-__all__ = ["KindProvider", "kind_root"]
+__all__ = ["KindProvider"]

@@ -58,7 +58,7 @@ class KindState:
     def save(self) -> None:
         raw: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in ("directory", "owner")}
         raw["provider"] = "kind"
-        raw["owner"] = None if self.owner is None else {"pid": self.owner.pid, "create_time": self.owner.create_time}
+        raw["owner"] = None if self.owner is None else self.owner.to_json()
         path = self.directory / STATE_FILE
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(raw, indent=2))
@@ -68,7 +68,6 @@ class KindState:
     def load(cls, directory: Path) -> KindState:
         try:
             raw = json.loads((directory / STATE_FILE).read_text())
-            owner = raw.get("owner")
             return cls(
                 name=raw["name"],
                 directory=directory,
@@ -77,7 +76,7 @@ class KindState:
                 nodes=int(raw["nodes"]),
                 api_port=int(raw["api_port"]),
                 ingress_port=int(raw["ingress_port"]),
-                owner=Owner(int(owner["pid"]), float(owner["create_time"])) if owner else None,
+                owner=Owner.from_json(raw.get("owner")),
                 phase=raw.get("phase", "unknown"),
                 created_at=float(raw.get("created_at", 0)),
                 history=list(raw.get("history", [])),

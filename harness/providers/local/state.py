@@ -53,6 +53,14 @@ class Owner:
     def current(cls) -> Owner:
         return cls(os.getpid(), psutil.Process().create_time())
 
+    def to_json(self) -> dict[str, float]:
+        return {"pid": self.pid, "create_time": self.create_time}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any] | None) -> Owner | None:
+        """The owner a state file records; None for a kept cluster."""
+        return cls(int(raw["pid"]), float(raw["create_time"])) if raw else None
+
     def alive(self) -> bool:
         try:
             proc = psutil.Process(self.pid)
@@ -89,7 +97,7 @@ class ClusterState:
             "nodes": self.nodes,
             "ports": self.ports,
             "processes": {k: v.to_json() for k, v in self.processes.items()},
-            "owner": None if self.owner is None else {"pid": self.owner.pid, "create_time": self.owner.create_time},
+            "owner": None if self.owner is None else self.owner.to_json(),
             "phase": self.phase,
             "created_at": self.created_at,
             "history": self.history,
@@ -102,7 +110,6 @@ class ClusterState:
     def load(cls, directory: Path) -> ClusterState:
         try:
             raw = json.loads((directory / STATE_FILE).read_text())
-            owner = raw.get("owner")
             return cls(
                 name=raw["name"],
                 directory=directory,
@@ -111,7 +118,7 @@ class ClusterState:
                 nodes=int(raw.get("nodes", 1)),
                 ports={k: int(v) for k, v in raw.get("ports", {}).items()},
                 processes={k: ProcessRecord.from_json(v) for k, v in raw.get("processes", {}).items()},
-                owner=Owner(int(owner["pid"]), float(owner["create_time"])) if owner else None,
+                owner=Owner.from_json(raw.get("owner")),
                 phase=raw.get("phase", "unknown"),
                 created_at=float(raw.get("created_at", 0)),
                 history=list(raw.get("history", [])),
