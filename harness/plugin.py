@@ -151,9 +151,19 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             message = str(report.longrepr)[-4000:]
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
+        properties: dict[str, Any] = dict(report.user_properties)
         summary.add(
-            ItemResult(nodeid, cell, group, phase, report.outcome, round(report.duration, 2), message),
-            dict(report.user_properties),
+            ItemResult(
+                nodeid,
+                cell,
+                group,
+                phase,
+                report.outcome,
+                round(report.duration, 2),
+                message,
+                steps=list(properties.get("steps", [])),
+            ),
+            properties,
         )
 
 

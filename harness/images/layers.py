@@ -49,14 +49,19 @@ def write_binary_root(
     base: Path | None = None,
     symlinks: Iterable[tuple[str, str]] = (),
     files: Mapping[str, bytes] | None = None,
+    copies: Mapping[str, Path] | None = None,
 ) -> Path:
     """Write a root tarball: ``base``'s entries (if any), then ``binaries`` at their image paths.
 
     ``binaries`` maps an absolute path in the image (``/usr/local/bin/etcd``) to a host file;
-    ``symlinks`` are (path, target) pairs; ``files`` small text files (``/etc/passwd``).
+    ``symlinks`` are (path, target) pairs; ``files`` small text files (``/etc/passwd``);
+    ``copies`` host files at image paths, executable only when the host file is (a tree of
+    Python packages).
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    replaced = {path.lstrip("/") for path in [*binaries, *(files or {}), *(link for link, _ in symlinks)]}
+    replaced = {
+        path.lstrip("/") for path in [*binaries, *(files or {}), *(copies or {}), *(link for link, _ in symlinks)]
+    }
     with tarfile.open(out, "w") as archive:
         if base is not None:
             with tarfile.open(base) as source:
@@ -69,6 +74,8 @@ def write_binary_root(
                 archive.addfile(_dir_info(directory, 0o1777 if directory == "tmp" else 0o755))
         for path, source_path in sorted(binaries.items()):
             _add_file(archive, source_path, path.lstrip("/"), 0o755)
+        for path, source_path in sorted((copies or {}).items()):
+            _add_file(archive, source_path, path.lstrip("/"), 0o755 if source_path.stat().st_mode & 0o111 else 0o644)
         for path, data in sorted((files or {}).items()):
             _add_bytes(archive, data, path.lstrip("/"))
         for path, target in sorted(symlinks):

@@ -43,7 +43,10 @@ def _grid(summary: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
             current = verdicts.get(column)
             if outcome == "failed" or current is None or (current == "skipped" and outcome == "passed"):
                 verdicts[column] = outcome
-            details[column].append(f"{item['phase']}: {item['outcome']}")
+            steps = item.get("steps") or []
+            skipped = sum(step["status"] == "skipped" for step in steps)
+            counted = f" ({len(steps)} steps, {skipped} skipped)" if steps else ""
+            details[column].append(f"{item['phase']}: {item['outcome']}{counted}")
         rows.append({"cell": cell, "verdicts": verdicts, "details": details})
     return columns, rows
 
@@ -62,6 +65,13 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
         for hop in cell.get("hops", []):
             hops.append({"cell": cell["id"], "hop": hop, "svg": timeline_svg(hop.get("timelines", []), hop["seconds"])})
     failed_items = [i for c in summary["cells"] for i in c["items"] if i["outcome"] == "failed"]
+    skipped_steps = [
+        {"cell": c["id"], "scenario": i["scenario"], "phase": i["phase"], **step}
+        for c in summary["cells"]
+        for i in c["items"]
+        for step in i.get("steps") or []
+        if step["status"] == "skipped"
+    ]
     return (
         _environment()
         .get_template("index.html.j2")
@@ -72,6 +82,8 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
             findings=_findings_by_kind(summary),
             hops=hops,
             failed_items=failed_items,
+            skipped_steps=skipped_steps,
+            steps_recorded=any(i.get("steps") for c in summary["cells"] for i in c["items"]),
             artifacts_exist=lambda path: bool(path) and Path(path).exists(),
             relative=lambda path: _relative(path, report_dir),
         )

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kubernetes import client
 
@@ -33,6 +33,9 @@ from harness.run.faults import Fault, FaultTimer
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
+
+if TYPE_CHECKING:
+    from harness.scenarios.results import PhaseResult
 
 DETECTORS = (
     "removed-api",
@@ -55,8 +58,11 @@ class ScenarioDriver(Protocol):
 
     name: str
 
-    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> None:
-        """Run ``setup``/``verify``/``teardown``; raise on failure, ``SkipPhase`` when not applicable."""
+    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> PhaseResult | None:
+        """Run ``setup``/``verify``/``teardown``; raise on failure, skip when not applicable.
+
+        The result carries every step's outcome (what ran, what was skipped and why) for the report.
+        """
         ...
 
     def start_during(self, kubeconfig: Path, version: str) -> DuringHandle: ...
@@ -196,9 +202,9 @@ class CellRun:
             raise HarnessError(self.broken or "the cell's cluster was not created")
         return self.cluster
 
-    def scenario_phase(self, scenario: ScenarioDriver, phase: str, version: str) -> None:
+    def scenario_phase(self, scenario: ScenarioDriver, phase: str, version: str) -> PhaseResult | None:
         cluster = self.require_cluster()
-        self._timed(
+        return self._timed(  # type: ignore[no-any-return]
             f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
         )
 

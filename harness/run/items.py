@@ -15,6 +15,7 @@ import pytest
 from harness.findings import Finding, Severity, has_breaking
 from harness.matrix import Cell, Hop, Matrix
 from harness.run.cell import DETECTORS, CellRun, HopRecord, ScenarioDriver
+from harness.scenarios.results import PhaseResult
 
 CELL_RUNS = pytest.StashKey[dict[str, CellRun]]()
 MATRIX = pytest.StashKey[Matrix]()
@@ -123,6 +124,17 @@ def _allure_playbook_steps(hop: HopRecord) -> None:
                 allure.attach(event.message, name="message", attachment_type=allure.attachment_type.TEXT)
 
 
+def _allure_scenario_steps(result: PhaseResult) -> None:
+    """Each step of a scenario phase becomes an Allure step: what ran, and why the others did not."""
+    import allure
+
+    for step in result.steps:
+        who = f" [{step.tenant}]" if step.tenant else ""
+        with allure.step(f"{step.title}{who} [{step.status.value}, {step.seconds:.2f}s]"):
+            if step.message:
+                allure.attach(step.message, name=step.status.value, attachment_type=allure.attachment_type.TEXT)
+
+
 def _allure_attach_json(name: str, value: object) -> None:
     import json
 
@@ -226,6 +238,9 @@ class CellItem(pytest.Item):
                     _allure_attach_json(f"{self.phase} findings", mine)
         if self.group == "cluster" and self.phase == "delete" and isinstance(result, str):
             self.user_properties.append(("kubeconfig", result))
+        if isinstance(result, PhaseResult):
+            self.user_properties.append(("steps", [step.to_json() for step in result.steps]))
+            _allure_scenario_steps(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, (AssertionError, BreakingFindings)) or getattr(excinfo.value, "message", None):

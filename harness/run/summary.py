@@ -27,6 +27,8 @@ class ItemResult:
     seconds: float
     message: str = ""
     cause: str = ""  # for failures: see harness.run.causes
+    #: A scenario phase's steps (``StepResult.to_json``): what ran, and why the others did not.
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

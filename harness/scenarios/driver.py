@@ -20,7 +20,7 @@ from harness.scenarios.context import leading_version
 from harness.scenarios.engine import DuringHandle, ScenarioRunner
 from harness.scenarios.load import Scenario, load_scenario
 from harness.scenarios.preview import preview
-from harness.scenarios.results import Status
+from harness.scenarios.results import PhaseResult, Status
 from harness.scenarios.services import ServiceSet
 from harness.scenarios.tenants import default_tenants
 from harness.versions import KubeVersion
@@ -97,11 +97,12 @@ class ScenarioDriver:
         """Stop the services this scenario (and the others of its cell) used."""
         self.services.stop()
 
-    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> None:
+    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> PhaseResult:
         with self._runner(kubeconfig, version) as runner:
             result = runner.run_phase(phase)
         if result.status is Status.SKIPPED:
             pytest.skip(f"{self.name} {phase}: {result.reason}")
+        return result
 
     def start_during(self, kubeconfig: Path, version: str) -> _RunnerHandle:
         runner = self._runner(kubeconfig, version)

@@ -1,17 +1,19 @@
-"""A private CA and a serving certificate for a webhook server on 127.0.0.1.
+"""A private CA and a serving certificate for a webhook server, on the host or in the cluster.
 
 The apiserver calls webhooks over TLS only and checks the serving certificate against the
-``caBundle`` of the registration, including the host name of ``clientConfig.url``. So each
-server gets its own throw-away CA (nothing else trusts it) and a certificate whose only
-subject alternative name is the IP address it listens on. Keys are written 0600 into a 0700
-directory with ``write_private``; the CA key is not written at all, since nothing is signed
-after start-up.
+``caBundle`` of the registration, including the host name it dials: the IP address of
+``clientConfig.url`` for a server on the host, ``<service>.<namespace>.svc`` for one
+registered by ``clientConfig.service``. So each server gets its own throw-away CA (nothing
+else trusts it) and a certificate whose only subject alternative names are those. Keys are
+written 0600 into a 0700 directory with ``write_private``; the CA key is not written at all,
+since nothing is signed after start-up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,11 @@ class ServingMaterial:
     ca_pem: bytes
     cert_file: Path
     key_file: Path
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> ServingMaterial:
+        """Material mounted from a ``kubernetes.io/tls`` Secret (``tls.crt``, ``tls.key``, ``ca.crt``)."""
+        return cls((directory / "ca.crt").read_bytes(), directory / "tls.crt", directory / "tls.key")
 
 
 #: Key usages: a CA signs certificates and CRLs; a serving certificate signs and agrees keys.
@@ -66,8 +73,17 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def create_serving_material(directory: Path, host: str = "127.0.0.1") -> ServingMaterial:
-    """Make a CA and a serving certificate for ``host`` (an IP address) in ``directory``."""
+def service_dns_names(name: str, namespace: str) -> tuple[str, ...]:
+    """The names a Service is dialled by; the apiserver uses ``<name>.<namespace>.svc``."""
+    return (name, f"{name}.{namespace}", f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.cluster.local")
+
+
+def create_serving_material(
+    directory: Path, host: str | None = "127.0.0.1", *, dns_names: Sequence[str] = ()
+) -> ServingMaterial:
+    """Make a CA and a serving certificate for ``host`` (an IP address) and ``dns_names`` in ``directory``."""
+    if host is None and not dns_names:
+        raise ValueError("a serving certificate needs an IP address or a DNS name")
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # tolerate small clock skew
@@ -89,11 +105,15 @@ def create_serving_material(directory: Path, host: str = "127.0.0.1") -> Serving
     )
 
     key = ec.generate_private_key(ec.SECP256R1())
-    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))])
+    names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    if host is not None:
+        names.insert(0, x509.IPAddress(ipaddress.ip_address(host)))
+    san = x509.SubjectAlternativeName(names)
+    subject = f"spin-harness-webhook@{host or dns_names[0]}"
     issuer_key_id = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"spin-harness-webhook@{host}")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())

@@ -14,6 +14,7 @@ The scenarios keep the tenant's global-filesystem work in ``tenant-<name>-<names
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubernetes import client
@@ -36,10 +37,24 @@ POLICY_VALUE = "global-fs"
 POLICY_SELECTOR = {"matchLabels": {POLICY_LABEL: POLICY_VALUE}}
 
 
-def _apply_all(api: client.ApiClient, manifests: list[dict[str, Any]], field_manager: str) -> None:
+def apply_all(api: client.ApiClient, manifests: list[dict[str, Any]], field_manager: str) -> None:
+    """Server-side apply each manifest, in order, under ``field_manager``."""
     kube = Kube(api, Discovery(api))
     for manifest in manifests:
         kube.apply(manifest, field_manager)
+
+
+def delete_all(removals: Iterable[tuple[Callable[[str], object], str]]) -> int:
+    """Call each ``(delete, name)``; an absent object (404) is fine. Returns how many were removed."""
+    removed = 0
+    for delete, name in removals:
+        try:
+            delete(name)
+            removed += 1
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+    return removed
 
 
 def webhook_server(ctx: CheckContext) -> WebhookServer:
@@ -66,14 +81,14 @@ def register_webhooks(
         timeout_seconds=timeout_seconds,
         namespace_selector=POLICY_SELECTOR,
     )
-    _apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
+    apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
     return f"{len(manifests)} registrations pointing at {server.url} (failurePolicy {failure_policy})"
 
 
 def install_policy_twin(api: client.ApiClient, ctx: CheckContext) -> str:
     """the ValidatingAdmissionPolicy (CEL) twin of the host-isolation rules is installed"""
     manifests = validating_admission_policy_manifests(name=DEFAULT_POLICY_NAME, namespace_selector=POLICY_SELECTOR)
-    _apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
+    apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
     return f"{DEFAULT_POLICY_NAME} and its binding"
 
 
@@ -86,15 +101,7 @@ def remove_registrations(api: client.ApiClient, ctx: CheckContext) -> str:
         (admission.delete_validating_admission_policy_binding, DEFAULT_POLICY_NAME),
         (admission.delete_validating_admission_policy, DEFAULT_POLICY_NAME),
     )
-    removed = 0
-    for delete, name in removals:
-        try:
-            delete(name)
-            removed += 1
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
-    return f"{removed} removed"
+    return f"{delete_all(removals)} removed"
 
 
 def _nodes(api: client.ApiClient) -> list[client.V1Node]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kubernetes import client
+from kubernetes import client, config
 
 from harness.kube.client import api_client
 from harness.webhooks.policy import Tenant
@@ -97,10 +97,21 @@ class KubeNamespaceReader:
     turns into a clear "cannot read namespace" denial rather than a webhook timeout.
     """
 
-    def __init__(self, kubeconfig: Path, *, timeout: float = 2.0) -> None:
-        self._api = api_client(kubeconfig)
-        self._core = client.CoreV1Api(self._api)
+    def __init__(self, api: client.ApiClient, *, timeout: float = 2.0) -> None:
+        self._api = api
+        self._core = client.CoreV1Api(api)
         self._timeout = timeout
+
+    @classmethod
+    def from_kubeconfig(cls, kubeconfig: Path, *, timeout: float = 2.0) -> KubeNamespaceReader:
+        return cls(api_client(kubeconfig), timeout=timeout)
+
+    @classmethod
+    def in_cluster(cls, *, timeout: float = 2.0) -> KubeNamespaceReader:
+        """As the pod's service account (the webhook deployed in the cluster)."""
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)
+        return cls(client.ApiClient(configuration), timeout=timeout)
 
     def __call__(self, name: str) -> NamespaceInfo | None:
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.errors import InputError
@@ -38,13 +39,29 @@ DEFAULT_EXEMPT_GROUPS = ("system:masters", "kubeadm:cluster-admins")
 
 
 class WebhookEndpoint(Protocol):
-    """What a registration needs from a server: ``WebhookServer`` is one."""
+    """What a registration needs from a server: how the apiserver reaches one of its endpoints.
 
-    @property
-    def url(self) -> str: ...
+    ``WebhookServer`` (on the host) answers with a URL, ``ServiceEndpoint`` (pods in the
+    cluster) with a Service reference; both carry the CA bundle.
+    """
 
-    @property
-    def ca_bundle(self) -> bytes: ...
+    def client_config(self, path: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    """A webhook served by pods behind a Service, as the apiserver dials it (``<name>.<namespace>.svc``)."""
+
+    namespace: str
+    name: str
+    ca_bundle: bytes
+    port: int = 443
+
+    def client_config(self, path: str) -> dict[str, Any]:
+        return {
+            "service": {"namespace": self.namespace, "name": self.name, "path": path, "port": self.port},
+            "caBundle": base64.b64encode(self.ca_bundle).decode(),
+        }
 
 
 def tenant_namespace_selector() -> dict[str, Any]:
@@ -69,8 +86,7 @@ def exempt_condition(exempt_groups: Sequence[str] = DEFAULT_EXEMPT_GROUPS) -> di
 
 def _webhook(
     name: str,
-    url: str,
-    ca_bundle: bytes,
+    client_config: dict[str, Any],
     *,
     operations: list[str],
     resources: list[str],
@@ -82,7 +98,7 @@ def _webhook(
 ) -> dict[str, Any]:
     hook: dict[str, Any] = {
         "name": name,
-        "clientConfig": {"url": url, "caBundle": base64.b64encode(ca_bundle).decode()},
+        "clientConfig": client_config,
         "rules": [
             {
                 "apiGroups": [""],
@@ -114,8 +130,13 @@ def registration_manifests(
     match_conditions: bool = True,
     side_effects: str = "None",
     exempt_groups: Sequence[str] = DEFAULT_EXEMPT_GROUPS,
+    webhook_names: tuple[str, str] = (VALIDATING_WEBHOOK, MUTATING_WEBHOOK),
 ) -> list[dict[str, Any]]:
     """A ValidatingWebhookConfiguration and a MutatingWebhookConfiguration named ``name``.
+
+    ``webhook_names`` (validating, mutating) name the webhooks inside them, which is what the
+    apiserver's refusals quote: a second registration of the same policy (the in-cluster
+    deployment next to the host's server) gives its own so a refusal says which one refused.
 
     Validation covers pod CREATE and UPDATE, including ``pods/ephemeralcontainers`` (a debug
     container could otherwise be privileged); mutation only pod CREATE, since a running pod's
@@ -139,17 +160,15 @@ def registration_manifests(
     }
     labels = {"app.kubernetes.io/managed-by": "spin-harness"}
     validating = _webhook(
-        VALIDATING_WEBHOOK,
-        f"{server.url}/validate",
-        server.ca_bundle,
+        webhook_names[0],
+        server.client_config("/validate"),
         operations=["CREATE", "UPDATE"],
         resources=["pods", "pods/ephemeralcontainers"],
         **common,
     )
     mutating = _webhook(
-        MUTATING_WEBHOOK,
-        f"{server.url}/mutate",
-        server.ca_bundle,
+        webhook_names[1],
+        server.client_config("/mutate"),
         operations=["CREATE"],
         resources=["pods"],
         **common,

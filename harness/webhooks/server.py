@@ -25,6 +25,7 @@ request and response bodies are never logged or kept, whatever kind of object ar
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
 import logging
@@ -33,6 +34,7 @@ import socketserver
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -204,31 +206,43 @@ def _tls_context(material: ServingMaterial) -> ssl.SSLContext:
 
 
 class WebhookServer:
-    """The platform's admission webhook, served over HTTPS on ``host`` at an ephemeral port.
+    """The platform's admission webhook, served over HTTPS on ``host`` at ``port`` (0: ephemeral).
 
     Give either ``lookup`` (a callable from namespace name to ``NamespaceInfo``) or
     ``kubeconfig`` (Namespaces are then read from that cluster, cached for ``cache_ttl``
-    seconds). Certificates and the 0600 key go into ``directory``.
+    seconds). Give either ``directory``, where a new CA, certificate and 0600 key go, or
+    ``material`` made elsewhere (in the cluster: mounted from a Secret). ``on_request`` is
+    called with each ``RequestRecord`` as it is logged.
     """
 
     def __init__(
         self,
-        directory: Path,
+        directory: Path | None,
         *,
         lookup: NamespaceLookup | None = None,
         kubeconfig: Path | None = None,
         host: str = "127.0.0.1",
+        port: int = 0,
+        material: ServingMaterial | None = None,
+        on_request: Callable[[RequestRecord], None] | None = None,
         slow_seconds: float = SLOW_SECONDS,
         cache_ttl: float = 5.0,
     ) -> None:
         if (lookup is None) == (kubeconfig is None):
             raise ValueError("give exactly one of lookup= or kubeconfig=")
+        if (material is None) == (directory is None):
+            raise ValueError("give exactly one of directory= (new certificates) or material= (existing ones)")
         self.host = host
         self.slow_seconds = slow_seconds
         self._given_lookup = lookup
         self._kubeconfig = kubeconfig
         self._cache_ttl = cache_ttl
-        self._material = create_serving_material(directory, host)
+        self._requested_port = port
+        self._on_request = on_request
+        if material is None:
+            assert directory is not None
+            material = create_serving_material(directory, host)
+        self._material = material
         self._context = _tls_context(self._material)
         self._lifecycle = threading.RLock()
         self._records_lock = threading.Lock()
@@ -250,12 +264,12 @@ class WebhookServer:
             if self._port is not None or self._stopped:
                 raise RuntimeError("the webhook server is already started (a server starts once)")
             if self._kubeconfig is not None:
-                self._reader = KubeNamespaceReader(self._kubeconfig)
+                self._reader = KubeNamespaceReader.from_kubeconfig(self._kubeconfig)
                 self._lookup = CachedLookup(self._reader, ttl=self._cache_ttl)
             else:
                 self._lookup = self._given_lookup
             try:
-                self._start_listener(0)
+                self._start_listener(self._requested_port)
             except BaseException:
                 self._close_reader()
                 raise
@@ -341,6 +355,10 @@ class WebhookServer:
         """Base URL, e.g. ``https://127.0.0.1:43117``; endpoints are ``/validate`` and ``/mutate``."""
         return f"https://{self.host}:{self.port}"
 
+    def client_config(self, path: str) -> dict[str, str]:
+        """The registration's ``clientConfig`` for an endpoint (``/validate``): by URL."""
+        return {"url": f"{self.url}{path}", "caBundle": base64.b64encode(self.ca_bundle).decode()}
+
     @property
     def ca_bundle(self) -> bytes:
         """PEM of the CA that signed the serving certificate: the registration's ``caBundle``."""
@@ -414,3 +432,5 @@ class WebhookServer:
         )
         with self._records_lock:
             self._records.append(record)
+        if self._on_request is not None:
+            self._on_request(record)

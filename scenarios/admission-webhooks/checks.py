@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes import client
 
 from harness.scenarios import CheckContext
+from harness.webhooks.deployment import InClusterWebhook
 from harness.webhooks.install import (
     global_fs_namespace,
     install_policy_twin,
@@ -25,15 +26,28 @@ from harness.webhooks.install import (
     unlabel_global_fs_node,
     webhook_server,
 )
+from harness.webhooks.install_in_cluster import (
+    deploy_in_cluster_webhook,
+    in_cluster_namespace,
+    in_cluster_webhook_ready,
+    in_cluster_webhook_reviewed,
+    remove_in_cluster_webhook,
+    scale,
+)
 from harness.webhooks.server import Mode
 
 __all__ = [
+    "deploy_in_cluster_webhook",
+    "in_cluster_refused_without_pods",
+    "in_cluster_webhook_ready",
+    "in_cluster_webhook_reviewed",
     "install_policy_twin",
     "label_global_fs_node",
     "on_global_fs_node",
     "refused_when_too_slow",
     "refused_while_down",
     "register_webhooks",
+    "remove_in_cluster_webhook",
     "remove_registrations",
     "unlabel_global_fs_node",
 ]
@@ -66,23 +80,27 @@ def _compliant_pod(ctx: CheckContext, name: str) -> dict[str, Any]:
     }
 
 
+def _dry_run_compliant(api: client.ApiClient, ctx: CheckContext, namespace: str, name: str) -> tuple[int, str]:
+    """Dry-run a compliant pod: (0, "") when admitted, else (status, the apiserver's message)."""
+    try:
+        client.CoreV1Api(api).create_namespaced_pod(namespace, _compliant_pod(ctx, name), dry_run="All")
+    except client.ApiException as exc:
+        body = json.loads(exc.body or "{}") if (exc.body or "").startswith("{") else {}
+        return int(exc.status or 0), str(body.get("message", exc.reason))
+    return 0, ""
+
+
 def _refusal_while(ctx: CheckContext, api: client.ApiClient, mode: Mode) -> tuple[int, str, float]:
     """Dry-run a compliant pod with the server in ``mode``: (status, message, seconds)."""
     server = webhook_server(ctx)
-    namespace = global_fs_namespace(ctx)
     previous = server.mode
     server.mode = mode
     started = time.monotonic()
     try:
-        client.CoreV1Api(api).create_namespaced_pod(
-            namespace, _compliant_pod(ctx, f"while-{mode.value}"), dry_run="All"
-        )
-    except client.ApiException as exc:
-        body = json.loads(exc.body or "{}") if (exc.body or "").startswith("{") else {}
-        return int(exc.status or 0), str(body.get("message", exc.reason)), time.monotonic() - started
+        status, message = _dry_run_compliant(api, ctx, global_fs_namespace(ctx), f"while-{mode.value}")
     finally:
         server.mode = previous
-    return 0, "", time.monotonic() - started
+    return status, message, time.monotonic() - started
 
 
 def refused_while_down(api: client.ApiClient, ctx: CheckContext) -> str:
@@ -100,3 +118,22 @@ def refused_when_too_slow(api: client.ApiClient, ctx: CheckContext, timeout_seco
     assert status >= 500, f"expected a refusal after the webhook timed out, got {status}: {message[:300]}"
     assert seconds < timeout_seconds + 2.5, f"the apiserver waited {seconds:.1f}s for a {timeout_seconds}s timeout"
     return f"refused after {seconds:.1f}s: {message[:120]}"
+
+
+def in_cluster_refused_without_pods(api: client.ApiClient, ctx: CheckContext) -> str:
+    """with no in-cluster webhook pod, failurePolicy Fail refuses a compliant pod; with them back, it is admitted"""
+    webhook = InClusterWebhook()
+    replicas = client.AppsV1Api(api).read_namespaced_deployment(webhook.name, webhook.namespace).spec.replicas or 1
+    namespace = in_cluster_namespace(ctx)
+    scale(api, webhook, 0)
+    try:
+        status, message = _dry_run_compliant(api, ctx, namespace, "in-cluster-without-pods")
+    finally:
+        scale(api, webhook, replicas)
+    assert status >= 500 and "failed calling webhook" in message and "in-cluster" in message, (
+        f"expected the apiserver to refuse the pod because no in-cluster webhook pod answers, got {status}: "
+        f"{message[:300]}"
+    )
+    back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")
+    assert back == 0, f"with {replicas} pods back, a compliant pod is still refused: {back}: {again[:300]}"
+    return f"refused without pods ({status}: {message[:100]}); admitted again with {replicas} pods"

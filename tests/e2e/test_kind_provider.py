@@ -3,13 +3,16 @@
 One cluster for the module (two nodes at the older of the newest two minors): its pods
 really run, a tenant pod reads a file through the global-filesystem hostPath mount as its
 own uid and is refused by the kernel as another uid, and an in-place upgrade to the newer
-minor keeps the node containers, the etcd data and the running pod. Skipped, with the
-reason, where no Docker engine answers (scripts/docker-engine starts one).
+minor keeps the node containers, the etcd data and the running pod. The platform's admission
+webhook runs in it as pods behind a Service (the image the provider loaded at creation) and
+keeps refusing through the upgrade. Skipped, with the reason, where no Docker engine answers
+(scripts/docker-engine starts one).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -27,10 +30,15 @@ from harness.providers.base import Cluster
 from harness.providers.kind import KindProvider
 from harness.providers.kind.state import KindState
 from harness.versions import KubeVersion
+from harness.webhooks.deployment import WEBHOOK_NAMES, InClusterWebhook
+from harness.webhooks.install_in_cluster import IN_CLUSTER_POLICY, deploy, reviews, scale, wait_ready
+from harness.webhooks.policy import GID_ANNOTATION, GLOBAL_FS_ANNOTATION, TENANT_LABEL, UID_ANNOTATION
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
 UID = 24001
+PROJECT = "/global/cfs/projects/kt-project"
+IN_CLUSTER_NS = "kt-in-cluster"
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +112,81 @@ def test_pods_run_and_read_the_global_filesystem_as_their_own_uid(
         assert phase == "Failed" and "Permission denied" in log, (phase, log)
 
 
+def tenant_pod(name: str, uid: int) -> dict[str, Any]:
+    """A pod of tenant ``kt`` mounting its project directory, running as ``uid``."""
+    security = {
+        "runAsUser": uid,
+        "runAsGroup": UID,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "containers": [{"name": "c", "image": "x", "securityContext": security,
+                            "volumeMounts": [{"name": "p", "mountPath": "/project"}]}],
+            "volumes": [{"name": "p", "hostPath": {"path": f"{PROJECT}/work"}}],
+        },
+    }  # fmt: skip
+
+
+def dry_run(core: client.CoreV1Api, namespace: str, pod: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+    """(0, "", the admitted pod) or (status, the apiserver's message, {})."""
+    try:
+        created = core.api_client.sanitize_for_serialization(core.create_namespaced_pod(namespace, pod, dry_run="All"))
+    except client.ApiException as exc:
+        return int(exc.status or 0), str(json.loads(exc.body or "{}").get("message", exc.reason)), {}
+    return 0, "", created
+
+
+def refused_by_the_in_cluster_webhook(core: client.CoreV1Api) -> str:
+    """Wait (registrations take effect through a watch) for a foreign uid to be refused; the message."""
+    answer = [""]
+
+    def refused() -> tuple[bool, str]:
+        status, message, _ = dry_run(core, IN_CLUSTER_NS, tenant_pod("foreign", UID + 1))
+        answer[0] = message
+        return status in (400, 403) and f'admission webhook "{WEBHOOK_NAMES[0]}" denied' in message, message[:300]
+
+    wait_until("the in-cluster webhook to refuse a foreign uid", refused, timeout=60, max_interval=2)
+    return answer[0]
+
+
+def test_the_admission_webhook_runs_in_the_cluster_as_pods(provider: KindProvider, kind_cluster: Cluster) -> None:
+    webhook = InClusterWebhook(provider.scenario_defaults()["webhook_image"])
+    with contextlib.closing(api_client(kind_cluster.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+        labels = {TENANT_LABEL: "kt", "platform.spin.example/policy": IN_CLUSTER_POLICY}
+        annotations = {UID_ANNOTATION: str(UID), GID_ANNOTATION: str(UID), GLOBAL_FS_ANNOTATION: PROJECT}
+        core.create_namespace({"metadata": {"name": IN_CLUSTER_NS, "labels": labels, "annotations": annotations}})
+        print(deploy(api, webhook))
+        # Both replicas run, one per node: the control plane's taint is tolerated.
+        pods = core.list_namespaced_pod(webhook.namespace).items
+        assert len({p.spec.node_name for p in pods}) == 2, [p.spec.node_name for p in pods]
+
+        message = refused_by_the_in_cluster_webhook(core)
+        assert "run-as-user-mismatch" in message, message
+        status, message, admitted = dry_run(core, IN_CLUSTER_NS, tenant_pod("compliant", UID))
+        assert status == 0, message
+        assert admitted["metadata"]["labels"][TENANT_LABEL] == "kt", "mutated by the in-cluster webhook"
+        assert admitted["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+        # The pods' own log is the evidence that they (not a server on the host) answered.
+        logged = [r for r in reviews(api, webhook) if r["namespace"] == IN_CLUSTER_NS]
+        decisions = {(r["path"], r["decision"]) for r in logged}
+        assert {("/validate", "denied"), ("/validate", "allowed"), ("/mutate", "allowed")} <= decisions, logged
+        assert any(r["path"] == "/mutate" and r["patch_ops"] > 0 for r in logged)
+
+        # No pod behind the Service: failurePolicy Fail refuses; back, admitted again.
+        scale(api, webhook, 0)
+        try:
+            status, message, _ = dry_run(core, IN_CLUSTER_NS, tenant_pod("compliant", UID))
+        finally:
+            scale(api, webhook, 2)
+        assert status >= 500 and "failed calling webhook" in message and "in-cluster" in message, (status, message)
+        assert dry_run(core, IN_CLUSTER_NS, tenant_pod("compliant", UID))[0] == 0
+
+
 def test_upgrade_in_place_keeps_containers_data_and_pods(
     provider: KindProvider, kind_cluster: Cluster, e2e_versions: tuple[KubeVersion, KubeVersion]
 ) -> None:
@@ -143,6 +226,10 @@ def test_upgrade_in_place_keeps_containers_data_and_pods(
         pod = core.read_namespaced_pod("sleeper", "default")
         assert pod.metadata.uid == uid and pod.status.phase == "Running"
         assert client.VersionApi(api).get_code().git_version == str(newer)
+        if core.list_namespace(field_selector=f"metadata.name={IN_CLUSTER_NS}").items:
+            # The in-cluster webhook (deployed above) survived the drain of its node.
+            print(wait_ready(api, InClusterWebhook(), timeout=120))
+            refused_by_the_in_cluster_webhook(core)
 
 
 def test_delete_leaves_no_container_or_state(

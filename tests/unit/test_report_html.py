@@ -121,3 +121,27 @@ def test_a_cell_whose_provider_is_missing_is_skipped_not_passed() -> None:
     assert only_skipped["verdict"] == "empty", "nothing ran, so nothing passed"
     assert unavailable_reason("local") is None
     assert "no kinder provider" in (unavailable_reason("kinder") or "")
+
+
+def test_steps_that_did_not_run_are_listed_with_the_reason(tmp_path: Path) -> None:
+    data = summary(1)
+    item = data["cells"][0]["items"][1]
+    ran = {"path": "verify[0]", "title": "a pod is refused", "status": "passed", "seconds": 0.2, "message": ""}
+    skipped = {
+        "path": "verify[1]",
+        "title": "the marker is read <through> the mount",
+        "status": "skipped",
+        "seconds": 0.0,
+        "message": "needs real-containers, which provider local lacks",
+    }
+    item["steps"] = [ran | {"tenant": "alpha"}, skipped | {"tenant": "alpha"}]
+    html = render_html(data, tmp_path)
+    table = html.split('<table id="skipped-steps">', 1)[1].split("</table>", 1)[0]
+    assert "the marker is read &lt;through&gt; the mount" in table and "needs real-containers" in table
+    assert "a pod is refused" not in table, "steps that ran are not listed"
+    assert 'title="verify@v2: failed (2 steps, 1 skipped)"' in html
+
+    item["steps"][1]["status"] = "passed"
+    assert "Every step of every scenario phase that ran was executed." in render_html(data, tmp_path)
+    del item["steps"]
+    assert "No scenario phase recorded its steps." in render_html(data, tmp_path)

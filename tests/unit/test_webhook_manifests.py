@@ -17,6 +17,7 @@ from harness.errors import InputError
 from harness.webhooks.manifests import (
     MUTATING_WEBHOOK,
     VALIDATING_WEBHOOK,
+    ServiceEndpoint,
     exempt_condition,
     registration_manifests,
     validating_admission_policy_manifests,
@@ -32,6 +33,9 @@ HOST_ISOLATION_CODES = {"privileged", "host-network", "host-pid", "host-ipc"}
 class Endpoint:
     url: str = "https://127.0.0.1:40001"
     ca_bundle: bytes = CA
+
+    def client_config(self, path: str) -> dict[str, Any]:
+        return {"url": self.url + path, "caBundle": base64.b64encode(self.ca_bundle).decode()}
 
 
 def webhooks(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -61,6 +65,20 @@ def test_one_validating_and_one_mutating_configuration_registered_by_url() -> No
         assert hook["namespaceSelector"] == tenant_namespaces
         # the apiserver requires fully qualified webhook names (three or more DNS labels)
         assert re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+){2,}", hook["name"])
+
+
+def test_pods_in_the_cluster_are_registered_by_service_under_their_own_webhook_names() -> None:
+    endpoint = ServiceEndpoint("spin-webhook", "spin-platform-webhook", CA)
+    names = ("validate.pods.in-cluster.platform.spin.example", "mutate.pods.in-cluster.platform.spin.example")
+    hooks = webhooks(registration_manifests(endpoint, name="spin-in-cluster", webhook_names=names))
+    validating, mutating = hooks["ValidatingWebhookConfiguration"], hooks["MutatingWebhookConfiguration"]
+    assert (validating["name"], mutating["name"]) == names
+    assert validating["clientConfig"] == {
+        "service": {"namespace": "spin-webhook", "name": "spin-platform-webhook", "path": "/validate", "port": 443},
+        "caBundle": base64.b64encode(CA).decode(),
+    }
+    assert mutating["clientConfig"]["service"]["path"] == "/mutate"
+    assert "url" not in validating["clientConfig"]
 
 
 def test_validation_covers_ephemeral_containers_and_mutation_only_creates() -> None:

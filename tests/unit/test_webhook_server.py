@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
+from harness.webhooks.certs import ServingMaterial, create_serving_material, service_dns_names
 from harness.webhooks.lookup import CachedLookup, NamespaceInfo, StaticNamespaceLookup
 from harness.webhooks.policy import (
     GID_ANNOTATION,
@@ -40,7 +41,7 @@ from harness.webhooks.review import (
     parse_review,
     review_response,
 )
-from harness.webhooks.server import Mode, WebhookServer
+from harness.webhooks.server import Mode, RequestRecord, WebhookServer
 
 UID = 51001
 ROOT = "/global/cfs/projects/alpha"
@@ -310,6 +311,54 @@ def test_a_client_that_does_not_trust_the_ca_is_refused(server: WebhookServer) -
     # and the server keeps serving the clients that do
     with urllib.request.urlopen(server.url + "/healthz", context=context_for(server), timeout=5) as response:
         assert response.read() == b"ok"
+
+
+def test_a_server_on_mounted_material_answers_to_the_service_name_and_reports_each_review(tmp_path: Path) -> None:
+    # As in the pod: a kubernetes.io/tls Secret's files, a certificate for the Service's names only.
+    made = create_serving_material(tmp_path / "made", None, dns_names=service_dns_names("hook", "spin-webhook"))
+    mounted = tmp_path / "tls"
+    mounted.mkdir()
+    for source, name in (
+        (made.cert_file, "tls.crt"),
+        (made.key_file, "tls.key"),
+        (tmp_path / "made" / "ca.crt", "ca.crt"),
+    ):
+        (mounted / name).write_bytes(source.read_bytes())
+    material = ServingMaterial.from_directory(mounted)
+    cert = x509.load_pem_x509_certificate(material.cert_file.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "hook.spin-webhook.svc" in names.get_values_for_type(x509.DNSName)
+    assert names.get_values_for_type(x509.IPAddress) == []
+    seen: list[RequestRecord] = []
+    lookup = StaticNamespaceLookup({"alpha": ALPHA})
+    with WebhookServer(None, lookup=lookup, material=material, on_request=seen.append) as server:
+        context = ssl.create_default_context(cadata=material.ca_pem.decode())
+
+        def exchange(request: bytes, name: str = "hook.spin-webhook.svc") -> bytes:
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            with raw, context.wrap_socket(raw, server_hostname=name) as tls:
+                tls.sendall(request)
+                return b"".join(iter(lambda: tls.recv(65536), b""))
+
+        assert exchange(b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200")
+        with pytest.raises(ssl.SSLCertVerificationError):  # the apiserver dials the name, never the IP
+            exchange(b"GET /healthz HTTP/1.0\r\n\r\n", name="127.0.0.1")
+        body = json.dumps(review(global_fs_pod(UID + 1), uid="u-9")).encode()
+        head = f"POST /validate HTTP/1.0\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        answer = json.loads(exchange(head + body).split(b"\r\n\r\n", 1)[1])
+        assert answer["response"]["allowed"] is False
+    assert [(r.uid, r.decision) for r in seen] == [("u-9", "denied")]
+    assert seen == server.requests
+
+
+def test_new_or_given_certificates_not_both(tmp_path: Path) -> None:
+    material = create_serving_material(tmp_path / "m")
+    with pytest.raises(ValueError, match="directory"):
+        WebhookServer(tmp_path / "w", lookup=StaticNamespaceLookup(), material=material)
+    with pytest.raises(ValueError, match="directory"):
+        WebhookServer(None, lookup=StaticNamespaceLookup())
+    with pytest.raises(ValueError, match="IP address or a DNS name"):
+        create_serving_material(tmp_path / "n", None)
 
 
 def test_each_server_has_its_own_ca(tmp_path: Path) -> None:

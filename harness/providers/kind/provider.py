@@ -24,7 +24,7 @@ from typing import TypeVar
 from kubernetes import client
 from python_on_whales.exceptions import DockerException
 
-from harness.errors import ClusterError, InputError, VersionError
+from harness.errors import ClusterError, ImageError, InputError, VersionError
 from harness.images import engine
 from harness.images.kind_node import (
     NodeImage,
@@ -157,6 +157,7 @@ class KindProvider:
             else:
                 self._step("pod network", lambda: self._configure_network(st))
             self._step("ready", lambda: self._wait_ready(st, version))
+            self._step("webhook image into nodes", lambda: self._load_webhook_image(st))
             if self.ingress:
                 self._step("ingress controller", lambda: self._install_ingress(st))
             st.phase = "ready"
@@ -319,16 +320,36 @@ class KindProvider:
         return names
 
     def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
-        """Tenant pods run the busybox image every node image preloads (nothing can be pulled)."""
+        """Tenant pods run the busybox image every node image preloads (nothing can be pulled);
+        the in-cluster webhook runs the image ``create`` loaded into the nodes."""
         from harness.images.kind_node import tenant_image_reference
         from harness.images.rootfs import node_root
+        from harness.images.webhook_image import webhook_image_reference
 
         defaults = {"image": tenant_image_reference(node_root().key)}
+        with contextlib.suppress(ImageError):
+            defaults["webhook_image"] = webhook_image_reference()
         if self.ingress:
             defaults["controller"] = ingress.CONTROLLER
             if cluster is not None:
                 defaults["ingress_address"] = f"127.0.0.1:{KindState.load(cluster.state_dir).ingress_port}"
         return defaults
+
+    def _load_webhook_image(self, st: KindState) -> None:
+        """The in-cluster webhook's image (this harness's code) into every node, for scenarios.
+
+        Not part of the node image: it changes with every change to the harness, and a node
+        image takes a minute to build. Where it cannot be built (a host Python Debian does not
+        ship), the cluster is still made and the scenario step that deploys it says why.
+        """
+        from harness.images.webhook_image import ensure_webhook_image
+
+        try:
+            reference = ensure_webhook_image(self.progress)
+        except ImageError as exc:
+            self.progress(f"no in-cluster webhook image: {exc}")
+            return
+        load_into_nodes(self.node_names(self._cluster(st)), [reference])
 
     def service_host(self) -> str:
         """The address host services (the harness's webhook) listen on for kind's apiservers.
