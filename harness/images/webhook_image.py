@@ -194,6 +194,9 @@ def _ensure_site(dists: Iterable[Distribution], progress: ProgressFn) -> Path:
     (partial / ".complete").write_text("\n".join(d.pin for d in dists) + "\n")
     shutil.rmtree(site, ignore_errors=True)
     partial.rename(site)
+    for other in site.parent.iterdir():  # the staged packages of earlier versions (about 100 MB each)
+        if other != site and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
     progress(f"webhook site packages: {len(dists)} distributions, {count} files")
     return site
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.kube.waits import wait_until
 from harness.scenarios import CheckContext
 from harness.webhooks.deployment import InClusterWebhook
 from harness.webhooks.install import (
@@ -134,6 +135,11 @@ def in_cluster_refused_without_pods(api: client.ApiClient, ctx: CheckContext) ->
         f"expected the apiserver to refuse the pod because no in-cluster webhook pod answers, got {status}: "
         f"{message[:300]}"
     )
-    back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")
-    assert back == 0, f"with {replicas} pods back, a compliant pod is still refused: {back}: {again[:300]}"
+
+    def admitted() -> tuple[bool, str]:
+        back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")
+        return back == 0, f"still refused: {back}: {again[:300]}"
+
+    # Ready pods are endpoints at once; kube-proxy on the apiserver's node may take a moment.
+    wait_until(f"a compliant pod admitted with {replicas} webhook pods back", admitted, timeout=30, max_interval=1)
     return f"refused without pods ({status}: {message[:100]}); admitted again with {replicas} pods"

@@ -184,7 +184,12 @@ def test_the_admission_webhook_runs_in_the_cluster_as_pods(provider: KindProvide
         finally:
             scale(api, webhook, 2)
         assert status >= 500 and "failed calling webhook" in message and "in-cluster" in message, (status, message)
-        assert dry_run(core, IN_CLUSTER_NS, tenant_pod("compliant", UID))[0] == 0
+        wait_until(  # kube-proxy on the apiserver's node may take a moment to see the new endpoints
+            "a compliant pod admitted again",
+            lambda: (dry_run(core, IN_CLUSTER_NS, tenant_pod("compliant", UID))[0] == 0, "refused"),
+            timeout=30,
+            max_interval=1,
+        )
 
 
 def test_upgrade_in_place_keeps_containers_data_and_pods(
