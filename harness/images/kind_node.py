@@ -34,7 +34,6 @@ from python_on_whales.exceptions import DockerException
 
 from harness.errors import ImageError
 from harness.images import engine, layers, rootfs
-from harness.paths import cache_root
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import KUBEADM_NODE_COMPONENTS, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure, ensure_product, kubeadm_image_versions
@@ -104,7 +103,7 @@ def ensure_tenant_image(progress: ProgressFn = no_progress) -> str:
     tenant = tenant_image_reference(root_spec.key)
     if not engine.image_present(tenant):
         root_tar = rootfs.ensure_root(root_spec, progress=progress)
-        with tempfile.TemporaryDirectory(prefix="tenant-image-", dir=_work_root()) as scratch:
+        with tempfile.TemporaryDirectory(prefix="tenant-image-", dir=layers.work_root()) as scratch:
             _build_tenant_image(docker, Path(scratch), root_tar, tenant, progress)
     return tenant
 
@@ -113,7 +112,7 @@ def load_into_nodes(nodes: Iterable[str], images: Iterable[str]) -> None:
     """Import ``images`` from the local engine into the containerd of every running node container
     (pinned, so the kubelet's image garbage collection keeps them)."""
     docker = engine.docker_client()
-    with tempfile.TemporaryDirectory(prefix="kind-load-", dir=_work_root()) as scratch:
+    with tempfile.TemporaryDirectory(prefix="kind-load-", dir=layers.work_root()) as scratch:
         archive = Path(scratch) / "images.tar"
         docker.image.save(list(images), output=archive)
         for node in nodes:
@@ -164,7 +163,7 @@ def build_node_image(
         progress(f"node image {reference} is already built")
         return NodeImage(reference, version, preloaded, tenant, time.monotonic() - started)
 
-    work = Path(tempfile.mkdtemp(prefix="node-image-", dir=_work_root()))
+    work = Path(tempfile.mkdtemp(prefix="node-image-", dir=layers.work_root()))
     try:
         root_image = _ensure_root_image(docker, root_tar, root_spec.key, progress)
         archive = _build_component_images(docker, work, images, binaries, root_tar, tenant, progress)
@@ -176,12 +175,6 @@ def build_node_image(
     seconds = time.monotonic() - started
     progress(f"node image {reference} built in {seconds:.0f}s")
     return NodeImage(reference, version, preloaded, tenant, seconds, built=True)
-
-
-def _work_root() -> Path:
-    root = cache_root() / "images" / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def _component_images(version: KubeVersion, tags: dict[str, str]) -> dict[str, str]:

@@ -13,6 +13,16 @@ import tarfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from harness.paths import cache_root
+
+
+def work_root() -> Path:
+    """Scratch space for image builds, beside the cache (image tarballs are too big for /tmp)."""
+    root = cache_root() / "images" / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 #: Directories every image root gets (processes write to /tmp; kubelet mounts under /var, /etc).
 _SKELETON = ("etc", "tmp", "var", "usr", "usr/local", "usr/local/bin")
 

@@ -76,8 +76,13 @@ class DebianRoot:
         return (root or cache_root() / "images" / "rootfs") / f"{self.key}.tar"
 
 
+def debian_root(suite: str, packages: tuple[str, ...]) -> DebianRoot:
+    """A root from the configured mirror (``SPIN_HARNESS_DEBIAN_MIRROR``)."""
+    return DebianRoot(suite, packages, os.environ.get("SPIN_HARNESS_DEBIAN_MIRROR", DEFAULT_MIRROR))
+
+
 def node_root() -> DebianRoot:
-    return DebianRoot("bookworm", NODE_PACKAGES, os.environ.get("SPIN_HARNESS_DEBIAN_MIRROR", DEFAULT_MIRROR))
+    return debian_root("bookworm", NODE_PACKAGES)
 
 
 def ensure_root(spec: DebianRoot, *, cache: Path | None = None, progress: ProgressFn = no_progress) -> Path:

@@ -20,7 +20,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import py_compile
 import shutil
 import subprocess
@@ -74,7 +73,7 @@ def python_root(python: tuple[int, int] | None = None) -> rootfs.DebianRoot:
             f"Python {major}.{minor}; Debian has {supported}",
             hint="run the harness on one of those Python versions to build the webhook image",
         )
-    return rootfs.DebianRoot(suite, ("python3",), os.environ.get("SPIN_HARNESS_DEBIAN_MIRROR", rootfs.DEFAULT_MIRROR))
+    return rootfs.debian_root(suite, ("python3",))
 
 
 #: Printed by a fresh interpreter: the top-level non-stdlib modules the entrypoint imports.
@@ -142,14 +141,12 @@ def ensure_webhook_image(progress: ProgressFn = no_progress) -> str:
     if engine.image_present(reference):
         return reference
     docker = engine.require_engine()
-    work_root = cache_root() / "images" / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_root() / "images" / "webhook-image.lock")):
         if engine.image_present(reference):
             return reference
         root_tar = rootfs.ensure_root(python_root(), progress=progress)
         site = _ensure_site(runtime_distributions(), progress)
-        with tempfile.TemporaryDirectory(prefix="webhook-image-", dir=work_root) as scratch:
+        with tempfile.TemporaryDirectory(prefix="webhook-image-", dir=layers.work_root()) as scratch:
             staged = Path(scratch) / "harness-site"
             _stage(staged, _harness_sources())
             copies = {f"{SITE}/{p.relative_to(site)}": p for p in _files(site)}

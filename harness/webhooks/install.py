@@ -64,9 +64,14 @@ def webhook_server(ctx: CheckContext) -> WebhookServer:
     return server
 
 
+def suffixed_namespace(ctx: CheckContext, suffix_param: str) -> str:
+    """The current tenant's namespace ``<tenant namespace>-<params[suffix_param]>``."""
+    return f"{ctx.variables['tenant']['namespace']}-{ctx.params[suffix_param]}"
+
+
 def global_fs_namespace(ctx: CheckContext) -> str:
     """The current tenant's global-filesystem namespace."""
-    return f"{ctx.variables['tenant']['namespace']}-{ctx.params['namespace_suffix']}"
+    return suffixed_namespace(ctx, "namespace_suffix")
 
 
 def register_webhooks(

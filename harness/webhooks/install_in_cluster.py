@@ -29,7 +29,7 @@ from harness.webhooks.deployment import (
     InClusterWebhook,
     deployment_manifests,
 )
-from harness.webhooks.install import POLICY_LABEL, apply_all, delete_all
+from harness.webhooks.install import POLICY_LABEL, apply_all, delete_all, suffixed_namespace
 from harness.webhooks.manifests import registration_manifests
 
 #: Namespaces opt into the in-cluster webhook with this POLICY_LABEL value (the host's server's is ``global-fs``).
@@ -174,7 +174,7 @@ def _webhook(ctx: CheckContext) -> InClusterWebhook:
 
 def in_cluster_namespace(ctx: CheckContext) -> str:
     """The current tenant's namespace that the in-cluster webhook guards."""
-    return f"{ctx.variables['tenant']['namespace']}-{ctx.params['in_cluster_suffix']}"
+    return suffixed_namespace(ctx, "in_cluster_suffix")
 
 
 def deploy_in_cluster_webhook(
