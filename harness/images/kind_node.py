@@ -34,11 +34,11 @@ from python_on_whales.exceptions import DockerException
 
 from harness.errors import ImageError
 from harness.images import engine, layers, rootfs
+from harness.progress import ProgressFn, no_progress, phase
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import KUBEADM_NODE_COMPONENTS, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure, ensure_product, kubeadm_image_versions
 from harness.toolchain.manifest import sha256_file
-from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion
 
 FILES = Path(__file__).with_name("kind_node") / "files"
@@ -84,9 +84,9 @@ def ensure_given_image(reference: str, progress: ProgressFn = no_progress) -> st
     docker = engine.require_engine()
     if engine.image_present(reference):
         return reference
-    progress(f"docker pull {reference}")
     try:
-        docker.image.pull(reference, quiet=True)
+        with phase(progress, f"docker pull {reference}"):
+            docker.image.pull(reference, quiet=True)
     except DockerException as exc:
         detail = (exc.stderr or str(exc)).strip().splitlines()[-1:]
         raise ImageError(
@@ -167,7 +167,8 @@ def build_node_image(
     try:
         root_image = _ensure_root_image(docker, root_tar, root_spec.key, progress)
         archive = _build_component_images(docker, work, images, binaries, root_tar, tenant, progress)
-        staging = _stage_node_files(work / "node", version, binaries, tags)
+        with phase(progress, "staging the node's files"):
+            staging = _stage_node_files(work / "node", version, binaries, tags)
         _assemble(docker, root_image, staging, archive, preloaded, reference, progress)
         docker.image.tag(reference, f"{NODE_REPOSITORY}:{version}")
     finally:
@@ -210,8 +211,8 @@ def _recorded_sha256(binary: Path) -> str:
 def _ensure_root_image(docker: DockerClient, root_tar: Path, key: str, progress: ProgressFn) -> str:
     reference = f"{ROOT_REPOSITORY}:{key.rsplit('-', 1)[-1]}"
     if not engine.image_present(reference):
-        progress(f"docker import {root_tar.name} as {reference}")
-        docker.image.import_(root_tar, tag=reference, changes=[f"LABEL {engine.OWNER_LABEL}=images"])
+        with phase(progress, f"docker import {root_tar.name} as {reference}"):
+            docker.image.import_(root_tar, tag=reference, changes=[f"LABEL {engine.OWNER_LABEL}=images"])
     return reference
 
 
@@ -226,24 +227,24 @@ def _build_component_images(
 ) -> Path:
     """Import each component image into the engine and save them all to one archive for containerd."""
     path_env = "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
-    for reference, name in images.items():
+    for number, (reference, name) in enumerate(images.items(), start=1):
         binary = binaries[Component(name)]
-        if name == "kube-proxy":
-            tar = layers.write_binary_root(work / f"{name}.tar", {f"/usr/local/bin/{name}": binary}, base=root_tar)
-            changes = [path_env]
-        elif name in ("coredns", "pause"):
-            tar = layers.write_binary_root(work / f"{name}.tar", {f"/{name}": binary})
-            changes = [f'ENTRYPOINT ["/{name}"]', path_env]
-        else:
-            tar = layers.write_binary_root(work / f"{name}.tar", {f"/usr/local/bin/{name}": binary})
-            changes = [path_env]
-        progress(f"image {reference}")
-        docker.image.import_(tar, tag=reference, changes=[*changes, f"LABEL {engine.OWNER_LABEL}=images"])
-        tar.unlink()
+        with phase(progress, f"image {number}/{len(images)} {reference}"):
+            if name == "kube-proxy":
+                tar = layers.write_binary_root(work / f"{name}.tar", {f"/usr/local/bin/{name}": binary}, base=root_tar)
+                changes = [path_env]
+            elif name in ("coredns", "pause"):
+                tar = layers.write_binary_root(work / f"{name}.tar", {f"/{name}": binary})
+                changes = [f'ENTRYPOINT ["/{name}"]', path_env]
+            else:
+                tar = layers.write_binary_root(work / f"{name}.tar", {f"/usr/local/bin/{name}": binary})
+                changes = [path_env]
+            docker.image.import_(tar, tag=reference, changes=[*changes, f"LABEL {engine.OWNER_LABEL}=images"])
+            tar.unlink()
     _build_tenant_image(docker, work, root_tar, tenant, progress)
     archive = work / "images.tar"
-    progress(f"docker save {len(images) + 1} images for containerd")
-    docker.image.save([*images, tenant], output=archive)
+    with phase(progress, f"docker save {len(images) + 1} images for containerd"):
+        docker.image.save([*images, tenant], output=archive)
     return archive
 
 
@@ -251,16 +252,18 @@ def _build_tenant_image(docker: DockerClient, work: Path, root_tar: Path, tenant
     """busybox (Debian's static build) with its applets: what tenant workloads run (sh, httpd, cat...)."""
     if engine.image_present(tenant):
         return
-    busybox = layers.extract_member(root_tar, "./usr/bin/busybox", work / "busybox")
-    applets = _busybox_applets(busybox)
-    links = [(f"/bin/{name}", "busybox") for name in applets if name != "busybox"]
-    files = {
-        "/etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
-        "/etc/group": b"root:x:0:\nnogroup:x:65534:\n",
-    }
-    tar = layers.write_binary_root(work / "tenant.tar", {"/bin/busybox": busybox}, symlinks=links, files=files)
-    progress(f"image {tenant} (busybox, {len(links)} applets)")
-    docker.image.import_(tar, tag=tenant, changes=["ENV PATH=/bin", 'CMD ["sh"]', f"LABEL {engine.OWNER_LABEL}=images"])
+    with phase(progress, f"image {tenant} (busybox)"):
+        busybox = layers.extract_member(root_tar, "./usr/bin/busybox", work / "busybox")
+        applets = _busybox_applets(busybox)
+        links = [(f"/bin/{name}", "busybox") for name in applets if name != "busybox"]
+        files = {
+            "/etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+            "/etc/group": b"root:x:0:\nnogroup:x:65534:\n",
+        }
+        tar = layers.write_binary_root(work / "tenant.tar", {"/bin/busybox": busybox}, symlinks=links, files=files)
+        docker.image.import_(
+            tar, tag=tenant, changes=["ENV PATH=/bin", 'CMD ["sh"]', f"LABEL {engine.OWNER_LABEL}=images"]
+        )
 
 
 def _busybox_applets(busybox: Path) -> list[str]:
@@ -302,7 +305,7 @@ def _assemble(
     progress: ProgressFn,
 ) -> None:
     name = f"spin-harness-node-build-{secrets.token_hex(4)}"
-    progress(f"assembling {reference} in build container {name}")
+    export = archive.with_name("node.tar")
     container = docker.container.run(
         root_image,
         ["infinity"],
@@ -312,31 +315,32 @@ def _assemble(
         labels={engine.OWNER_LABEL: f"build-{os.getpid()}"},
         security_options=["seccomp=unconfined"],
     )
-    export = archive.with_name("node.tar")
     try:
-        docker.container.copy(f"{staging}/.", (container, "/"))
-        docker.container.copy(archive, (container, "/kind/images.tar"))
-        script = _ASSEMBLY_SCRIPT.format(images=" ".join(sorted(preloaded)))
-        try:
-            docker.container.execute(container, ["bash", "-euo", "pipefail", "-c", script])
-        except DockerException as exc:
-            raise ImageError(f"assembling {reference} failed:\n{(exc.stderr or '').strip()[-1500:]}") from exc
-        progress("docker export / import of the node filesystem")
-        docker.container.export(container, export)
+        with phase(progress, f"assembling {reference} in build container {name} (preloading images)"):
+            docker.container.copy(f"{staging}/.", (container, "/"))
+            docker.container.copy(archive, (container, "/kind/images.tar"))
+            script = _ASSEMBLY_SCRIPT.format(images=" ".join(sorted(preloaded)))
+            try:
+                docker.container.execute(container, ["bash", "-euo", "pipefail", "-c", script])
+            except DockerException as exc:
+                raise ImageError(f"assembling {reference} failed:\n{(exc.stderr or '').strip()[-1500:]}") from exc
+        with phase(progress, "docker export of the node filesystem"):
+            docker.container.export(container, export)
     finally:
         docker.container.remove(container, force=True, volumes=True)
     archive.unlink(missing_ok=True)
-    docker.image.import_(
-        export,
-        tag=reference,
-        changes=[
-            'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-            "ENV container=docker",
-            # No STOPSIGNAL: docker import refuses it before Docker 23; kind removes nodes with
-            # `docker rm -f`, never `docker stop`, so systemd's SIGRTMIN+3 is never needed.
-            f"LABEL {engine.OWNER_LABEL}=images",
-        ],
-    )
+    with phase(progress, f"docker import of {reference}"):
+        docker.image.import_(
+            export,
+            tag=reference,
+            changes=[
+                'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
+                "ENV container=docker",
+                # No STOPSIGNAL: docker import refuses it before Docker 23; kind removes nodes with
+                # `docker rm -f`, never `docker stop`, so systemd's SIGRTMIN+3 is never needed.
+                f"LABEL {engine.OWNER_LABEL}=images",
+            ],
+        )
     export.unlink(missing_ok=True)
 
 

@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from harness.errors import ImageError
 from harness.paths import cache_root
-from harness.toolchain.sources import ProgressFn, no_progress
+from harness.progress import ProgressFn, no_progress, phase
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
@@ -104,24 +104,26 @@ def ensure_root(spec: DebianRoot, *, cache: Path | None = None, progress: Progre
         work = Path(tempfile.mkdtemp(prefix=".debootstrap-", dir=target.parent))
         try:
             started = time.monotonic()
-            progress(f"debootstrap {spec.suite} with {len(spec.packages)} packages from {spec.mirror} (about 90 s)")
-            _run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    f"--include={','.join(spec.packages)}",
-                    spec.suite,
-                    str(work / "root"),
-                    spec.mirror,
-                ],
-                work / "debootstrap.log",
-            )
+            debootstrap = f"debootstrap {spec.suite} with {len(spec.packages)} packages from {spec.mirror}"
+            with phase(progress, f"{debootstrap} (about 90 s)"):
+                _run(
+                    [
+                        "debootstrap",
+                        "--variant=minbase",
+                        f"--include={','.join(spec.packages)}",
+                        spec.suite,
+                        str(work / "root"),
+                        spec.mirror,
+                    ],
+                    work / "debootstrap.log",
+                )
             partial = target.with_suffix(".tar.part")
             excludes = [f"--exclude={path}" for path in _EXCLUDED]
-            _run(
-                ["tar", "-C", str(work / "root"), "--numeric-owner", *excludes, "-cf", str(partial), "."],
-                work / "tar.log",
-            )
+            with phase(progress, f"tar of the {spec.suite} root"):
+                _run(
+                    ["tar", "-C", str(work / "root"), "--numeric-owner", *excludes, "-cf", str(partial), "."],
+                    work / "tar.log",
+                )
             os.replace(partial, target)
             progress(f"{spec.key}: {target.stat().st_size >> 20} MiB in {time.monotonic() - started:.0f}s")
         finally:

@@ -37,7 +37,7 @@ import harness
 from harness.errors import ImageError
 from harness.images import engine, layers, rootfs
 from harness.paths import cache_root
-from harness.toolchain.sources import ProgressFn, no_progress
+from harness.progress import ProgressFn, no_progress, phase
 
 REPOSITORY = "spin-harness.local/admission-webhook"
 ENTRY_MODULE = "harness.webhooks.serve_in_pod"
@@ -147,22 +147,23 @@ def ensure_webhook_image(progress: ProgressFn = no_progress) -> str:
         root_tar = rootfs.ensure_root(python_root(), progress=progress)
         site = _ensure_site(runtime_distributions(), progress)
         with tempfile.TemporaryDirectory(prefix="webhook-image-", dir=layers.work_root()) as scratch:
-            staged = Path(scratch) / "harness-site"
-            _stage(staged, _harness_sources())
-            copies = {f"{SITE}/{p.relative_to(site)}": p for p in _files(site)}
-            copies.update({f"{SITE}/{p.relative_to(staged)}": p for p in _files(staged)})
-            tar = layers.write_binary_root(Path(scratch) / "webhook.tar", {}, base=root_tar, copies=copies)
-            progress(f"image {reference} ({len(copies)} files over {root_tar.name})")
-            docker.image.import_(
-                tar,
-                tag=reference,
-                changes=[
-                    f'ENTRYPOINT ["python3", "-m", "{ENTRY_MODULE}"]',
-                    f"ENV PYTHONPATH={SITE} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
-                    "USER 65534:65534",
-                    f"LABEL {engine.OWNER_LABEL}=images",
-                ],
-            )
+            with phase(progress, f"layer of {reference}: the harness's modules over {root_tar.name}"):
+                staged = Path(scratch) / "harness-site"
+                _stage(staged, _harness_sources())
+                copies = {f"{SITE}/{p.relative_to(site)}": p for p in _files(site)}
+                copies.update({f"{SITE}/{p.relative_to(staged)}": p for p in _files(staged)})
+                tar = layers.write_binary_root(Path(scratch) / "webhook.tar", {}, base=root_tar, copies=copies)
+            with phase(progress, f"image {reference} ({len(copies)} files over {root_tar.name})"):
+                docker.image.import_(
+                    tar,
+                    tag=reference,
+                    changes=[
+                        f'ENTRYPOINT ["python3", "-m", "{ENTRY_MODULE}"]',
+                        f"ENV PYTHONPATH={SITE} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
+                        "USER 65534:65534",
+                        f"LABEL {engine.OWNER_LABEL}=images",
+                    ],
+                )
         _remove_older(reference)
     return reference
 
@@ -181,13 +182,14 @@ def _ensure_site(dists: Iterable[Distribution], progress: ProgressFn) -> Path:
     partial = site.with_name(key + ".part")
     shutil.rmtree(partial, ignore_errors=True)
     count = 0
-    for dist in dists:
-        files = [
-            (str(f), dist.root / f)
-            for f in dist.files
-            if not str(f).startswith("..") and "__pycache__" not in f.parts and f.suffix != ".pyc"
-        ]
-        count += _stage(partial, [(name, path) for name, path in files if path.is_file()])
+    with phase(progress, f"webhook site packages: copying and byte-compiling {len(dists)} distributions"):
+        for dist in dists:
+            files = [
+                (str(f), dist.root / f)
+                for f in dist.files
+                if not str(f).startswith("..") and "__pycache__" not in f.parts and f.suffix != ".pyc"
+            ]
+            count += _stage(partial, [(name, path) for name, path in files if path.is_file()])
     (partial / ".complete").write_text("\n".join(d.pin for d in dists) + "\n")
     shutil.rmtree(site, ignore_errors=True)
     partial.rename(site)

@@ -37,10 +37,15 @@ from harness.toolchain.gobuild import GoModuleSource
 from harness.toolchain.localdir import DirectorySource
 from harness.toolchain.manifest import Manifest
 from harness.toolchain.release import ReleaseSource, ReleaseURLs
-from harness.toolchain.sources import ProgressFn, SourceUnavailable, ToolchainSource, no_progress
+from harness.toolchain.sources import (
+    DEFAULT_SOURCES,
+    ProgressFn,
+    SourceUnavailable,
+    ToolchainSource,
+    no_progress,
+    source_names,
+)
 from harness.versions import KubeVersion, check_supported
-
-DEFAULT_SOURCES = ("dir", "build", "release")
 
 
 @dataclass(frozen=True)
@@ -54,22 +59,10 @@ class ToolchainConfig:
 
     @classmethod
     def from_env(cls) -> ToolchainConfig:
-        raw = os.environ.get("SPIN_HARNESS_TOOLCHAIN_SOURCES")
-        sources = tuple(s.strip() for s in raw.split(",") if s.strip()) if raw else DEFAULT_SOURCES
-        unknown = [s for s in sources if s not in DEFAULT_SOURCES]
-        if unknown:
-            raise ToolchainError(
-                f"SPIN_HARNESS_TOOLCHAIN_SOURCES: unknown source(s) {', '.join(unknown)}",
-                hint=f"choose from {', '.join(DEFAULT_SOURCES)}",
-            )
         bin_dir = os.environ.get("SPIN_HARNESS_BIN_DIR")
-        defaults = ReleaseURLs()
-        urls = ReleaseURLs(
-            kubernetes=os.environ.get("SPIN_HARNESS_RELEASE_URL", defaults.kubernetes),
-            etcd=os.environ.get("SPIN_HARNESS_ETCD_RELEASE_URL", defaults.etcd),
-            kwok=os.environ.get("SPIN_HARNESS_KWOK_RELEASE_URL", defaults.kwok),
+        return cls(
+            sources=source_names(), bin_dir=Path(bin_dir) if bin_dir else None, release_urls=ReleaseURLs.from_env()
         )
-        return cls(sources=sources, bin_dir=Path(bin_dir) if bin_dir else None, release_urls=urls)
 
     def build_sources(self) -> list[ToolchainSource]:
         chosen: list[ToolchainSource] = []

@@ -2,7 +2,8 @@
 
 Both answers come from the ``go`` command, so they honour the user's GOPROXY, GOPRIVATE and
 GOFLAGS, and work wherever a module proxy (or mirror) is reachable. The version list is
-cached for an hour because CI asks for it on every run.
+cached for an hour because CI asks for it on every run. A bare minor resolves to its newest
+patch this machine can build or fetch (``patches.py``; the staging check in ``staging.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.errors import ToolchainError, VersionError
+from harness.errors import HarnessError, ToolchainError, VersionError
 from harness.paths import cache_root
+from harness.progress import ProgressFn, no_progress, notice
+from harness.toolchain.manifest import Manifest
+from harness.toolchain.patches import PatchCheck, choose_patch
+from harness.toolchain.release import ReleaseSource, ReleaseURLs
+from harness.toolchain.sources import source_names
+from harness.toolchain.staging import StagingAnswers, unpublished_staging
 from harness.versions import KubeVersion
 
 _LIST_TTL_SECONDS = 3600
@@ -55,23 +62,24 @@ def published_versions(*, refresh: bool = False) -> list[KubeVersion]:
     return sorted(KubeVersion.parse(v) for v in names)
 
 
-def newest_minors(count: int) -> list[KubeVersion]:
-    """The newest patch of each of the ``count`` newest minors: CI's default version set."""
-    newest: dict[int, KubeVersion] = {}
+def newest_minors(count: int, *, note: ProgressFn = no_progress) -> list[KubeVersion]:
+    """The newest usable patch of each of the ``count`` newest minors: CI's default version set."""
+    by_minor: dict[int, list[KubeVersion]] = {}
     for version in published_versions():
-        newest[version.minor] = max(version, newest.get(version.minor, version))
-    return [newest[m] for m in sorted(newest)[-count:]]
+        by_minor.setdefault(version.minor, []).append(version)
+    return [
+        choose_patch(patches[0], patches, patch_check, note=note)
+        for patches in (by_minor[m] for m in sorted(by_minor)[-count:])
+    ]
 
 
-def resolve(text: str, *, field: str = "version") -> KubeVersion:
-    """Turn ``1.36`` into the newest published 1.36 patch; check a full version is published."""
+def resolve(text: str, *, field: str = "version", note: ProgressFn = notice) -> KubeVersion:
+    """Turn ``1.36`` into its newest patch usable here (saying which and why); check a full version."""
     wanted = KubeVersion.parse_partial(text, field=field)
     available = published_versions()
     same_minor = [v for v in available if (v.major, v.minor) == (wanted.major, wanted.minor)]
     if wanted.is_partial:
-        if not same_minor:
-            raise VersionError(f"{field}: no {wanted.minor_version} release is published on the Go module proxy")
-        return same_minor[-1]
+        return choose_patch(wanted, same_minor, patch_check, note=note, field=field)
     if wanted not in available:
         known = ", ".join(str(v) for v in same_minor) or "none"
         raise VersionError(
@@ -79,6 +87,39 @@ def resolve(text: str, *, field: str = "version") -> KubeVersion:
             hint=f"published {wanted.minor_version} releases: {known}",
         )
     return wanted
+
+
+def patch_check(version: KubeVersion) -> PatchCheck:
+    """Whether ``version`` can be provided here: cached, buildable from the proxy, or released."""
+    root = cache_root() / "toolchain"
+    sources = source_names()
+    if Manifest.load(root / "kubernetes" / str(version), "kubernetes", str(version)).components:
+        return PatchCheck(True, "already in the toolchain cache")
+    if "build" not in sources:
+        return PatchCheck(True, "the newest published patch; the build source is not configured, so not checked")
+    answers = StagingAnswers(root)
+    missing = answers.get(version)
+    if missing is None:
+        try:
+            gomod = gomod_text(KUBERNETES_MODULE, str(version))
+            missing = unpublished_staging(version, gomod, go=go_binary(), cwd=root / "build")
+        except HarnessError as exc:
+            return PatchCheck(False, str(exc))
+        answers.put(version, missing)
+    if not missing:
+        return PatchCheck(True, "the module proxy serves its staging modules, so it builds")
+    why = f"the Go module proxy does not serve {', '.join(missing)}"
+    if "release" in sources and ReleaseSource(ReleaseURLs.from_env(), timeout=10).serves_kubernetes(str(version)):
+        return PatchCheck(True, f"the release server has its binaries ({why})")
+    return PatchCheck(False, why)
+
+
+def gomod_text(module: str, version: str) -> str:
+    """A module version's go.mod, fetched alone (no source zip) through the proxy."""
+    info = json.loads(run_go(["list", "-m", "-json", f"{module}@{version}"], timeout=120))
+    if info.get("Error") or not info.get("GoMod"):
+        raise ToolchainError(f"{module}@{version}: {info.get('Error', {}).get('Err', 'no go.mod')}")
+    return Path(info["GoMod"]).read_text()
 
 
 def module_dir(module: str, version: str) -> Path:

@@ -60,6 +60,16 @@ class ReleaseURLs:
     etcd: str = "https://github.com/etcd-io/etcd/releases/download"
     kwok: str = "https://github.com/kubernetes-sigs/kwok/releases/download"
 
+    @classmethod
+    def from_env(cls) -> ReleaseURLs:
+        """The defaults, each overridable (``SPIN_HARNESS_RELEASE_URL``, ``..._ETCD_...``, ``..._KWOK_...``)."""
+        defaults = cls()
+        return cls(
+            kubernetes=os.environ.get("SPIN_HARNESS_RELEASE_URL", defaults.kubernetes),
+            etcd=os.environ.get("SPIN_HARNESS_ETCD_RELEASE_URL", defaults.etcd),
+            kwok=os.environ.get("SPIN_HARNESS_KWOK_RELEASE_URL", defaults.kwok),
+        )
+
 
 def linux_arch(machine: str | None = None) -> str:
     """Upstream's name (``amd64``, ``arm64``) for this machine's architecture.
@@ -119,6 +129,15 @@ class ReleaseSource:
             for path in placed:
                 path.unlink(missing_ok=True)
             raise
+
+    def serves_kubernetes(self, version: str) -> bool:
+        """Whether the release server publishes ``version``'s binaries (its kube-apiserver checksum)."""
+        try:
+            url = f"{_base(self.urls.kubernetes)}/{version}/bin/linux/{linux_arch()}/kube-apiserver.sha256"
+            _single_digest(self._fetch_text(url), url)
+        except (SourceUnavailable, _NotFound):
+            return False
+        return True
 
     # -- per product ---------------------------------------------------------------------------
 

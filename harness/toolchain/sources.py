@@ -7,19 +7,18 @@ said no does the user see an error, listing each source's reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from harness.errors import ToolchainError
+from harness.progress import ProgressFn, no_progress
 from harness.toolchain.components import Component, ProductBuild
 
-#: Receives one human-readable line per step of a long operation.
-ProgressFn = Callable[[str], None]
+__all__ = ["DEFAULT_SOURCES", "ProgressFn", "SourceUnavailable", "ToolchainSource", "no_progress", "source_names"]
 
-
-def no_progress(_message: str) -> None:
-    """A progress sink for callers that show nothing."""
+DEFAULT_SOURCES = ("dir", "build", "release")
 
 
 class SourceUnavailable(ToolchainError):
@@ -41,3 +40,16 @@ class ToolchainSource(Protocol):
     ) -> None:
         """Write each component's executable to ``dest / component.value`` or raise SourceUnavailable."""
         ...
+
+
+def source_names() -> tuple[str, ...]:
+    """The configured source order (``SPIN_HARNESS_TOOLCHAIN_SOURCES``, default dir,build,release)."""
+    raw = os.environ.get("SPIN_HARNESS_TOOLCHAIN_SOURCES")
+    sources = tuple(s.strip() for s in raw.split(",") if s.strip()) if raw else DEFAULT_SOURCES
+    unknown = [s for s in sources if s not in DEFAULT_SOURCES]
+    if unknown:
+        raise ToolchainError(
+            f"SPIN_HARNESS_TOOLCHAIN_SOURCES: unknown source(s) {', '.join(unknown)}",
+            hint=f"choose from {', '.join(DEFAULT_SOURCES)}",
+        )
+    return sources

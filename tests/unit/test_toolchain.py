@@ -12,8 +12,8 @@ import pytest
 from harness.errors import ToolchainError
 from harness.toolchain import Component, ToolchainConfig, ensure
 from harness.toolchain.components import ProductBuild
-from harness.toolchain.gobuild import version_ldflags, wrapper_gomod
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
+from harness.toolchain.staging import version_ldflags, wrapper_gomod
 from harness.versions import KubeVersion
 
 V = KubeVersion(1, 36, 3)
@@ -188,7 +188,7 @@ def test_release_source_leaves_node_image_products_to_the_build() -> None:
 
 
 def test_wrapper_repeats_only_replaces_that_name_published_modules() -> None:
-    from harness.toolchain.gobuild import published_replaces
+    from harness.toolchain.replaces import published_replaces
 
     gomod = """module github.com/example/app
 
