@@ -22,7 +22,7 @@ from harness.matrix.expand import (
     chain_refusal,
     expand_cells,
     expand_range,
-    resolve_version,
+    published_version,
     step_refusal,
 )
 from harness.matrix.model import (
@@ -130,7 +130,7 @@ class _Resolver:
 
     def version(self, text: str, where: FieldPath) -> KubeVersion:
         try:
-            return resolve_version(KubeVersion.parse_partial(text), self.available)
+            return published_version(KubeVersion.parse_partial(text), self.available)
         except VersionError as exc:
             raise self.fail(where, exc.message.removeprefix("version: "), exc.hint, version=True) from None
 
