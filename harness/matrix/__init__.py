@@ -1,7 +1,7 @@
 """Upgrade matrices: which providers walk which upgrade paths, as cells CI can run one by one.
 
 Pure logic (no cluster, no network): the published version list is always an argument.
-See ``harness.matrix.model`` for the file schema.
+See ``harness.matrix.spec`` for the file schema.
 """
 
 from harness.matrix.expand import (
@@ -17,18 +17,17 @@ from harness.matrix.expand import (
 )
 from harness.matrix.load import load_matrix
 from harness.matrix.model import (
-    KNOWN_PROVIDERS,
     Cell,
     CellKey,
     Hop,
     Matrix,
     PlatformMove,
     PlatformStep,
-    ProbeBudget,
     ScenarioSelection,
     UpgradePath,
 )
 from harness.matrix.render import render_matrix, show
+from harness.matrix.spec import KNOWN_PROVIDERS, ProbeBudget
 
 __all__ = [
     "KNOWN_PROVIDERS",

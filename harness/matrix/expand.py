@@ -14,12 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from harness.errors import InputError, VersionError
 from harness.matrix.model import (
-    KNOWN_PROVIDERS,
     KUBELET_MAX_SKEW,
-    MAX_NODES_LAG,
-    NAME_RE,
     NODES_LAG_MARK,
-    PLATFORM_VERSION_RE,
     Cell,
     CellKey,
     Hop,
@@ -30,6 +26,7 @@ from harness.matrix.model import (
     ScenarioSelection,
     UpgradePath,
 )
+from harness.matrix.spec import KNOWN_PROVIDERS, MAX_NODES_LAG, NAME_RE, PLATFORM_VERSION_RE
 from harness.versions import KubeVersion, check_supported, upgrade_refusal
 
 # ---------------------------------------------------------------------------------------------

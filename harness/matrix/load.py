@@ -25,15 +25,8 @@ from harness.matrix.expand import (
     published_version,
     step_refusal,
 )
-from harness.matrix.model import (
-    Matrix,
-    MatrixSpec,
-    PathSpec,
-    PlatformStep,
-    PlatformStepSpec,
-    ScenarioSelection,
-    UpgradePath,
-)
+from harness.matrix.model import Matrix, PlatformStep, ScenarioSelection, UpgradePath
+from harness.matrix.spec import MatrixSpec, PathSpec, PlatformStepSpec
 from harness.versions import KubeVersion
 
 FieldPath = tuple[str | int, ...]
