@@ -1,16 +1,45 @@
-"""``spin-harness gate`` and ``repro``: the commands that write a matrix for the user and run it.
+"""``spin-harness gate`` and ``repro``: the commands that build a matrix for the user and run it.
 
 The gate walks production to candidate and prints a verdict; repro re-runs one cell of a report
-and keeps its cluster.
+and keeps its cluster. Both build a ``MatrixSpec`` in Python, so the validators that check a
+hand-written matrix check theirs, and write it into the report directory: the repro command a
+failed cell records (``--matrix REPORT/matrix.yaml``) keeps working as long as the report does,
+and no temporary directory is left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from harness.cli.run import run_pytest_on_matrix
 from harness.cli.version_flag import version_from_flag
+from harness.errors import InputError
+from harness.matrix.dump import write_matrix
+from harness.matrix.model import CellKey
+from harness.matrix.spec import (
+    ComponentSpec,
+    MatrixSpec,
+    PathSpec,
+    PlatformSpec,
+    PlatformStepSpec,
+    ProbeBudget,
+    ProbesSpec,
+    ScenarioSelectionSpec,
+)
 from harness.toolchain import ToolchainConfig
+from harness.versions import KubeVersion
+
+#: The matrix a gate or repro run was built from, inside its report directory.
+MATRIX_NAME = "matrix.yaml"
+
+#: The gate checks outage seconds, not availability: a short walk has few probe samples.
+GATE_MIN_AVAILABILITY = 0.05
 
 
 def register_gate(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,11 +69,6 @@ def register_repro(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def cmd_repro(args: argparse.Namespace) -> int:
     """Re-run exactly one cell, keep its cluster, and print how to reach it."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    from harness.errors import InputError
     from harness.matrix import parse_cell_id
 
     key = parse_cell_id(args.cell_id)
@@ -52,12 +76,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     if matrix is None:
         if key.steps:
             raise InputError(f"{args.cell_id}: platform steps need the matrix file", hint="pass --matrix FILE")
-        hops = ", ".join(f'"{v}"' for v in key.versions)
-        matrix = str(Path(tempfile.mkdtemp(prefix="spin-repro-")) / "repro.yaml")
-        Path(matrix).write_text(
-            f"name: repro\nproviders: [{key.provider}]\npaths:\n  - hops: [{hops}]\n"
-            + (f"    nodes_lag: {key.nodes_lag}\n" if key.nodes_lag else "")
-        )
+        matrix = str(write_matrix(repro_matrix(key), Path(args.report) / MATRIX_NAME))
     status = run_pytest_on_matrix(
         matrix,
         report=args.report,
@@ -76,53 +95,109 @@ def cmd_repro(args: argparse.Namespace) -> int:
     return status
 
 
+def repro_matrix(key: CellKey) -> MatrixSpec:
+    """A one-cell matrix walking exactly the versions a cell id names (its steps need the real matrix)."""
+    with _flag(key.id):
+        path = PathSpec(hops=[str(v) for v in key.versions], nodes_lag=key.nodes_lag)
+        return MatrixSpec(name="repro", providers=[key.provider], paths=[path])
+
+
 def cmd_gate(args: argparse.Namespace) -> int:
     """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    from harness.errors import InputError
     from harness.report.verdict import render_verdict
 
     config = ToolchainConfig.from_env()
-    source = version_from_flag(args.source, config, field="--from")
-    target = version_from_flag(args.target, config, field="--to")
-    work = Path(tempfile.mkdtemp(prefix="spin-gate-"))
-    lines = ["name: gate", f"providers: [{args.provider}]", "paths:", f'  - from: "{source}"', f'    to: "{target}"']
-    includes = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"]
-    lines += ["scenarios:", f"  include: {json.dumps(includes)}"]
-    if args.workloads:
-        lines.append("workloads:")
-        for index, directory in enumerate(args.workloads):
-            if not Path(directory).is_dir():
-                raise InputError(f"--workloads: {directory} is not a directory", hint="give an export directory")
-            link = work / f"workloads-{index}"
-            link.symlink_to(Path(directory).resolve())
-            lines.append(f"  - {link.name}")
-    if args.component:
-        lines += ["platform:", "  components:"]
-        steps = []
-        for spec in args.component:
+    spec = gate_matrix(
+        version_from_flag(args.source, config, field="--from"),
+        version_from_flag(args.target, config, field="--to"),
+        provider=args.provider,
+        scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
+        workloads=[_export_directory(directory) for directory in args.workloads or []],
+        components=args.component or [],
+        max_outage=args.max_outage,
+    )
+    report = Path(args.report)
+    matrix = write_matrix(spec, report / MATRIX_NAME)
+    status = run_pytest_on_matrix(
+        str(matrix), report=args.report, cell=None, provider=None, workers=1, keep=False, extra=[], terminal=False
+    )
+    summary_path = report / "summary.json"
+    if not summary_path.is_file():
+        return 2
+    summary = json.loads(summary_path.read_text())
+    (report / "verdict.md").write_text(render_verdict(summary, markdown=True))
+    print(render_verdict(summary))
+    for cell in summary.get("cells", []):
+        if cell.get("repro"):
+            print(f"reproduce {cell['id']}: {cell['repro']}")
+    print(f"report: {report / 'index.html'}  verdict: {report / 'verdict.md'}")
+    return status
+
+
+def gate_matrix(
+    source: KubeVersion,
+    target: KubeVersion,
+    *,
+    provider: str,
+    scenarios: Sequence[str],
+    workloads: Sequence[Path],
+    components: Sequence[str],
+    max_outage: float,
+) -> MatrixSpec:
+    """The gate's one-path matrix; a bad flag value is an ``InputError`` naming the flag."""
+    with _flag("--max-outage"):
+        budget = ProbeBudget(
+            api_max_outage_seconds=max_outage,
+            webhook_max_outage_seconds=max_outage,
+            min_availability=GATE_MIN_AVAILABILITY,
+        )
+    with _flag("--scenarios"):
+        selection = ScenarioSelectionSpec(include=list(scenarios))
+    platform = _platform(components)
+    with _flag("--provider"):
+        return MatrixSpec(
+            name="gate",
+            providers=[provider],
+            paths=[PathSpec.between(str(source), str(target))],
+            scenarios=selection,
+            probes=ProbesSpec(budget=budget),
+            platform=platform,
+            workloads=[str(directory) for directory in workloads],
+        )
+
+
+def _export_directory(text: str) -> Path:
+    """A ``--workloads`` directory, absolute so the written matrix works from anywhere."""
+    directory = Path(text)
+    if not directory.is_dir():
+        raise InputError(f"--workloads: {text} is not a directory", hint="give an export directory")
+    return directory.resolve()
+
+
+def _platform(specs: Sequence[str]) -> PlatformSpec:
+    """``--component NAME=FROM:TO`` values: each component starts on FROM and moves to TO with the upgrade."""
+    components: dict[str, ComponentSpec] = {}
+    steps: list[PlatformStepSpec] = []
+    with _flag("--component"):
+        for spec in specs:
             name, _, versions = spec.partition("=")
             old, _, new = versions.partition(":")
             if not (name and old and new):
                 raise InputError(f"--component: {spec!r} is not NAME=FROM:TO", hint="e.g. platform-crd=v1:v2")
-            lines.append(f'    {name}: {{versions: ["{old}", "{new}"]}}')
-            steps.append(f'    - {{at_hop: 1, component: {name}, to: "{new}", with_kubernetes: true}}')
-        lines += ["  steps:", *steps]
-    lines += ["probes:", "  budget:", f"    api_max_outage_seconds: {args.max_outage}"]
-    lines += [f"    webhook_max_outage_seconds: {args.max_outage}", "    min_availability: 0.05"]
-    matrix = work / "gate.yaml"
-    matrix.write_text("\n".join(lines) + "\n")
-    status = run_pytest_on_matrix(
-        str(matrix), report=args.report, cell=None, provider=None, workers=1, keep=False, extra=[], terminal=False
-    )
-    summary_path = Path(args.report) / "summary.json"
-    if not summary_path.is_file():
-        return 2
-    summary = json.loads(summary_path.read_text())
-    (Path(args.report) / "verdict.md").write_text(render_verdict(summary, markdown=True))
-    print(render_verdict(summary))
-    print(f"report: {Path(args.report) / 'index.html'}  verdict: {Path(args.report) / 'verdict.md'}")
-    return status
+            if name in components:
+                raise InputError(f"--component: {name} is given twice", hint="give each component once")
+            components[name] = ComponentSpec(versions=[old, new])
+            steps.append(PlatformStepSpec(at_hop=1, component=name, to=new, with_kubernetes=True))
+        return PlatformSpec(components=components, steps=steps)
+
+
+@contextmanager
+def _flag(name: str) -> Iterator[None]:
+    """Turn a validation error from building part of a matrix into an ``InputError`` naming ``name``."""
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        context = first.get("ctx")
+        hint = context.get("hint") if isinstance(context, dict) else None
+        raise InputError(f"{name}: {first['msg']}", hint=hint) from None
