@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from harness import __version__
-from harness.cli import cluster, gate, gc, images, matrix, report, run, toolchain, workloads
+from harness.cli import cluster, doctor, gate, gc, images, matrix, report, run, toolchain, workloads
 from harness.errors import HarnessError
 from harness.progress import quiet_by_default
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.register_repro(top)
     report.register(top)
     gc.register(top)
+    doctor.register(top)
     return parser
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from harness.cli.version_flag import version_from_flag
-from harness.progress import progress_display
+from harness.progress import no_progress, notice, progress_display
 from harness.toolchain import Component, ToolchainConfig, ensure
 from harness.toolchain.components import LOCAL_CLUSTER_COMPONENTS
 
@@ -79,6 +79,7 @@ def cmd_toolchain_list(args: argparse.Namespace) -> int:
 def cmd_toolchain_versions(args: argparse.Namespace) -> int:
     from harness.toolchain import goproxy
 
-    versions = goproxy.newest_minors(args.newest) if args.newest else goproxy.published_versions()
+    note = no_progress if args.quiet else notice
+    versions = goproxy.newest_minors(args.newest, note=note) if args.newest else goproxy.published_versions()
     print("\n".join(str(v) for v in versions))
     return 0

@@ -7,7 +7,8 @@ from harness.versions import KubeVersion, check_supported
 
 
 def version_from_flag(text: str, config: ToolchainConfig, *, field: str = "--version") -> KubeVersion:
-    """A full version as given, or a bare minor resolved to its newest published patch.
+    """A full version as given, or a bare minor resolved to its newest patch this machine can
+    build or fetch (a line on stderr says which and why).
 
     When the Go build is among the sources, a full version is also checked against the module
     proxy so a typo fails at once instead of after a failed build.

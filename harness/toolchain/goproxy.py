@@ -63,12 +63,15 @@ def published_versions(*, refresh: bool = False) -> list[KubeVersion]:
 
 
 def newest_minors(count: int, *, note: ProgressFn = no_progress) -> list[KubeVersion]:
-    """The newest usable patch of each of the ``count`` newest minors: CI's default version set."""
+    """The newest usable patch of each of the ``count`` newest minors: CI's default version set.
+
+    ``note`` hears of every minor whose newest patch had to be skipped, and why.
+    """
     by_minor: dict[int, list[KubeVersion]] = {}
     for version in published_versions():
         by_minor.setdefault(version.minor, []).append(version)
     return [
-        choose_patch(patches[0], patches, patch_check, note=note)
+        choose_patch(patches[0], patches, patch_check, note=note, only_skips=True)
         for patches in (by_minor[m] for m in sorted(by_minor)[-count:])
     ]
 

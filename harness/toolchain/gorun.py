@@ -1,6 +1,7 @@
 """One ``go build``/``go install`` with a live count of the packages it compiles.
 
-``go list -deps`` of the build target says how many packages there are; ``go build -v`` names
+``go list -deps`` of the build target says how many packages there are outside the standard
+library (which the shared Go build cache nearly always holds already); ``go build -v`` names
 each package as it compiles it (packages found in the build cache are not named, so a warm
 build finishes below the total). Both read the same module graph with the same flags, so the
 count cannot include packages of another build. ``-v`` changes nothing in what is built: the
@@ -55,8 +56,9 @@ def count_compiled(lines: Iterable[str], packages: frozenset[str] | None) -> int
 
 
 def list_deps(go: str, targets: Sequence[str], cwd: Path, env: dict[str, str], tags: str = "") -> frozenset[str] | None:
-    """Every package ``targets`` depend on (standard library included), or None when go cannot say."""
-    args = [go, "list", "-deps", *(["-tags", tags] if tags else []), *targets]
+    """Every non-standard package ``targets`` depend on, or None when go cannot say."""
+    args = [go, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"]
+    args += [*(["-tags", tags] if tags else []), *targets]
     try:
         proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False)
     except (OSError, subprocess.TimeoutExpired):

@@ -35,8 +35,10 @@ def choose_patch(
     *,
     note: ProgressFn,
     field: str = "version",
+    only_skips: bool = False,
 ) -> KubeVersion:
-    """The newest of ``published`` (patches of ``minor``) that ``check`` accepts, telling ``note`` why.
+    """The newest of ``published`` (patches of ``minor``) that ``check`` accepts, telling ``note`` why
+    (with ``only_skips``, only when an older patch had to be taken).
 
     Raises ``VersionError`` listing every patch and its reason when none is usable.
     """
@@ -45,7 +47,8 @@ def choose_patch(
         verdict = check(candidate)
         if verdict.usable:
             because = f"; skipped {'; '.join(skipped)}" if skipped else ""
-            note(f"{minor.minor_version} resolves to {candidate} ({verdict.reason}){because}")
+            if skipped or not only_skips:
+                note(f"{minor.minor_version} resolves to {candidate} ({verdict.reason}){because}")
             return candidate
         skipped.append(f"{candidate}: {verdict.reason}")
     if not skipped:
