@@ -345,10 +345,9 @@ class GoModuleSource:
     ) -> None:
         """``go build``/``go install`` of ``targets`` with a package count and a time-left estimate.
 
-        ``listing`` is where and what to ``go list -deps`` when ``targets`` cannot be listed
-        where they are built; ``step`` names the build in the duration history (default: the
-        targets without version); ``fallback_seconds`` is the estimate when the history has none.
-        """
+        ``listing``: where and what to ``go list -deps`` when ``targets`` cannot be listed where
+        they are built; ``step``: the build's name in the duration history (default: the targets);
+        ``fallback_seconds``: the estimate when the history has none."""
         env = self._env(extra_env)
         list_dir, list_targets = listing or (cwd, targets)
         list_env = dict(env, GOFLAGS="-mod=mod") if listing else env
@@ -368,7 +367,8 @@ class GoModuleSource:
         )
         if result.returncode != 0:
             self._failed(args, cwd, result.stdout + result.stderr, result.stderr, result.seconds)
-        self.history.record(step, result.seconds, result.compiled, version)
+        if not packages or result.compiled * 10 >= len(packages):  # a cache-warm rebuild says nothing of a cold one
+            self.history.record(step, result.seconds, result.compiled, version)
 
     @staticmethod
     def _env(extra_env: dict[str, str] | None) -> dict[str, str]:
