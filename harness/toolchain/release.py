@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from harness.progress import meter
 from harness.toolchain.components import Component, Product, ProductBuild
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
 
@@ -201,15 +202,19 @@ class ReleaseSource:
         partial = Path(name)
         try:
             digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out:
+            received = [0]
+            with os.fdopen(fd, "wb") as out, meter(progress, f"download {url.rsplit('/', 1)[-1]}", unit="MiB") as shown:
 
                 def write(chunk: bytes) -> None:
                     digest.update(chunk)
                     out.write(chunk)
+                    before, received[0] = received[0], received[0] + len(chunk)
+                    shown.advance((received[0] >> 20) - (before >> 20))
 
                 def announce(length: int | None) -> None:
                     size = f"{length / (1 << 20):.1f} MiB" if length is not None else "size unknown"
                     progress(f"downloading {url} ({size})")
+                    shown.set_total(-(-length // (1 << 20)) if length else None)
 
                 self._transfer(url, write, announce)
             actual = digest.hexdigest()
