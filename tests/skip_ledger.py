@@ -85,7 +85,7 @@ class SkipLedger:
         for skip in self.taken:
             verdict = "NOT ALLOWED" if skip.problem else "allowed"
             terminalreporter.line(f"{verdict:11} {skip.nodeid}: {skip.reason}")
-            why = skip.problem or f"allowed {skip.allowed_by.condition if skip.allowed_by else ''}"
+            why = skip.problem or f"allowed: {skip.allowed_by.condition if skip.allowed_by else ''}"
             terminalreporter.line(f"{'':11}   {why}")
         if self.unaccounted:
             terminalreporter.line(
