@@ -26,15 +26,24 @@ def test_cluster_runs_the_first_version(cluster: Cluster, upgrade_path: tuple[Ku
         assert server_version(api)["gitVersion"] == str(upgrade_path[0])
 
 
+#: Tenant namespaces handed to the tests of this module, in order.
+_seen: list[str] = []
+
+
 def test_tenant_namespace_is_labelled_and_private_to_the_test(cluster: Cluster, tenant: object) -> None:
     namespace = tenant.namespace  # type: ignore[attr-defined]
+    _seen.append(namespace)
     with contextlib.closing(api_client(cluster.kubeconfig)) as api:
         labels = client.CoreV1Api(api).read_namespace(namespace).metadata.labels
     assert labels[TENANT_LABEL] == tenant.name  # type: ignore[attr-defined]
 
 
 def test_each_test_gets_its_own_tenant(cluster: Cluster, tenant: object) -> None:
+    assert _seen, "runs after the test above, whose tenant it compares with"
+    previous = _seen[-1]
+    assert tenant.namespace != previous  # type: ignore[attr-defined]
     with contextlib.closing(api_client(cluster.kubeconfig)) as api:
-        names = [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
-    assert tenant.namespace in names  # type: ignore[attr-defined]
-    assert sum(n.startswith("tenant-t") for n in names) >= 1
+        namespaces = {ns.metadata.name: ns for ns in client.CoreV1Api(api).list_namespace().items}
+    assert tenant.namespace in namespaces  # type: ignore[attr-defined]
+    # The previous test's tenant was removed when that test ended (gone, or still finalising).
+    assert previous not in namespaces or namespaces[previous].status.phase == "Terminating"

@@ -19,7 +19,7 @@ def test_report_opens_without_errors_and_has_one_row_per_cell(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=60, availability=0.05, exclude='["*"]')
+    matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=15, availability=0.25, exclude='["*"]')
     result = run_matrix(matrix, tmp_path / "report")
     assert result.returncode == 0, result.stdout[-2000:]
     page_path = tmp_path / "report" / "index.html"

@@ -60,7 +60,7 @@ def _load(name: str, text: str) -> None:
         try:
             load_scenario(target)
         except InputError as exc:
-            assert str(target) in str(exc) or "scenario" in str(exc), f"error names no file: {exc}"
+            assert str(target) in str(exc), f"error names no file: {exc}"
 
 
 @SETTINGS
