@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.cli import resolve_version
+from harness.cli.version_flag import version_from_flag
 from harness.paths import cache_root
 from harness.providers.local import LocalProvider
 from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
@@ -119,8 +119,8 @@ def main() -> int:
 
     config = ToolchainConfig.from_env()
     older, newer = newest_minors(2)
-    source = resolve_version(args.source, config) if args.source else older
-    target = resolve_version(args.target, config) if args.target else newer
+    source = version_from_flag(args.source, config) if args.source else older
+    target = version_from_flag(args.target, config) if args.target else newer
     tools_from, tools_to = ensure(source), ensure(target)
     kwokctl = Kwokctl(kwokctl_binary(), Path(tempfile.mkdtemp(prefix="spin-bench-kwok-")))
     provider = LocalProvider()

@@ -14,12 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from harness.errors import InputError, VersionError
 from harness.matrix.model import (
-    KNOWN_PROVIDERS,
     KUBELET_MAX_SKEW,
-    MAX_NODES_LAG,
-    NAME_RE,
     NODES_LAG_MARK,
-    PLATFORM_VERSION_RE,
     Cell,
     CellKey,
     Hop,
@@ -30,6 +26,7 @@ from harness.matrix.model import (
     ScenarioSelection,
     UpgradePath,
 )
+from harness.matrix.spec import KNOWN_PROVIDERS, MAX_NODES_LAG, NAME_RE, PLATFORM_VERSION_RE
 from harness.versions import KubeVersion, check_supported, upgrade_refusal
 
 # ---------------------------------------------------------------------------------------------
@@ -40,7 +37,7 @@ def _published_line(wanted: KubeVersion, available: Sequence[KubeVersion]) -> li
     return sorted(v for v in available if (v.major, v.minor) == (wanted.major, wanted.minor))
 
 
-def resolve_version(wanted: KubeVersion, available: Sequence[KubeVersion]) -> KubeVersion:
+def published_version(wanted: KubeVersion, available: Sequence[KubeVersion]) -> KubeVersion:
     """A minor (``v1.36``) becomes its newest published patch; a full version must be published.
 
     Resolving against the published list, rather than writing patches into matrix files,
@@ -68,8 +65,8 @@ def expand_range(start: KubeVersion, target: KubeVersion, available: Sequence[Ku
     in between, because that is the patch an operator would pick and the best tested one.
     ``start`` and ``target`` may be minors; they are resolved first.
     """
-    first = resolve_version(start, available)
-    last = resolve_version(target, available)
+    first = published_version(start, available)
+    last = published_version(target, available)
     if last <= first or last.major != first.major:
         reason = upgrade_refusal(first, last) or f"{first} -> {last} is not an upgrade"
         raise VersionError(f"cannot go from {first} to {last}: {reason}")
@@ -81,7 +78,7 @@ def expand_range(start: KubeVersion, target: KubeVersion, available: Sequence[Ku
                 f"no {middle.minor_version} release is published, and {first} -> {last} must pass "
                 f"through it (one minor at a time)"
             )
-        chain.append(resolve_version(middle, available))
+        chain.append(published_version(middle, available))
     chain.append(last)
     return tuple(chain)
 

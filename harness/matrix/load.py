@@ -22,18 +22,11 @@ from harness.matrix.expand import (
     chain_refusal,
     expand_cells,
     expand_range,
-    resolve_version,
+    published_version,
     step_refusal,
 )
-from harness.matrix.model import (
-    Matrix,
-    MatrixSpec,
-    PathSpec,
-    PlatformStep,
-    PlatformStepSpec,
-    ScenarioSelection,
-    UpgradePath,
-)
+from harness.matrix.model import Matrix, PlatformStep, ScenarioSelection, UpgradePath
+from harness.matrix.spec import MatrixSpec, PathSpec, PlatformStepSpec
 from harness.versions import KubeVersion
 
 FieldPath = tuple[str | int, ...]
@@ -130,7 +123,7 @@ class _Resolver:
 
     def version(self, text: str, where: FieldPath) -> KubeVersion:
         try:
-            return resolve_version(KubeVersion.parse_partial(text), self.available)
+            return published_version(KubeVersion.parse_partial(text), self.available)
         except VersionError as exc:
             raise self.fail(where, exc.message.removeprefix("version: "), exc.hint, version=True) from None
 

@@ -19,7 +19,7 @@ from harness.matrix import (
     load_matrix,
     parse_cell_id,
     plan_nodes,
-    resolve_version,
+    published_version,
     select_cells,
     select_scenarios,
     show,
@@ -121,7 +121,7 @@ def test_patch_upgrade_within_a_minor_is_one_hop() -> None:
 def test_oldest_supported_minor_resolves() -> None:
     # A bare minor has patch -1, which orders below x.y.0; it must not count as too old.
     available = [v("v1.31.0"), v("v1.31.2"), v("v1.32.0")]
-    assert resolve_version(KubeVersion.parse_partial("1.31"), available) == v("v1.31.2")
+    assert published_version(KubeVersion.parse_partial("1.31"), available) == v("v1.31.2")
 
 
 def test_missing_intermediate_minor_is_refused() -> None:

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from harness.errors import InputError, VersionError
 from harness.matrix import Cell, build_path, expand_range, load_matrix, parse_cell_id, plan_nodes
-from harness.matrix.model import KNOWN_PROVIDERS, KUBELET_MAX_SKEW, PlatformStep
+from harness.matrix.model import KUBELET_MAX_SKEW, PlatformStep
+from harness.matrix.spec import KNOWN_PROVIDERS
 from harness.versions import KubeVersion, upgrade_refusal
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=False)

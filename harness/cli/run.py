@@ -1,0 +1,117 @@
+"""``spin-harness run``, and the one way every command runs a matrix: as pytest items.
+
+``gate`` and ``repro`` call :func:`run_pytest_on_matrix` too, so all three map pytest's exit
+status to the harness's exit codes the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+
+def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``run``."""
+    p = top.add_parser("run", help="run a matrix: every cell, scenario and hop; exit 1 on breaking findings")
+    p.add_argument("matrix")
+    p.add_argument("--report", default="reports/latest", help="report directory (default reports/latest)")
+    p.add_argument("--cell", help="run only this cell id")
+    p.add_argument("--provider", help="run only this provider's cells")
+    p.add_argument("-n", "--workers", type=int, default=1, help="cells in parallel (pytest-xdist)")
+    p.add_argument("--keep-clusters", action="store_true", help="keep each cell's cluster and print KUBECONFIG")
+    p.add_argument(
+        "--inject-fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="kill|stop:COMPONENT:SECONDS[@CELL-GLOB] during every hop (repeatable)",
+    )
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.run.faults import Fault
+
+    for spec in args.inject_fault:
+        Fault.parse(spec)  # bad input: exit 2 before anything starts
+    return run_pytest_on_matrix(
+        args.matrix,
+        report=args.report,
+        cell=args.cell,
+        provider=args.provider,
+        workers=args.workers,
+        keep=args.keep_clusters,
+        extra=[*(f"--inject-fault={spec}" for spec in args.inject_fault), *args.pytest_args],
+    )
+
+
+def run_pytest_on_matrix(
+    matrix: str,
+    *,
+    report: str,
+    cell: str | None,
+    provider: str | None,
+    workers: int,
+    keep: bool,
+    extra: list[str],
+    until: str | None = None,
+    terminal: bool = True,
+) -> int:
+    """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes."""
+    from pathlib import Path
+
+    import pytest
+
+    from harness.matrix import load_matrix
+    from harness.toolchain.goproxy import published_versions
+
+    loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
+    if loaded.allowlist is not None:
+        from harness.allowlist import load_allowlist
+
+        load_allowlist(loaded.allowlist)
+    report_dir = Path(report)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        matrix,
+        f"--matrix={matrix}",
+        f"--report-dir={report_dir}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        f"--alluredir={report_dir / 'allure-results'}",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-o",
+        "junit_family=xunit2",
+    ]
+    # The gate prints its own verdict; pytest's progress and summary would bury it.
+    args += ["-rfEs", "--tb=line", "-q"] if terminal else ["-p", "no:terminal"]
+    if cell:
+        args.append(f"--cell={cell}")
+    if provider:
+        args.append(f"--provider={provider}")
+    if keep:
+        args.append("--keep-clusters")
+    if until:
+        args.append(f"--until={until}")
+    if workers > 1:
+        args += ["-n", str(workers), "--dist", "loadgroup"]
+    status = int(pytest.main([*args, *extra]))
+    if status == 0 and _nothing_ran(report_dir):
+        print("spin-harness: nothing ran: every cell was skipped (the reasons are listed above)", file=sys.stderr)
+        return 2
+    if status in (0, 1):
+        return status
+    return 2
+
+
+def _nothing_ran(report_dir: pathlib.Path) -> bool:
+    """The run's summary says no item passed or failed (every cell skipped, e.g. no provider here)."""
+    try:
+        return bool(json.loads((report_dir / "summary.json").read_text()).get("verdict") == "empty")
+    except (OSError, ValueError):
+        return False
