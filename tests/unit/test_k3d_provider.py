@@ -261,3 +261,60 @@ def test_an_unknown_upgrade_action_names_the_known_ones(cli: RecordedCli) -> Non
     provider = k3d.K3dProvider()
     with pytest.raises(Exception, match="no upgrade action drain"):
         provider.upgrade_action(provider.get("dev"), KubeVersion(1, 37, 2), UpgradeAction("drain", "x"))
+
+
+def spin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    from harness.cli import cluster as cluster_commands
+    from harness.cli import main
+
+    # Full versions as given: no question to the Go module proxy from a unit test.
+    monkeypatch.setattr(cluster_commands, "version_from_flag", lambda text, config, field: KubeVersion.parse(text))
+    capsys.readouterr()
+    assert main(["--quiet", *argv]) == 0
+    return capsys.readouterr().out
+
+
+def test_the_cli_lists_plans_and_upgrades_a_k3d_cluster_found_by_name(
+    cli: RecordedCli, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded_cluster(owner=None)
+    (row,) = [r for r in json.loads(spin(monkeypatch, capsys, "cluster", "list", "--json")) if r["name"] == "dev"]
+    assert (row["provider"], row["version"]) == ("k3d", "v1.36.3")
+    plan = json.loads(spin(monkeypatch, capsys, "cluster", "upgrade-plan", "dev", "--to", "v1.37.2", "--json"))
+    assert [a["name"] for a in plan] == ["replace", "replace", "finish"]
+    out = spin(
+        monkeypatch,
+        capsys,
+        "cluster",
+        "upgrade",
+        "dev",
+        "--to",
+        "v1.37.2",
+        "--action",
+        "replace",
+        "--node",
+        plan[0]["node"],
+    )
+    assert out.strip() == "k3d-dev-server-0 replaced by a container of rancher/k3s:v1.37.2-k3s1"
+    assert spin(monkeypatch, capsys, "cluster", "upgrade", "dev", "--to", "v1.37.2").strip() == "v1.37.2"
+    assert spin(monkeypatch, capsys, "cluster", "kubeconfig", "dev").strip() == str(cluster_dir("dev") / "kubeconfig")
+
+
+def test_a_name_two_providers_use_needs_provider(cli: RecordedCli) -> None:
+    from harness.errors import InputError
+    from harness.providers.local import state as local_state
+
+    recorded_cluster()
+    local = local_state.cluster_dir("dev")
+    local.mkdir(parents=True)
+    (local / "cluster.json").write_text(json.dumps({"name": "dev", "version": "v1.36.3"}))
+    try:
+        with pytest.raises(InputError, match="providers k3d and local") as ambiguous:
+            provider_of("dev")
+        assert "--provider" in (ambiguous.value.hint or "")
+        assert provider_of("dev", "local") == "local"
+        with pytest.raises(ClusterError, match="no cluster named 'nope'"):
+            provider_of("nope")
+    finally:
+        (local / "cluster.json").unlink()
+        local.rmdir()

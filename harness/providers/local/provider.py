@@ -128,7 +128,7 @@ class LocalProvider:
     ) -> str:
         if action.name != CONTROL_PLANE_AND_NODES or action.node is not None:
             raise InputError(f"the local provider has no upgrade action {action}", hint=CONTROL_PLANE_AND_NODES)
-        current = self.get(cluster.name).version
+        current = cluster.version
         refusal = upgrade_refusal(current, to_version)
         if refusal and not (force and to_version != current):
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
