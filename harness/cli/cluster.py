@@ -1,24 +1,23 @@
-"""``spin-harness cluster``: create, upgrade, drain and remove clusters by hand."""
+"""``spin-harness cluster``: create, upgrade and remove clusters by hand (and from the upgrade playbook).
+
+Knows no provider: a cluster named without ``--provider`` is looked up in every provider's
+``list()``, and an upgrade is the provider's own plan of named actions, run whole or one by one.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
 from harness.cli.version_flag import version_from_flag
-from harness.errors import InputError, VersionError
+from harness.errors import VersionError
 from harness.progress import progress_display, stderr_console
-from harness.providers.base import Cluster
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion, upgrade_refusal
 
-if TYPE_CHECKING:
-    from harness.providers.kind import KindProvider
-
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``cluster up|upgrade|drain|uncordon|kubeconfig|list|down``."""
+    """Add ``cluster up|upgrade|upgrade-plan|kubeconfig|list|down``."""
     cluster = top.add_parser("cluster", help="create, upgrade and remove clusters").add_subparsers(
         dest="cluster_command", required=True, metavar="ACTION"
     )
@@ -29,39 +28,41 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--nodes", type=int, default=1, help="simulated nodes (default 1)")
     p.add_argument("--api-port", type=int, help="apiserver port on 127.0.0.1 (default: a free one)")
     p.set_defaults(handler=cmd_cluster_up)
-    p = cluster.add_parser("upgrade", help="upgrade a cluster in place")
+    p = cluster.add_parser("upgrade", help="upgrade a cluster in place (its whole plan, or one action of it)")
     p.add_argument("name")
     p.add_argument("--to", required=True, help="target version")
     p.add_argument("--force", action="store_true", help="skip the version-skew policy check")
-    p.add_argument("--provider", default="local")
+    _provider_flag(p)
     p.add_argument(
+        "--action",
         "--phase",
-        choices=["all", "control-plane", "node", "finish"],
-        default="all",
-        help="kind: run one phase (the playbook drains and uncordons between them); default all",
+        dest="action",
+        help="run only this action of 'cluster upgrade-plan' (the playbook runs them one by one); default all",
     )
-    p.add_argument("--node", help="with --phase node: the node container to upgrade")
+    p.add_argument("--node", help="the node the action is about, as the plan names it")
     p.set_defaults(handler=cmd_cluster_upgrade)
-    for action, handler, text in (
-        ("drain", cmd_cluster_drain, "cordon and drain a node (kind), when another node can take its pods"),
-        ("uncordon", cmd_cluster_uncordon, "make a node schedulable again (kind)"),
-    ):
-        p = cluster.add_parser(action, help=text)
-        p.add_argument("name")
-        p.add_argument("node", help="the node container, e.g. NAME-worker")
-        p.add_argument("--provider", default="kind")
-        p.set_defaults(handler=handler)
+    p = cluster.add_parser("upgrade-plan", help="print the named actions an upgrade runs, in order")
+    p.add_argument("name")
+    p.add_argument("--to", required=True, help="target version")
+    p.add_argument("--force", action="store_true", help="skip the version-skew policy check")
+    _provider_flag(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_cluster_upgrade_plan)
     p = cluster.add_parser("kubeconfig", help="print the admin kubeconfig path of a cluster")
     p.add_argument("name")
-    p.add_argument("--provider", default="local")
+    _provider_flag(p)
     p.set_defaults(handler=cmd_cluster_kubeconfig)
     p = cluster.add_parser("list", help="list clusters")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_cluster_list)
     p = cluster.add_parser("down", help="stop and remove a cluster")
     p.add_argument("name")
-    p.add_argument("--provider", default="local")
+    _provider_flag(p)
     p.set_defaults(handler=cmd_cluster_down)
+
+
+def _provider_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", help="the cluster's provider (default: the one that has a cluster of this name)")
 
 
 def cmd_cluster_up(args: argparse.Namespace) -> int:
@@ -81,121 +82,56 @@ def cmd_cluster_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
-    from harness.providers import get_provider
-
-    config = ToolchainConfig.from_env()
-    provider = get_provider(args.provider)
-    cluster = provider.get(args.name)
+def _target(args: argparse.Namespace, current: KubeVersion) -> KubeVersion:
+    """``--to`` as a full version; a skip or downgrade by minor is refused before the proxy is asked."""
     wanted = KubeVersion.parse_partial(args.to, field="--to")
-    if wanted.minor != cluster.version.minor and not args.force:
-        # Refuse a skip or a downgrade by minor before asking the proxy about the target.
-        refusal = upgrade_refusal(cluster.version, KubeVersion(wanted.major, wanted.minor, max(wanted.patch, 0)))
+    if wanted.minor != current.minor and not args.force:
+        refusal = upgrade_refusal(current, KubeVersion(wanted.major, wanted.minor, max(wanted.patch, 0)))
         if refusal:
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
-    target = version_from_flag(args.to, config, field="--to")
+    return version_from_flag(args.to, ToolchainConfig.from_env(), field="--to")
+
+
+def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
+    from harness.providers import UpgradeAction, get_provider, provider_of
+
+    name = provider_of(args.name, args.provider)
+    cluster = get_provider(name).get(args.name)
+    target = _target(args, cluster.version)
     with progress_display(f"upgrade {args.name} to {target}", quiet=args.quiet) as progress:
-        provider = get_provider(args.provider, progress=progress)
-        if args.phase == "all":
-            cluster = provider.upgrade(cluster, target, force=args.force)
+        provider = get_provider(name, progress=progress)
+        if args.action in (None, "all"):
+            print(provider.upgrade(cluster, target, force=args.force).version)
         else:
-            _upgrade_phase(provider, cluster, target, args)
-            cluster = provider.get(args.name)
-    print(cluster.version)
+            print(provider.upgrade_action(cluster, target, UpgradeAction(args.action, args.node), force=args.force))
     return 0
 
 
-def _upgrade_phase(provider: object, cluster: object, target: KubeVersion, args: argparse.Namespace) -> None:
-    """One phase of a node-by-node upgrade, as the playbook runs them (providers with real nodes)."""
-    from harness.providers.kind import KindProvider
+def cmd_cluster_upgrade_plan(args: argparse.Namespace) -> int:
+    from harness.providers import get_provider, provider_of
 
-    if not isinstance(provider, KindProvider):
-        raise InputError(
-            f"--phase {args.phase}: the {args.provider} provider upgrades in one step", hint="omit --phase"
-        )
-    assert isinstance(cluster, Cluster)
-    if args.phase == "control-plane":
-        provider.upgrade_control_plane(cluster, target, force=args.force)
-    elif args.phase == "node":
-        if not args.node:
-            raise InputError("--phase node needs --node NAME", hint="see 'spin-harness cluster list --json'")
-        provider.upgrade_node(cluster, args.node, target)
-    else:  # finish
-        provider.finish_upgrade(cluster, target)
-
-
-def cmd_cluster_drain(args: argparse.Namespace) -> int:
-    provider = _kind_provider(args)
-    drained = provider.drain(provider.get(args.name), args.node)
-    print(f"{args.node} drained" if drained else f"{args.node} not drained: no other node can take its pods")
+    provider = get_provider(provider_of(args.name, args.provider))
+    cluster = provider.get(args.name)
+    plan = provider.upgrade_plan(cluster, _target(args, cluster.version))
+    if args.json:
+        print(json.dumps([action.to_json() for action in plan], indent=2))
+    else:
+        print("\n".join(str(action) for action in plan))
     return 0
-
-
-def cmd_cluster_uncordon(args: argparse.Namespace) -> int:
-    provider = _kind_provider(args)
-    provider.uncordon(provider.get(args.name), args.node)
-    print(f"{args.node} uncordoned")
-    return 0
-
-
-def _kind_provider(args: argparse.Namespace) -> KindProvider:
-    from harness.providers.kind import KindProvider
-
-    if args.provider != "kind":
-        raise InputError(f"the {args.provider} provider has no nodes to drain", hint="--provider kind")
-    return KindProvider()
 
 
 def cmd_cluster_kubeconfig(args: argparse.Namespace) -> int:
-    from harness.providers import get_provider
+    from harness.providers import get_provider, provider_of
 
-    provider = get_provider(args.provider)
+    provider = get_provider(provider_of(args.name, args.provider))
     print(provider.kubeconfig(provider.get(args.name)))
     return 0
 
 
 def cmd_cluster_list(args: argparse.Namespace) -> int:
-    from harness.providers.kind.state import KindState
-    from harness.providers.kind.state import all_states as kind_states
-    from harness.providers.local import state
+    from harness.providers import all_providers
 
-    rows = []
-    for st in state.all_states():
-        if isinstance(st, state.ClusterState):
-            owner = "kept" if st.owner is None else f"pid {st.owner.pid}"
-            rows.append(
-                {
-                    "name": st.name,
-                    "provider": "local",
-                    "version": st.version,
-                    "nodes": st.nodes,
-                    "phase": st.phase,
-                    "owner": owner,
-                    "apiserver": f"https://127.0.0.1:{st.ports.get('apiserver')}",
-                    "kubeconfig": str(st.directory / "kubeconfig"),
-                }
-            )
-        else:
-            rows.append({"name": st.name, "provider": "local", "phase": "broken (see 'spin-harness gc')"})
-    for kst in kind_states():
-        if isinstance(kst, KindState):
-            rows.append(
-                {
-                    "name": kst.name,
-                    "provider": "kind",
-                    "version": kst.version,
-                    "nodes": kst.nodes,
-                    "phase": kst.phase,
-                    "owner": "kept" if kst.owner is None else f"pid {kst.owner.pid}",
-                    "apiserver": f"https://127.0.0.1:{kst.api_port}",
-                    "kubeconfig": str(kst.kubeconfig),
-                    "image": kst.image,
-                    "nodes_list": [f"{kst.name}-control-plane"]
-                    + [f"{kst.name}-worker{'' if i == 1 else i}" for i in range(1, kst.nodes)],
-                }
-            )
-        else:
-            rows.append({"name": kst.name, "provider": "kind", "phase": "broken (see 'spin-harness gc')"})
+    rows = [row.to_json() for provider in all_providers() for row in provider.list()]
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
@@ -210,9 +146,9 @@ def cmd_cluster_list(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_down(args: argparse.Namespace) -> int:
-    from harness.providers import get_provider
+    from harness.providers import get_provider, provider_of
 
-    provider = get_provider(args.provider)
+    provider = get_provider(provider_of(args.name, args.provider))
     provider.delete(provider.get(args.name))
     if not args.quiet:
         stderr_console.print(f"cluster {args.name} removed")

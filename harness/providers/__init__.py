@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.errors import InputError
-from harness.providers.base import Cluster, ClusterProvider, ProviderCapabilities
+from harness.errors import ClusterError, InputError
+from harness.providers.base import Cluster, ClusterProvider, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.k3d import K3dProvider
 from harness.providers.kind import KindProvider
 from harness.providers.local import LocalProvider
@@ -41,11 +41,51 @@ def get_provider(name: str, **options: object) -> ClusterProvider:
     return provider
 
 
+def all_providers(**options: object) -> list[ClusterProvider]:
+    """One of every registered provider, in name order (for ``cluster list`` and ``gc``)."""
+    return [get_provider(name, **options) for name in provider_names()]
+
+
+def provider_of(cluster_name: str, provider: str | None = None) -> str:
+    """The name of the provider whose cluster is called ``cluster_name``.
+
+    With ``provider`` given, that one; otherwise every provider's ``list()`` is searched: no
+    match is a ``ClusterError``, a name two providers use an ``InputError`` naming both.
+    """
+    if provider is not None:
+        get_provider(provider)  # an unknown name fails here, listing the known ones
+        return provider
+    owners = [p.name for p in all_providers() if any(row.name == cluster_name for row in p.list())]
+    if not owners:
+        raise ClusterError(f"no cluster named {cluster_name!r}", hint="see 'spin-harness cluster list'")
+    if len(owners) > 1:
+        raise InputError(
+            f"clusters named {cluster_name!r} exist in providers {' and '.join(owners)}",
+            hint=f"choose one with --provider ({', '.join(owners)})",
+        )
+    return owners[0]
+
+
+def component_pids(cluster_name: str) -> dict[str, int]:
+    """Host process ids of a cluster's components by name, for fault injection.
+
+    Empty where the components are not host processes of their own (containers).
+    """
+    provider = get_provider(provider_of(cluster_name))
+    return provider.component_pids(provider.get(cluster_name))
+
+
 __all__ = [
     "Cluster",
     "ClusterProvider",
+    "ClusterRow",
+    "Garbage",
     "ProviderCapabilities",
+    "UpgradeAction",
+    "all_providers",
+    "component_pids",
     "get_provider",
     "provider_names",
+    "provider_of",
     "unavailable_reason",
 ]

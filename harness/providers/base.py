@@ -8,9 +8,11 @@ only through its kubeconfig. What a provider can and cannot do is data
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from harness.versions import KubeVersion
 
@@ -51,6 +53,75 @@ class Cluster:
     audit_log: Path | None = None
 
 
+@dataclass(frozen=True)
+class ClusterRow:
+    """One line of ``cluster list``: a cluster as its state records it, or a broken record."""
+
+    name: str
+    provider: str
+    phase: str
+    version: str | None = None
+    nodes: int | None = None
+    #: ``kept``, or ``pid N`` of the process the cluster lives for.
+    owner: str | None = None
+    apiserver: str | None = None
+    kubeconfig: str | None = None
+    #: Node (container) names, control plane first, where nodes have names of their own.
+    node_names: tuple[str, ...] = ()
+    #: Provider-specific facts worth showing (the node image of a kind cluster).
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def broken(cls, name: str, provider: str) -> ClusterRow:
+        """The row of a cluster whose state cannot be read."""
+        return cls(name, provider, "broken (see 'spin-harness gc')")
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``cluster list --json`` object (the playbook reads ``name``, ``provider``, ``version``)."""
+        raw: dict[str, Any] = {"name": self.name, "provider": self.provider}
+        if self.version is not None:
+            raw.update(
+                version=self.version,
+                nodes=self.nodes,
+                phase=self.phase,
+                owner=self.owner,
+                apiserver=self.apiserver,
+                kubeconfig=self.kubeconfig,
+            )
+        else:
+            raw["phase"] = self.phase
+        raw.update(self.extra)
+        if self.node_names:
+            raw["nodes_list"] = list(self.node_names)
+        return raw
+
+
+@dataclass(frozen=True)
+class Garbage:
+    """Something ``gc`` would remove, why, and how."""
+
+    what: str
+    reason: str
+    collect: Callable[[], None]
+    #: Housekeeping (a stale lock file) that ``gc`` does without listing it.
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class UpgradeAction:
+    """One named step of an in-place upgrade, run by name by ``upgrade()`` and by the playbook."""
+
+    name: str
+    #: The node (container) the action is about, for per-node actions.
+    node: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"name": self.name, "node": self.node}
+
+    def __str__(self) -> str:
+        return self.name if self.node is None else f"{self.name} {self.node}"
+
+
 @runtime_checkable
 class ClusterProvider(Protocol):
     """Creates, upgrades in place, and removes clusters of one kind."""
@@ -80,7 +151,23 @@ class ClusterProvider(Protocol):
         ...
 
     def upgrade(self, cluster: Cluster, to_version: KubeVersion, *, force: bool = False) -> Cluster:
-        """Move a running cluster to ``to_version`` in place, keeping its data; refuse skew violations."""
+        """Move a running cluster to ``to_version`` in place, keeping its data; refuse skew violations.
+
+        Runs the actions of ``upgrade_plan`` in order, as the playbook does one by one.
+        """
+        ...
+
+    def upgrade_plan(self, cluster: Cluster, to_version: KubeVersion) -> builtins.list[UpgradeAction]:
+        """The named actions that move ``cluster`` to ``to_version``, in the order they must run."""
+        ...
+
+    def upgrade_action(
+        self, cluster: Cluster, to_version: KubeVersion, action: UpgradeAction, *, force: bool = False
+    ) -> str:
+        """Run one action of ``upgrade_plan``; a line saying what it did.
+
+        Actions may be run again after a failure; the first one refuses skew violations unless ``force``.
+        """
         ...
 
     def delete(self, cluster: Cluster) -> None:
@@ -99,8 +186,27 @@ class ClusterProvider(Protocol):
         """The existing cluster called ``name``; ``ClusterError`` if there is none."""
         ...
 
-    def clusters(self) -> list[Cluster]:
+    def clusters(self) -> builtins.list[Cluster]:
         """Every cluster of this provider known in the state directory."""
+        ...
+
+    def list(self) -> builtins.list[ClusterRow]:
+        """A row per cluster of this provider, those with unreadable state included."""
+        ...
+
+    def describe(self, cluster: Cluster) -> ClusterRow:
+        """The ``cluster list`` row of one cluster."""
+        ...
+
+    def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
+        """What ``gc`` should remove of this provider's (``everything``: every cluster), and why.
+
+        Asks nothing of a container engine when there is nothing of this provider's to look at.
+        """
+        ...
+
+    def component_pids(self, cluster: Cluster) -> dict[str, int]:
+        """Host process ids of the cluster's components by name (fault injection); empty for containers."""
         ...
 
     def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:

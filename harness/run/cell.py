@@ -28,7 +28,7 @@ from harness.kube.waits import wait_until
 from harness.matrix import Cell, Hop, ProbeBudget
 from harness.platform_layer import install
 from harness.providers import Cluster, ClusterProvider
-from harness.providers.local.provider import log_tail
+from harness.providers.common.logs import log_tail
 from harness.run.faults import Fault, FaultTimer
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion

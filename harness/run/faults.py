@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from harness.errors import InputError
-from harness.providers.local import state as local_state
+from harness.errors import HarnessError, InputError
+from harness.providers import component_pids
 
 ACTIONS = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
 
@@ -70,14 +70,13 @@ class FaultTimer:
 
     def _apply(self, fault: Fault) -> None:
         try:
-            st = local_state.ClusterState.load(local_state.cluster_dir(self.cluster_name))
-            record = st.processes[fault.component]
-            proc = psutil.Process(record.pid)
+            pid = component_pids(self.cluster_name)[fault.component]
+            proc = psutil.Process(pid)
             proc.send_signal(ACTIONS[fault.action])
             if fault.action == "stop":
-                self._frozen.append(record.pid)
-            self.applied.append(f"{fault.action} {fault.component} (pid {record.pid}) at {fault.after_seconds}s")
-        except (KeyError, psutil.Error, OSError) as exc:
+                self._frozen.append(pid)
+            self.applied.append(f"{fault.action} {fault.component} (pid {pid}) at {fault.after_seconds}s")
+        except (KeyError, psutil.Error, OSError, HarnessError) as exc:
             self.applied.append(f"{fault.action} {fault.component}: not applied ({exc})")
 
     def stop(self) -> list[str]:

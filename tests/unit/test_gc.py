@@ -1,4 +1,4 @@
-"""gc decisions and stray-process collection, without a cluster."""
+"""gc decisions and stray-process collection, without a cluster and without a container engine."""
 
 from __future__ import annotations
 
@@ -8,9 +8,23 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from harness import gc
+from harness.images import engine
 from harness.providers.local import process, state
+from harness.providers.local.garbage import garbage_reason
+
+
+@pytest.fixture(autouse=True)
+def no_container_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc asks every provider; none of them may reach the host's Docker engine from a unit test."""
+
+    def no_engine() -> object:
+        raise AssertionError("a unit test of gc asked the Docker engine")
+
+    monkeypatch.setattr(engine, "engine_unavailable_reason", lambda: "no container engine in unit tests")
+    monkeypatch.setattr(engine, "docker_client", no_engine)
 
 
 def start_marked_sleep(cluster_dir: Path) -> subprocess.Popen[bytes]:
@@ -54,14 +68,14 @@ def test_cluster_with_dead_owner_is_garbage(tmp_path: Path) -> None:
     short_lived.wait()
     created = psutil.Process().create_time()
     st = state.ClusterState("c", tmp_path, "v1.36.3", "v3.6.8", 1, owner=state.Owner(short_lived.pid, created))
-    assert gc.garbage_reason(st, everything=False) is not None
+    assert garbage_reason(st, everything=False) is not None
     st.owner = state.Owner.current()
-    assert gc.garbage_reason(st, everything=False) is None
-    assert gc.garbage_reason(st, everything=True) == "--all was given"
+    assert garbage_reason(st, everything=False) is None
+    assert garbage_reason(st, everything=True) == "--all was given"
 
 
 def test_unreadable_state_is_garbage(tmp_path: Path) -> None:
-    assert gc.garbage_reason(tmp_path, everything=False) is not None
+    assert garbage_reason(tmp_path, everything=False) is not None
 
 
 def test_process_record_detects_pid_reuse() -> None:

@@ -1,4 +1,4 @@
-"""The pure parts of the kind provider: cluster config, pod network, the runtime wrapper."""
+"""The pure parts of the kind provider: cluster config, pod network, upgrade plan, the runtime wrapper."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.providers.kind import network
+from harness.errors import InputError
+from harness.providers import Cluster, UpgradeAction, get_provider
+from harness.providers.kind import drain, network
 from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KindClusterConfig
+from harness.providers.kind.kubeadm_upgrade import upgrade_plan
+from harness.providers.kind.state import KindState
 from harness.versions import KubeVersion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +125,38 @@ def test_runtime_wrapper_finds_the_spec_of_create_and_of_exec() -> None:
     assert wrapper.spec_file(["create", "--bundle=/b", "id"]) == ("/b/config.json", True)
     assert wrapper.spec_file(["exec", "--process", "/tmp/p.json", "--detach", "id"]) == ("/tmp/p.json", False)
     assert wrapper.spec_file(["delete", "id"]) is None
+
+
+def kind_state(tmp_path: Path, nodes: int) -> KindState:
+    record = KindState("c1", tmp_path, "v1.36.3", "spin-harness/kind-node:v1.36.3-abc", nodes, 40001, 40002)
+    record.save()
+    return record
+
+
+def test_upgrade_plan_is_the_control_plane_then_each_worker_drained_upgraded_uncordoned(tmp_path: Path) -> None:
+    plan = [str(a) for a in upgrade_plan(kind_state(tmp_path, 3))]
+    assert plan == [
+        "control-plane",
+        "drain c1-worker",
+        "node c1-worker",
+        "uncordon c1-worker",
+        "drain c1-worker2",
+        "node c1-worker2",
+        "uncordon c1-worker2",
+        "finish",
+    ]
+    assert [str(a) for a in upgrade_plan(kind_state(tmp_path, 1))] == ["control-plane", "finish"]
+
+
+def test_only_a_node_the_upgrade_drained_is_uncordoned(tmp_path: Path) -> None:
+    record = kind_state(tmp_path, 2)
+    assert not drain.uncordon(record, Path("/no/kubectl"), "c1-worker", timeout=1)  # never runs kubectl
+    assert KindState.load(tmp_path).drained == []
+
+
+def test_an_unknown_upgrade_action_names_the_plans_actions(tmp_path: Path) -> None:
+    record = kind_state(tmp_path, 2)
+    cluster = Cluster("c1", "kind", KubeVersion(1, 36, 3), record.kubeconfig, tmp_path, 2)
+    with pytest.raises(InputError, match="no upgrade action 'replace'") as error:
+        get_provider("kind").upgrade_action(cluster, KubeVersion(1, 37, 2), UpgradeAction("replace", "c1-worker"))
+    assert error.value.hint == "control-plane, drain, finish, node, uncordon"

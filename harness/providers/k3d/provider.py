@@ -7,39 +7,36 @@ semver build metadata, which the go command drops: ``@v1.36.3+k3s1`` is asked fo
 ``v1.36.3`` and refused); its build also needs CGO for the sqlite datastore and the
 k3s-root bundle (busybox, containerd, CNI plugins) from GitHub releases. So this provider
 runs where an image is present in the engine (``docker load``) or may be pulled
-(``SPIN_HARNESS_K3D_PULL=1``), and says exactly that where neither holds.
-
-Upgrades replace each server and agent container with one of the newer image that takes
-over the old container's volumes (``/var/lib/rancher/k3s`` holds the datastore), its
-network, environment and labels: the k3s way of an in-place upgrade.
+(``SPIN_HARNESS_K3D_PULL=1``), and says exactly that where neither holds. Everything else it
+needs can be present without pulls too (``images``). Upgrades replace the node containers
+(``upgrade``).
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
-import json
-import os
 import shutil
-import subprocess
-import time
-from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
 from harness.errors import ClusterError, InputError, VersionError
 from harness.images import engine
-from harness.paths import state_root
-from harness.providers.base import Cluster, ProviderCapabilities
-from harness.providers.local import ports
-from harness.providers.local.state import Owner, validate_name
+from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
+from harness.providers.common import ports
+from harness.providers.common.owner import Owner, describe_owner, owner_garbage_reason, validate_name
+from harness.providers.common.upgrade_plan import execute_plan
+from harness.providers.k3d import system_images, upgrade
+from harness.providers.k3d.commands import K3dNode, Runner, create_command, default_runner, parse_nodes
+from harness.providers.k3d.images import K3S_REPOSITORY, K3dImages, k3s_image, pulls_allowed
+from harness.providers.k3d.state import K3dState, all_states, cluster_dir
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import K3D_VERSION, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure_product
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
-
-K3S_REPOSITORY = "rancher/k3s"
 
 WHY_NO_OFFLINE_IMAGE = (
     "spin-harness cannot build a rancher/k3s image offline: k3s is built from the k3s-io fork of "
@@ -47,49 +44,6 @@ WHY_NO_OFFLINE_IMAGE = (
     "carry build metadata the go command drops, so they are refused), and its build needs CGO (sqlite) "
     "and the k3s-root binaries from GitHub releases"
 )
-
-
-def k3s_image(version: KubeVersion, revision: int = 1) -> str:
-    return f"{K3S_REPOSITORY}:{version}-k3s{revision}"
-
-
-def pulls_allowed() -> bool:
-    return os.environ.get("SPIN_HARNESS_K3D_PULL", "") not in ("", "0")
-
-
-@dataclass
-class K3dState:
-    name: str
-    directory: Path
-    version: str
-    nodes: int
-    api_port: int
-    owner: Owner | None = None
-    phase: str = "creating"
-    history: list[str] = field(default_factory=list)
-
-    def save(self) -> None:
-        raw = {k: v for k, v in asdict(self).items() if k not in ("directory", "owner")}
-        raw["provider"] = "k3d"
-        raw["owner"] = None if self.owner is None else self.owner.to_json()
-        (self.directory / "cluster.json").write_text(json.dumps(raw, indent=2))
-
-    @classmethod
-    def load(cls, directory: Path) -> K3dState:
-        try:
-            raw = json.loads((directory / "cluster.json").read_text())
-            return cls(
-                raw["name"],
-                directory,
-                raw["version"],
-                int(raw["nodes"]),
-                int(raw["api_port"]),
-                Owner.from_json(raw.get("owner")),
-                raw.get("phase", "unknown"),
-                list(raw.get("history", [])),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ClusterError(f"no readable k3d cluster state in {directory}: {exc}") from None
 
 
 class K3dProvider:
@@ -104,23 +58,40 @@ class K3dProvider:
         audit_log=False,
     )
 
-    def __init__(self, *, toolchain: ToolchainConfig | None = None, progress: ProgressFn = no_progress) -> None:
+    def __init__(
+        self,
+        *,
+        toolchain: ToolchainConfig | None = None,
+        progress: ProgressFn = no_progress,
+        tools_image: str | None = None,
+        loadbalancer_image: str | None = None,
+        no_lb: bool | None = None,
+        k3d: str | None = None,
+        runner: Runner = default_runner,
+    ) -> None:
+        """Images not given here come from ``SPIN_HARNESS_K3D_*`` (see ``images``); ``k3d``: a k3d
+        executable instead of the toolchain's; ``runner`` runs every k3d and docker command."""
         self.toolchain = toolchain
         self.progress = progress
+        self.image_options = {"tools": tools_image, "loadbalancer": loadbalancer_image, "no_lb": no_lb}
+        self.k3d = k3d
+        self.run = runner
+
+    def images(self) -> K3dImages:
+        return K3dImages.resolve(**self.image_options)  # type: ignore[arg-type]
 
     def available(self) -> str | None:
         reason = engine.engine_unavailable_reason()
         if reason:
             return reason
-        if pulls_allowed():
+        missing = self.images().missing()
+        if not missing:
             return None
-        with contextlib.suppress(DockerException):
-            if engine.docker_client().image.list(repository_or_tag=K3S_REPOSITORY):
-                return None
-        return (
-            f"no {K3S_REPOSITORY} image is in the Docker engine and pulling is off "
-            f"(SPIN_HARNESS_K3D_PULL=1 allows it); {WHY_NO_OFFLINE_IMAGE}"
-        )
+        text = "the Docker engine lacks what k3d clusters need and pulling is off (SPIN_HARNESS_K3D_PULL=1 allows it): "
+        text += ", ".join(missing)
+        if any(K3S_REPOSITORY in m for m in missing):
+            text += f"; with no {K3S_REPOSITORY} image: {WHY_NO_OFFLINE_IMAGE}"
+        return text
 
     def image_for(self, version: KubeVersion) -> str:
         """The k3s image of ``version``: present, or pulled when pulls are allowed; else why not."""
@@ -139,32 +110,33 @@ class K3dProvider:
         self, name: str, version: KubeVersion, nodes: int = 1, *, keep: bool = False, api_port: int | None = None
     ) -> Cluster:
         validate_name(name)
+        if api_port is not None:
+            ports.require_free(api_port, "--api-port")
         reason = self.available()
         if reason:
             raise ClusterError(f"k3d provider unavailable: {reason}")
         image = self.image_for(version)
+        images = self.images()
         k3d = self._k3d_cli()
-        directory = self._dir(name)
+        directory = cluster_dir(name)
         if directory.exists():
             raise InputError(f"a k3d cluster named {name!r} already exists ({directory})")
         directory.mkdir(parents=True, mode=0o700)
         try:
             with ports.reservation_lock():
-                port = api_port or ports.pick_free_ports(1, [])[0]
-            st = K3dState(name, directory, str(version), nodes, port, None if keep else Owner.current())
-            st.save()
-            self._run(
-                [
-                    str(k3d), "cluster", "create", name, "--image", image, "--servers", "1",
-                    "--agents", str(nodes - 1), "--api-port", f"127.0.0.1:{port}",
-                    "--kubeconfig-update-default=false", "--kubeconfig-switch-context=false",
-                    "--wait", "--timeout", "300s",
-                ],
-                timeout=420,
-            )  # fmt: skip
-            kubeconfig = directory / "kubeconfig"
-            kubeconfig.write_text(self._run([str(k3d), "kubeconfig", "get", name], timeout=60))
-            kubeconfig.chmod(0o600)
+                taken = ports.recorded_ports()
+                if api_port is not None and api_port in taken:
+                    raise InputError(f"--api-port: port {api_port} is reserved by another spin-harness cluster")
+                port = api_port or ports.pick_free_ports(1, taken)[0]
+                owner = None if keep else Owner.current()
+                st = K3dState(name, directory, str(version), nodes, port, owner, no_lb=images.loadbalancer is None)
+                st.save()
+            self.progress(f"k3d cluster create {name}...")
+            self.run(create_command(k3d, st, image, images), timeout=420, env=images.k3d_env())
+            st.kubeconfig.write_text(self.run([k3d, "kubeconfig", "get", name], timeout=60))
+            st.kubeconfig.chmod(0o600)
+            self.progress("k3s system images into nodes...")
+            system_images.preload(self.run, k3d, name, images)
             st.phase = "ready"
             st.history.append(str(version))
             st.save()
@@ -174,42 +146,36 @@ class K3dProvider:
         return self._cluster(st)
 
     def upgrade(self, cluster: Cluster, to_version: KubeVersion, *, force: bool = False) -> Cluster:
+        return execute_plan(self, cluster, to_version, force=force, progress=self.progress)
+
+    def upgrade_plan(self, cluster: Cluster, to_version: KubeVersion) -> builtins.list[UpgradeAction]:
+        return upgrade.upgrade_plan(self.nodes(cluster))
+
+    def upgrade_action(
+        self, cluster: Cluster, to_version: KubeVersion, action: UpgradeAction, *, force: bool = False
+    ) -> str:
         st = K3dState.load(cluster.state_dir)
         refusal = upgrade_refusal(KubeVersion.parse(st.version), to_version)
-        if refusal and not force:
+        if refusal and not force and st.version != str(to_version):
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
-        image = self.image_for(to_version)
-        docker = engine.docker_client()
-        containers = docker.container.list(all=True, filters=[("label", f"k3d.cluster={st.name}")])
-        # Servers first, then agents, as k3s's upgrade documentation orders them; the load balancer stays.
-        order = sorted(
-            (c for c in containers if c.config.labels and c.config.labels.get("k3d.role") in ("server", "agent")),
-            key=lambda c: ((c.config.labels or {}).get("k3d.role") != "server", c.name),
+        if action.name == upgrade.REPLACE and action.node:
+            image = self.image_for(to_version)
+            st.phase = f"upgrading to {to_version}"
+            st.save()
+            suffix = str(to_version).replace(".", "-")
+            if upgrade.replace_node(self.run, action.node, image, suffix):
+                return f"{action.node} replaced by a container of {image}"
+            return f"{action.node} already runs {image}"
+        if action.name == upgrade.FINISH and action.node is None:
+            system_images.preload(self.run, self._k3d_cli(), st.name, self.images())
+            st.version, st.phase = str(to_version), "ready"
+            if not st.history or st.history[-1] != str(to_version):
+                st.history.append(str(to_version))
+            st.save()
+            return f"{st.name} runs {to_version}"
+        raise InputError(
+            f"the k3d provider has no upgrade action {action}", hint=f"{upgrade.REPLACE} --node NAME, {upgrade.FINISH}"
         )
-        for old in order:
-            self.progress(f"replacing {old.name} with {image}")
-            new_name = f"{old.name}-{to_version}".replace(".", "-")
-            replacement = docker.container.create(
-                image,
-                old.config.cmd or [],
-                name=new_name,
-                volumes_from=[old.id],
-                envs=dict(item.split("=", 1) for item in (old.config.env or []) if "=" in item),
-                labels=old.config.labels or {},
-                privileged=True,
-                hostname=old.config.hostname,
-                networks=list((old.network_settings.networks or {}).keys()),
-                tmpfs=["/run", "/var/run"],
-            )
-            docker.container.stop(old)
-            docker.container.rename(old, f"{old.name}-replaced")
-            docker.container.rename(replacement, old.name)
-            docker.container.start(replacement)
-            docker.container.remove(old, force=True)
-        st.version, st.phase = str(to_version), "ready"
-        st.history.append(str(to_version))
-        st.save()
-        return self._cluster(st)
 
     def delete(self, cluster: Cluster) -> None:
         self._remove(cluster.name, cluster.state_dir)
@@ -219,19 +185,40 @@ class K3dProvider:
 
     def get(self, name: str) -> Cluster:
         validate_name(name)
-        return self._cluster(K3dState.load(self._dir(name)))
+        if not cluster_dir(name).exists():
+            raise ClusterError(f"no k3d cluster named {name!r}", hint="see 'spin-harness cluster list'")
+        return self._cluster(K3dState.load(cluster_dir(name)))
 
-    def clusters(self) -> list[Cluster]:
-        root = state_root() / "k3d"
-        out = []
-        for directory in sorted(root.iterdir()) if root.is_dir() else []:
-            with contextlib.suppress(ClusterError):
-                out.append(self._cluster(K3dState.load(directory)))
-        return out
+    def clusters(self) -> builtins.list[Cluster]:
+        return [self._cluster(st) for st in all_states() if isinstance(st, K3dState)]
+
+    def list(self) -> builtins.list[ClusterRow]:
+        return [
+            self._row(st) if isinstance(st, K3dState) else ClusterRow.broken(st.name, self.name) for st in all_states()
+        ]
+
+    def describe(self, cluster: Cluster) -> ClusterRow:
+        return self._row(K3dState.load(cluster.state_dir))
+
+    def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
+        found: builtins.list[Garbage] = []
+        for st in all_states():
+            directory = st if isinstance(st, Path) else st.directory
+            reason = self._garbage_reason(st, everything=everything)
+            if reason is not None:
+                remove = partial(self._remove, directory.name, directory)
+                found.append(Garbage(f"k3d cluster {directory.name}", reason, remove))
+        return found
+
+    def nodes(self, cluster: Cluster) -> builtins.list[K3dNode]:
+        """The cluster's containers as k3d lists them: servers, agents, then the load balancer."""
+        return parse_nodes(self.run([self._k3d_cli(), "node", "list", "--output", "json"], timeout=60), cluster.name)
 
     def status(self, cluster: Cluster) -> dict[str, bool]:
-        containers = engine.docker_client().container.list(all=True, filters=[("label", f"k3d.cluster={cluster.name}")])
-        return {c.name: bool(c.state.running) for c in containers}
+        return {node.name: node.running for node in self.nodes(cluster)}
+
+    def component_pids(self, cluster: Cluster) -> dict[str, int]:
+        return {}
 
     def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
         return {}
@@ -241,32 +228,50 @@ class K3dProvider:
 
     # -- internals --------------------------------------------------------------------
 
-    def _dir(self, name: str) -> Path:
-        return state_root() / "k3d" / name
+    def _garbage_reason(self, st: K3dState | Path, *, everything: bool) -> str | None:
+        if isinstance(st, Path):
+            return "its state file is missing or unreadable"
+        reason = owner_garbage_reason(st.owner, everything=everything)
+        if (
+            reason is None
+            and st.owner is None
+            and st.phase == "ready"
+            and not any(self.status(self._cluster(st)).values())
+        ):
+            return "none of its node containers is running"
+        return reason
 
-    def _k3d_cli(self) -> Path:
+    def _k3d_cli(self) -> str:
+        if self.k3d:
+            return self.k3d
         build = ProductBuild(Product.K3D, K3D_VERSION)
-        return ensure_product(build, [Component.K3D], config=self.toolchain, progress=self.progress)[Component.K3D]
-
-    def _run(self, command: list[str], *, timeout: float) -> str:
-        started = time.monotonic()
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
-            raise ClusterError(f"{' '.join(command[1:3])} failed after {time.monotonic() - started:.0f}s:\n{tail}")
-        return proc.stdout
+        return str(ensure_product(build, [Component.K3D], config=self.toolchain, progress=self.progress)[Component.K3D])
 
     def _remove(self, name: str, directory: Path) -> None:
         with contextlib.suppress(Exception):
-            self._run([str(self._k3d_cli()), "cluster", "delete", name], timeout=120)
+            self.run([self._k3d_cli(), "cluster", "delete", name], timeout=120)
         shutil.rmtree(directory, ignore_errors=True)
+
+    def _row(self, st: K3dState) -> ClusterRow:
+        agents = [f"k3d-{st.name}-agent-{i}" for i in range(st.nodes - 1)]
+        return ClusterRow(
+            name=st.name,
+            provider=self.name,
+            phase=st.phase,
+            version=st.version,
+            nodes=st.nodes,
+            owner=describe_owner(st.owner),
+            apiserver=f"https://127.0.0.1:{st.api_port}",
+            kubeconfig=str(st.kubeconfig),
+            node_names=(system_images.server_container(st.name), *agents),
+        )
 
     def _cluster(self, st: K3dState) -> Cluster:
         return Cluster(
             name=st.name,
             provider=self.name,
             version=KubeVersion.parse(st.version),
-            kubeconfig=st.directory / "kubeconfig",
+            kubeconfig=st.kubeconfig,
             state_dir=st.directory,
             nodes=st.nodes,
         )

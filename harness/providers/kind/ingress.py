@@ -8,13 +8,22 @@ kind maps to the host's loopback. Tenant IngressClasses naming ``CONTROLLER`` ar
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
 import jinja2
+from kubernetes import client
 
+from harness.errors import ClusterError
 from harness.images import engine, layers
+from harness.images.kind_node import load_into_nodes
+from harness.kube.client import api_client
+from harness.kube.waits import wait_until
+from harness.providers.common.commands import run_tool
 from harness.providers.kind.config import INGRESS_NODE_PORT
+from harness.providers.kind.nodes import node_names
+from harness.providers.kind.state import KindState
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import TRAEFIK_VERSION, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure_product
@@ -47,3 +56,25 @@ def manifests(replicas: int = 2) -> str:
     return env.from_string(TEMPLATE.read_text()).render(
         namespace=NAMESPACE, image=IMAGE, replicas=replicas, node_port=INGRESS_NODE_PORT
     )
+
+
+def install(st: KindState, kubectl: Path, config: ToolchainConfig | None, progress: ProgressFn, timeout: float) -> None:
+    """Load the controller's image into every node, apply its manifests, wait for its replicas."""
+    load_into_nodes(node_names(st), [ensure_image(config, progress)])
+    try:
+        run_tool(
+            [str(kubectl), f"--kubeconfig={st.kubeconfig}", "apply", "--server-side", "-f", "-"],
+            timeout=120,
+            stdin=manifests(),
+        )
+    except ClusterError as exc:
+        raise ClusterError(f"installing the ingress controller failed: {str(exc)[-800:]}") from None
+    with contextlib.closing(api_client(st.kubeconfig)) as api:
+        apps = client.AppsV1Api(api)
+
+        def available() -> tuple[bool, str]:
+            deployment = apps.read_namespaced_deployment("traefik", NAMESPACE)
+            ready = deployment.status.ready_replicas or 0
+            return ready >= (deployment.spec.replicas or 1), f"{ready} Traefik replicas ready"
+
+        wait_until("the ingress controller", available, timeout=timeout, max_interval=2)

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.errors import ClusterError
 from harness.paths import state_root
-from harness.providers.local.state import Owner
+from harness.providers.common.owner import Owner
 
 STATE_FILE = "cluster.json"
 
@@ -45,6 +45,8 @@ class KindState:
     history: list[str] = field(default_factory=list)
     #: Node container ids at creation; an in-place upgrade keeps them.
     container_ids: dict[str, str] = field(default_factory=dict)
+    #: Nodes an upgrade drained and has not uncordoned yet.
+    drained: list[str] = field(default_factory=list)
 
     @property
     def kubeconfig(self) -> Path:
@@ -81,6 +83,7 @@ class KindState:
                 created_at=float(raw.get("created_at", 0)),
                 history=list(raw.get("history", [])),
                 container_ids=dict(raw.get("container_ids", {})),
+                drained=list(raw.get("drained", [])),
             )
         except FileNotFoundError:
             raise ClusterError(f"no kind cluster state in {directory}") from None

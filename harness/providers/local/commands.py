@@ -29,20 +29,6 @@ ADMISSION_PLUGINS = (
     "LimitRanger",
 )
 
-AUDIT_POLICY = """\
-# Metadata for every request: who did what to which object, never request or response
-# bodies, so Secret values cannot reach the audit log.
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived"]
-rules:
-- level: None
-  nonResourceURLs: ["/healthz*", "/readyz*", "/livez*", "/version"]
-- level: None
-  resources: [{group: "coordination.k8s.io", resources: ["leases"]}]
-- level: Metadata
-"""
-
 
 @dataclass(frozen=True)
 class Layout:

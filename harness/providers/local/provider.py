@@ -12,74 +12,40 @@ duration, which the reports show as timings per phase.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
-import shutil
-import ssl
-import time
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-import psutil
 from kubernetes import client
 
 from harness.errors import ClusterError, InputError, VersionError
-from harness.kube.client import api_client, get_raw, server_version
+from harness.kube.client import api_client
 from harness.kube.kubeconfig import write_kubeconfig
 from harness.kube.waits import wait_until
-from harness.providers.base import Cluster, ProviderCapabilities
-from harness.providers.local import commands, pki, ports, process, state
+from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
+from harness.providers.common import ports
+from harness.providers.common.audit import AUDIT_POLICY
+from harness.providers.common.logs import log_tail
+from harness.providers.common.owner import describe_owner
+from harness.providers.common.readiness import node_is_ready, wait_default_service_account
+from harness.providers.common.steps import StepTimings, timed_step
+from harness.providers.common.upgrade_plan import execute_plan
+from harness.providers.local import commands, pki, process, state
 from harness.providers.local.commands import Layout
+from harness.providers.local.components import Components, Timeouts, stop_component
+from harness.providers.local.garbage import local_garbage, teardown
+from harness.providers.local.nodes import create_nodes, set_node_versions
 from harness.toolchain import Toolchain, ToolchainConfig, ensure
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
 
 T = TypeVar("T")
 
-#: Components in start order; upgrades follow it too, and shutdown reverses it.
-START_ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-
-#: Seconds between SIGTERM and SIGKILL. The apiserver finishes its graceful-termination events
-#: within a second, then can sit for 20 s closing idle watch connections; nothing is lost by
-#: not waiting for that.
-STOP_GRACE = {"kube-apiserver": 3.0}
-
-#: The listeners each component owns (names in the cluster's port table).
-COMPONENT_PORTS = {
-    "etcd": ("etcd", "etcd-peer"),
-    "kube-apiserver": ("apiserver",),
-    "kube-controller-manager": ("controller-manager",),
-    "kube-scheduler": ("scheduler",),
-    "kwok": ("kwok",),
-}
-
-
-def stop_component(record: process.ProcessRecord) -> None:
-    process.stop(record, timeout=STOP_GRACE.get(record.component, 10.0))
-
-
-@dataclass
-class Timeouts:
-    """Deadlines, in seconds, for the waits of bring-up and upgrade."""
-
-    etcd: float = 60
-    apiserver: float = 180
-    component: float = 60
-    nodes: float = 90
-    service_account: float = 90
-
-
-@dataclass
-class StepTimings:
-    """Seconds per named step of the last create or upgrade, in order."""
-
-    steps: list[tuple[str, float]] = field(default_factory=list)
-
-    def total(self) -> float:
-        return sum(seconds for _, seconds in self.steps)
+#: The local provider's one upgrade action: its steps hold the cluster's lock throughout.
+CONTROL_PLANE_AND_NODES = "control-plane-and-nodes"
 
 
 class LocalProvider:
@@ -151,6 +117,17 @@ class LocalProvider:
         return self._cluster(st)
 
     def upgrade(self, cluster: Cluster, to_version: KubeVersion, *, force: bool = False) -> Cluster:
+        return execute_plan(self, cluster, to_version, force=force, progress=self.progress)
+
+    def upgrade_plan(self, cluster: Cluster, to_version: KubeVersion) -> builtins.list[UpgradeAction]:
+        """One action: the components restart in skew-policy order under the cluster's lock."""
+        return [UpgradeAction(CONTROL_PLANE_AND_NODES)]
+
+    def upgrade_action(
+        self, cluster: Cluster, to_version: KubeVersion, action: UpgradeAction, *, force: bool = False
+    ) -> str:
+        if action.name != CONTROL_PLANE_AND_NODES or action.node is not None:
+            raise InputError(f"the local provider has no upgrade action {action}", hint=CONTROL_PLANE_AND_NODES)
         current = cluster.version
         refusal = upgrade_refusal(current, to_version)
         if refusal and not (force and to_version != current):
@@ -164,36 +141,28 @@ class LocalProvider:
             st.phase = f"upgrading to {to_version}"
             st.save()
             at = self._layout(st)
+            run = Components(st, at, self.timeouts)
             if tools.etcd_version != st.etcd_version:
-                self._step(
-                    f"etcd {st.etcd_version} -> {tools.etcd_version}",
-                    lambda: self._restart_etcd(st, at, tools),
-                )
+                self._step(f"etcd {st.etcd_version} -> {tools.etcd_version}", lambda: run.restart_etcd(tools))
                 st.etcd_version = tools.etcd_version
-            self._step("kube-apiserver", lambda: self._restart_apiserver(st, at, tools, to_version))
+            self._step("kube-apiserver", lambda: run.restart_apiserver(tools, to_version))
             self._step(
                 "kube-controller-manager",
-                lambda: self._start_component(
-                    st,
-                    "kube-controller-manager",
-                    commands.kube_controller_manager(tools, at),
-                    at,
-                    replace=True,
+                lambda: run.start_controller(
+                    "kube-controller-manager", commands.kube_controller_manager(tools, at), replace=True
                 ),
             )
             self._step(
                 "kube-scheduler",
-                lambda: self._start_component(
-                    st, "kube-scheduler", commands.kube_scheduler(tools, at), at, replace=True
-                ),
+                lambda: run.start_controller("kube-scheduler", commands.kube_scheduler(tools, at), replace=True),
             )
-            self._step("node versions", lambda: self._set_node_versions(at, to_version))
+            self._step("node versions", lambda: set_node_versions(at, to_version))
             self._step("ready", lambda: self._wait_ready(st, at))
             st.version = str(to_version)
             st.phase = "ready"
             st.history.append(str(to_version))
             st.save()
-        return self._cluster(st)
+        return f"{cluster.name}: control plane and nodes at {to_version}"
 
     def delete(self, cluster: Cluster) -> None:
         self.delete_by_name(cluster.name)
@@ -218,8 +187,20 @@ class LocalProvider:
             raise ClusterError(f"no local cluster named {name!r}", hint="see 'spin-harness cluster list'")
         return self._cluster(state.ClusterState.load(directory))
 
-    def clusters(self) -> list[Cluster]:
+    def clusters(self) -> builtins.list[Cluster]:
         return [self._cluster(st) for st in state.all_states() if isinstance(st, state.ClusterState)]
+
+    def list(self) -> builtins.list[ClusterRow]:
+        return [
+            self._row(st) if isinstance(st, state.ClusterState) else ClusterRow.broken(st.name, self.name)
+            for st in state.all_states()
+        ]
+
+    def describe(self, cluster: Cluster) -> ClusterRow:
+        return self._row(state.ClusterState.load(cluster.state_dir))
+
+    def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
+        return local_garbage(everything=everything)
 
     def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
         return {}
@@ -232,6 +213,10 @@ class LocalProvider:
         st = state.ClusterState.load(cluster.state_dir)
         return {name: process.alive(rec) for name, rec in st.processes.items()}
 
+    def component_pids(self, cluster: Cluster) -> dict[str, int]:
+        st = state.ClusterState.load(cluster.state_dir)
+        return {name: record.pid for name, record in st.processes.items()}
+
     def stop_component(self, cluster: Cluster, component: str) -> None:
         """Stop one component (fault injection and tests); the cluster keeps its state."""
         st = state.ClusterState.load(cluster.state_dir)
@@ -243,17 +228,13 @@ class LocalProvider:
     # -- bring-up ---------------------------------------------------------------------
 
     def _step(self, title: str, action: Callable[[], T]) -> T:
-        self.progress(f"{title}...")
-        started = time.monotonic()
-        result = action()
-        self.last_timings.steps.append((title, time.monotonic() - started))
-        return result
+        return timed_step(title, action, progress=self.progress, timings=self.last_timings)
 
     def _reserve(
         self, name: str, directory: Path, tools: Toolchain, nodes: int, api_port: int | None
     ) -> state.ClusterState:
         with ports.reservation_lock():
-            taken = [p for st in state.all_states() if isinstance(st, state.ClusterState) for p in st.ports.values()]
+            taken = ports.recorded_ports()
             wanted = [p for p in commands.PORT_NAMES if not (p == "apiserver" and api_port)]
             chosen = dict(zip(wanted, ports.pick_free_ports(len(wanted), taken), strict=True))
             if api_port:
@@ -278,21 +259,17 @@ class LocalProvider:
     def _bring_up(self, st: state.ClusterState, tools: Toolchain) -> None:
         at = self._layout(st)
         at.logs.mkdir(mode=0o700)
+        run = Components(st, at, self.timeouts)
         self._step("pki", lambda: self._write_config(st, at))
-        self._step("etcd", lambda: self._start_etcd(st, at, tools))
-        self._step("kube-apiserver", lambda: self._start_apiserver(st, at, tools, tools.kubernetes_version))
+        self._step("etcd", lambda: run.start_etcd(tools))
+        self._step("kube-apiserver", lambda: run.start_apiserver(tools, tools.kubernetes_version))
         self._step(
             "kube-controller-manager",
-            lambda: self._start_component(
-                st, "kube-controller-manager", commands.kube_controller_manager(tools, at), at
-            ),
+            lambda: run.start_controller("kube-controller-manager", commands.kube_controller_manager(tools, at)),
         )
-        self._step(
-            "kube-scheduler",
-            lambda: self._start_component(st, "kube-scheduler", commands.kube_scheduler(tools, at), at),
-        )
-        self._step("kwok", lambda: self._start_kwok(st, at, tools))
-        self._step("nodes", lambda: self._create_nodes(st, at, tools.kubernetes_version))
+        self._step("kube-scheduler", lambda: run.start_controller("kube-scheduler", commands.kube_scheduler(tools, at)))
+        self._step("kwok", lambda: run.start_kwok(tools))
+        self._step("nodes", lambda: create_nodes(at, st.nodes, tools.kubernetes_version))
         self._step("ready", lambda: self._wait_ready(st, at))
 
     def _write_config(self, st: state.ClusterState, at: Layout) -> None:
@@ -313,117 +290,9 @@ class LocalProvider:
                 client_key=at.pki.client_key(identity),
                 user=identity.user,
             )
-        at.audit_policy.write_text(commands.AUDIT_POLICY)
+        at.audit_policy.write_text(AUDIT_POLICY)
         stages = resources.files("harness.providers.local").joinpath("kwok-stages.yaml").read_text()
         at.kwok_config.write_text(stages)
-
-    def _launch(self, st: state.ClusterState, component: str, argv: list[str], at: Layout) -> process.ProcessRecord:
-        # A replaced component's predecessor may still be closing its listener (slow exit under
-        # load); starting before it has would fail with "address already in use".
-        for port_name in COMPONENT_PORTS.get(component, ()):
-            wait_until(
-                f"port {at.ports[port_name]} ({component}) to be free",
-                free_port_probe(at.ports[port_name]),
-                timeout=self.timeouts.component,
-            )
-        record = process.start(component, argv, at.logs / f"{component}.log", st.directory)
-        st.processes[component] = record
-        st.save()
-        return record
-
-    def _crash_check(self, record: process.ProcessRecord) -> None:
-        if not process.alive(record):
-            raise ClusterError(f"{record.component} exited during start-up:\n{log_tail(Path(record.log))}")
-
-    def _start_etcd(self, st: state.ClusterState, at: Layout, tools: Toolchain) -> None:
-        record = self._launch(st, "etcd", commands.etcd(tools, at), at)
-        url = f"http://127.0.0.1:{at.ports['etcd']}/health"
-
-        def healthy() -> tuple[bool, str]:
-            self._crash_check(record)
-            with urllib.request.urlopen(url, timeout=2) as response:
-                body = response.read().decode()
-            return '"health":"true"' in body, body.strip()
-
-        wait_until(f"etcd to answer {url}", healthy, timeout=self.timeouts.etcd)
-
-    def _restart_etcd(self, st: state.ClusterState, at: Layout, tools: Toolchain) -> None:
-        # Nothing may write while the store's binary changes; the apiserver restarts next anyway.
-        if "kube-apiserver" in st.processes:
-            stop_component(st.processes["kube-apiserver"])
-        stop_component(st.processes["etcd"])
-        self._start_etcd(st, at, tools)
-
-    def _start_apiserver(self, st: state.ClusterState, at: Layout, tools: Toolchain, version: KubeVersion) -> None:
-        record = self._launch(st, "kube-apiserver", commands.kube_apiserver(tools, at, version), at)
-        api = api_client(at.kubeconfig("admin"))
-        try:
-
-            def ready() -> tuple[bool, str]:
-                self._crash_check(record)
-                status, body = get_raw(api, "/readyz", timeout=3)
-                return status == 200, f"/readyz {status}: {body.strip()[-300:]}"
-
-            wait_until("kube-apiserver /readyz", ready, timeout=self.timeouts.apiserver)
-            reported = server_version(api).get("gitVersion")
-            if reported != str(version):
-                raise ClusterError(f"kube-apiserver reports {reported}, expected {version}")
-        finally:
-            api.close()
-
-    def _restart_apiserver(self, st: state.ClusterState, at: Layout, tools: Toolchain, version: KubeVersion) -> None:
-        old = st.processes.get("kube-apiserver")
-        if old is not None:
-            stop_component(old)
-        self._start_apiserver(st, at, tools, version)
-
-    def _start_component(
-        self, st: state.ClusterState, component: str, argv: list[str], at: Layout, *, replace: bool = False
-    ) -> None:
-        if replace and component in st.processes:
-            stop_component(st.processes[component])
-        record = self._launch(st, component, argv, at)
-        port_name = "controller-manager" if component == "kube-controller-manager" else "scheduler"
-        url = f"https://127.0.0.1:{at.ports[port_name]}/healthz"
-        insecure = ssl.create_default_context()
-        # The component serves a self-signed cert it made itself; this health check reads a
-        # loopback port we chose and sends nothing secret.
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
-
-        def healthy() -> tuple[bool, str]:
-            self._crash_check(record)
-            with urllib.request.urlopen(url, timeout=2, context=insecure) as response:
-                body = response.read().decode()
-            return body.strip() == "ok", body.strip()
-
-        wait_until(f"{component} {url}", healthy, timeout=self.timeouts.component)
-
-    def _start_kwok(self, st: state.ClusterState, at: Layout, tools: Toolchain) -> None:
-        record = self._launch(st, "kwok", commands.kwok(tools, at), at)
-        url = f"http://127.0.0.1:{at.ports['kwok']}/healthz"
-
-        def healthy() -> tuple[bool, str]:
-            self._crash_check(record)
-            with urllib.request.urlopen(url, timeout=2) as response:
-                body = response.read().decode()
-            return response.status == 200, body.strip()
-
-        wait_until(f"kwok {url}", healthy, timeout=self.timeouts.component)
-
-    def _create_nodes(self, st: state.ClusterState, at: Layout, version: KubeVersion) -> None:
-        with contextlib.closing(api_client(at.kubeconfig("admin"))) as api:
-            core = client.CoreV1Api(api)
-            for index in range(st.nodes):
-                core.create_node(node_manifest(f"node-{index}", version))
-
-    def _set_node_versions(self, at: Layout, version: KubeVersion) -> None:
-        with contextlib.closing(api_client(at.kubeconfig("admin"))) as api:
-            core = client.CoreV1Api(api)
-            selector = f"{commands.SIMULATED_NODE_LABEL}=true"
-            for node in core.list_node(label_selector=selector).items:
-                patch = {"status": {"nodeInfo": {"kubeletVersion": str(version), "kubeProxyVersion": str(version)}}}
-                core.patch_node_status(node.metadata.name, patch)
 
     def _wait_ready(self, st: state.ClusterState, at: Layout) -> None:
         with contextlib.closing(api_client(at.kubeconfig("admin"))) as api:
@@ -439,12 +308,7 @@ class LocalProvider:
                 return len(ready) >= st.nodes, detail
 
             wait_until("all nodes Ready", nodes_ready, timeout=self.timeouts.nodes)
-
-            def default_sa() -> tuple[bool, str]:
-                names = [sa.metadata.name for sa in core.list_namespaced_service_account("default").items]
-                return "default" in names, f"service accounts in default: {names}"
-
-            wait_until("the default ServiceAccount", default_sa, timeout=self.timeouts.service_account)
+            wait_default_service_account(core, timeout=self.timeouts.service_account)
 
     # -- teardown ---------------------------------------------------------------------
 
@@ -464,9 +328,17 @@ class LocalProvider:
             audit_log=at.audit_log,
         )
 
-
-def free_port_probe(port: int) -> Callable[[], tuple[bool, str]]:
-    return lambda: (ports.port_is_free(port), f"127.0.0.1:{port} still in use")
+    def _row(self, st: state.ClusterState) -> ClusterRow:
+        return ClusterRow(
+            name=st.name,
+            provider=self.name,
+            phase=st.phase,
+            version=st.version,
+            nodes=st.nodes,
+            owner=describe_owner(st.owner),
+            apiserver=f"https://127.0.0.1:{st.ports.get('apiserver')}",
+            kubeconfig=str(st.directory / "kubeconfig"),
+        )
 
 
 def refuse_existing(name: str) -> None:
@@ -478,69 +350,4 @@ def refuse_existing(name: str) -> None:
         )
 
 
-def teardown(directory: Path) -> None:
-    """Stop every process of the cluster at ``directory`` and delete the directory.
-
-    Works from the recorded processes and, for anything a crash kept out of the record, from
-    the environment mark every component carries. Safe to call on a half-created cluster.
-    """
-    try:
-        st = state.ClusterState.load(directory)
-        records = [st.processes[c] for c in reversed(START_ORDER) if c in st.processes]
-    except ClusterError:
-        records = []
-    for record in records:
-        stop_component(record)
-    for stray in process.marked_processes(directory):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.terminate_tree(stray, timeout=5)
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-def node_manifest(name: str, version: KubeVersion) -> dict[str, object]:
-    """A simulated node: kwok manages it (label) and reports ``version`` as its kubelet."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {
-                commands.SIMULATED_NODE_LABEL: "true",
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "node.kubernetes.io/instance-type": "kwok",
-            },
-            "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
-        },
-        "spec": {},
-        "status": {
-            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-            "nodeInfo": {
-                "architecture": "amd64",
-                "kubeletVersion": str(version),
-                "kubeProxyVersion": str(version),
-                "operatingSystem": "linux",
-                "containerRuntimeVersion": "kwok",
-                "kernelVersion": "kwok",
-                "osImage": "kwok",
-                "bootID": "",
-                "machineID": "",
-                "systemUUID": "",
-            },
-        },
-    }
-
-
-def node_is_ready(node: client.V1Node) -> bool:
-    conditions = (node.status.conditions if node.status else None) or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
-
-
-def log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(f"  | {line}" for line in text[-lines:])
+__all__ = ["LocalProvider"]

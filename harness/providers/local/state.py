@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
 from filelock import FileLock
 
-from harness.errors import ClusterError, InputError
+from harness.errors import ClusterError
 from harness.paths import state_root
+from harness.providers.common.owner import Owner as Owner
+from harness.providers.common.owner import validate_name as validate_name
 from harness.providers.local.process import ProcessRecord
 
 STATE_FILE = "cluster.json"
@@ -29,44 +30,6 @@ STATE_FILE = "cluster.json"
 
 def clusters_root() -> Path:
     return state_root() / "clusters"
-
-
-def validate_name(name: str) -> None:
-    """Cluster names become directory names and node-name prefixes: DNS-label rules."""
-    import re
-
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", name):
-        raise InputError(
-            f"cluster name {name!r} is not valid",
-            hint="use 1-40 lowercase letters, digits and '-', starting and ending with a letter or digit",
-        )
-
-
-@dataclass
-class Owner:
-    """The process a cluster lives for; when it is gone, ``gc`` may remove the cluster."""
-
-    pid: int
-    create_time: float
-
-    @classmethod
-    def current(cls) -> Owner:
-        return cls(os.getpid(), psutil.Process().create_time())
-
-    def to_json(self) -> dict[str, float]:
-        return {"pid": self.pid, "create_time": self.create_time}
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any] | None) -> Owner | None:
-        """The owner a state file records; None for a kept cluster."""
-        return cls(int(raw["pid"]), float(raw["create_time"])) if raw else None
-
-    def alive(self) -> bool:
-        try:
-            proc = psutil.Process(self.pid)
-            return abs(proc.create_time() - self.create_time) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return False
 
 
 @dataclass

@@ -2,11 +2,15 @@
 
 The kernel's "port 0" picks a free port, but two workers can be handed the same one between
 closing the probe socket and the component binding it. Reservations are therefore made under
-one machine-wide lock, against every port that any cluster state already records.
+one machine-wide lock, against every port that any cluster state already records, whatever
+its provider: a state file (``<state root>/<provider dir>/<name>/cluster.json``) records its
+ports as a ``ports`` table or as ``*_port`` fields.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,6 +29,18 @@ def reservation_lock() -> Iterator[None]:
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / ".ports.lock")):
         yield
+
+
+def recorded_ports() -> set[int]:
+    """Every port a cluster state file of any provider records. Call under ``reservation_lock``."""
+    taken: set[int] = set()
+    root = state_root()
+    for path in root.glob("*/*/cluster.json") if root.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            raw = json.loads(path.read_text())
+            values = [*dict(raw.get("ports") or {}).values(), *(v for k, v in raw.items() if k.endswith("_port"))]
+            taken.update(int(v) for v in values if isinstance(v, int))
+    return taken
 
 
 def port_is_free(port: int) -> bool:

@@ -1,0 +1,16 @@
+"""Running an upgrade plan: the Python path does what the playbook does, action by action."""
+
+from __future__ import annotations
+
+from harness.providers.base import Cluster, ClusterProvider
+from harness.toolchain.sources import ProgressFn
+from harness.versions import KubeVersion
+
+
+def execute_plan(
+    provider: ClusterProvider, cluster: Cluster, to_version: KubeVersion, *, force: bool, progress: ProgressFn
+) -> Cluster:
+    """Run every action of ``provider.upgrade_plan`` in order, reporting what each did; the cluster after."""
+    for action in provider.upgrade_plan(cluster, to_version):
+        progress(provider.upgrade_action(cluster, to_version, action, force=force))
+    return provider.get(cluster.name)

@@ -1,0 +1,126 @@
+"""The in-place upgrade of a kind cluster, as kubeadm clusters are upgraded in production.
+
+The new version's images and binaries are loaded into the running node containers,
+``kubeadm upgrade apply`` moves the control plane, and each worker's kubelet is replaced and
+restarted, drained first when its pods have somewhere else to go. Node containers (and their
+ids) stay the same throughout. The plan names each action, so the Python path and the
+playbook run the same ones in the same order.
+"""
+
+from __future__ import annotations
+
+from harness.errors import InputError, VersionError
+from harness.images import engine
+from harness.images.kind_node import NodeImage, build_node_image, load_into_nodes
+from harness.providers.base import UpgradeAction
+from harness.providers.common.steps import Steps
+from harness.providers.kind.nodes import exec_in, node_names, restart_kubelet, wait_api_stable, wait_ready
+from harness.providers.kind.state import KindState
+from harness.providers.kind.tools import KindTimeouts
+from harness.toolchain import ToolchainConfig
+from harness.toolchain.components import Component
+from harness.toolchain.ensure import ensure
+from harness.versions import KubeVersion, upgrade_refusal
+
+CONTROL_PLANE = "control-plane"
+DRAIN = "drain"
+NODE = "node"
+UNCORDON = "uncordon"
+FINISH = "finish"
+
+
+def upgrade_plan(st: KindState) -> list[UpgradeAction]:
+    """The control plane, then per worker drain, node, uncordon, then the wait for everything ready."""
+    actions = [UpgradeAction(CONTROL_PLANE)]
+    for worker in node_names(st)[1:]:
+        actions += [UpgradeAction(DRAIN, worker), UpgradeAction(NODE, worker), UpgradeAction(UNCORDON, worker)]
+    return [*actions, UpgradeAction(FINISH)]
+
+
+class KubeadmUpgrade:
+    """Runs the kubeadm actions of an upgrade on one cluster's node containers."""
+
+    def __init__(self, toolchain: ToolchainConfig | None, steps: Steps, timeouts: KindTimeouts) -> None:
+        self.toolchain = toolchain
+        self.steps = steps
+        self.timeouts = timeouts
+
+    def node_image(self, version: KubeVersion) -> NodeImage:
+        return build_node_image(version, config=self.toolchain, progress=self.steps.progress)
+
+    def control_plane(self, st: KindState, to_version: KubeVersion, *, force: bool = False) -> None:
+        """Load ``to_version`` into every node, then ``kubeadm upgrade apply`` and the control plane's kubelet."""
+        current = KubeVersion.parse(st.version)
+        if current == to_version:
+            return
+        refusal = upgrade_refusal(current, to_version)
+        if refusal and not force:
+            raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
+        self.steps.restart()
+        image = self.steps("node image", lambda: self.node_image(to_version))
+        st.phase = f"upgrading to {to_version}"
+        st.save()
+        nodes = node_names(st)
+        self.steps(f"load {to_version} into {len(nodes)} node(s)", lambda: self._load(nodes, image))
+        control_plane = nodes[0]
+        self.steps(
+            f"kubeadm upgrade apply {to_version}",
+            lambda: exec_in(
+                control_plane,
+                ["kubeadm", "upgrade", "apply", str(to_version), "--yes", "--ignore-preflight-errors=all", "--v=1"],
+                log=st.directory / f"kubeadm-upgrade-apply-{to_version}.log",
+            ),
+        )
+        self.steps(f"kubelet {control_plane}", lambda: restart_kubelet(st, control_plane, to_version, self.timeouts))
+        # The new kubelet may recreate the static pods it now hashes differently: the API is
+        # back only once it has answered for a while, not at its first answer.
+        self.steps("API stable", lambda: wait_api_stable(st, self.timeouts.system_pods))
+        st.image = image.reference
+        st.save()
+
+    def node(self, st: KindState, node: str, to_version: KubeVersion) -> None:
+        """``kubeadm upgrade node`` on a worker, then its new kubelet (images were loaded before)."""
+        if node not in node_names(st)[1:]:
+            raise InputError(f"{node!r} is not a worker of {st.name}", hint=", ".join(node_names(st)))
+        self.steps(
+            f"kubeadm upgrade node {node}",
+            lambda: exec_in(
+                node,
+                ["kubeadm", "upgrade", "node", "--ignore-preflight-errors=all"],
+                log=st.directory / f"kubeadm-upgrade-node-{node}-{to_version}.log",
+            ),
+        )
+        self.steps(f"kubelet {node}", lambda: restart_kubelet(st, node, to_version, self.timeouts))
+
+    def finish(self, st: KindState, to_version: KubeVersion) -> None:
+        """Wait until every node and system pod is ready at ``to_version``, then record it."""
+        self.steps("ready", lambda: wait_ready(st, to_version, self.timeouts))
+        st.version = str(to_version)
+        st.phase = "ready"
+        if not st.history or st.history[-1] != str(to_version):
+            st.history.append(str(to_version))
+        st.save()
+
+    def _load(self, nodes: list[str], image: NodeImage) -> None:
+        """Copy the version's images and kubeadm/kubelet/kubectl into every running node."""
+        docker = engine.docker_client()
+        tools = ensure(
+            image.version,
+            [Component.KUBEADM, Component.KUBELET, Component.KUBECTL],
+            config=self.toolchain,
+            progress=self.steps.progress,
+        )
+        load_into_nodes(nodes, image.preloaded)
+        for node in nodes:
+            for component, path in tools.paths.items():
+                docker.container.copy(path, (node, f"/usr/bin/{component.value}.new"))
+            # kubeadm and kubectl are replaced now; the kubelet only when its node's turn comes.
+            exec_in(
+                node,
+                [
+                    "bash",
+                    "-c",
+                    "chmod 0755 /usr/bin/*.new && mv /usr/bin/kubeadm.new /usr/bin/kubeadm && "
+                    f"mv /usr/bin/kubectl.new /usr/bin/kubectl && echo -n {image.version} > /kind/version",
+                ],
+            )

@@ -1,0 +1,152 @@
+"""A kind cluster's node containers: their names, commands run in them, and when they are ready."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from pathlib import Path
+
+from kubernetes import client
+from python_on_whales.exceptions import DockerException
+
+from harness.errors import ClusterError
+from harness.images import engine
+from harness.kube.client import api_client, get_raw
+from harness.kube.waits import wait_until
+from harness.providers.common.readiness import node_is_ready, pod_is_ready, wait_default_service_account
+from harness.providers.kind.state import KindState
+from harness.providers.kind.tools import KindTimeouts
+from harness.versions import KubeVersion
+
+#: The Docker label kind puts on every container of a cluster.
+CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+
+
+def node_names(st: KindState) -> list[str]:
+    """Node container names, control plane first (kind names them after the cluster)."""
+    names = [f"{st.name}-control-plane"]
+    names += [f"{st.name}-worker{'' if i == 1 else i}" for i in range(1, st.nodes)]
+    return names
+
+
+def container_ids(name: str) -> dict[str, str]:
+    docker = engine.docker_client()
+    containers = docker.container.list(all=True, filters=[("label", f"{CLUSTER_LABEL}={name}")])
+    return {c.name: c.id for c in containers}
+
+
+def running(names: list[str]) -> dict[str, bool]:
+    """Which of the node containers ``names`` are running (a missing one is not)."""
+    docker = engine.docker_client()
+    out: dict[str, bool] = {}
+    for container in names:
+        try:
+            out[container] = bool(docker.container.inspect(container).state.running)
+        except DockerException:
+            out[container] = False
+    return out
+
+
+def exec_in(container: str, command: list[str], *, log: Path | None = None) -> str:
+    """Run ``command`` in a node container; its output, or ``ClusterError`` with the output's tail."""
+    docker = engine.docker_client()
+    try:
+        output = str(docker.container.execute(container, command) or "")
+    except DockerException as exc:
+        text = (exc.stdout or "") + (exc.stderr or "")
+        if log is not None:
+            log.write_text(text)
+        tail = "\n".join(text.strip().splitlines()[-15:])
+        raise ClusterError(f"{container}: {' '.join(command[:4])} failed:\n{tail}") from None
+    if log is not None:
+        log.write_text(output)
+    return output
+
+
+def engine_cgroup_version() -> str:
+    """The Docker host's cgroup version ("1" or "2"), as the engine reports it."""
+    with contextlib.suppress(DockerException):
+        raw = engine.docker_client().client_config  # the CLI's `info` knows it; the model does not
+        proc = subprocess.run(
+            [*raw.docker_cmd, "info", "--format", "{{.CgroupVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+    return "2" if Path("/sys/fs/cgroup/cgroup.controllers").is_file() else "1"
+
+
+def wait_ready(st: KindState, version: KubeVersion, timeouts: KindTimeouts) -> None:
+    """Every node Ready at ``version``, every kube-system pod ready (CoreDNS among them), the default SA."""
+    with contextlib.closing(api_client(st.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+
+        def nodes_ready() -> tuple[bool, str]:
+            items = core.list_node().items
+            ready = [
+                n.metadata.name
+                for n in items
+                if node_is_ready(n) and n.status.node_info.kubelet_version == str(version)
+            ]
+            return len(ready) >= st.nodes, f"{len(ready)}/{st.nodes} nodes Ready at {version}"
+
+        wait_until("all nodes Ready", nodes_ready, timeout=timeouts.nodes_ready, max_interval=2)
+
+        def system_pods() -> tuple[bool, str]:
+            pods = core.list_namespaced_pod("kube-system").items
+            waiting = [p.metadata.name for p in pods if not pod_is_ready(p)]
+            dns = [p for p in pods if (p.metadata.labels or {}).get("k8s-app") == "kube-dns"]
+            return bool(dns) and not waiting, f"not ready: {waiting or 'CoreDNS not scheduled yet'}"
+
+        wait_until("kube-system pods ready", system_pods, timeout=timeouts.system_pods, max_interval=2)
+        wait_default_service_account(core, timeout=60)
+
+
+def restart_kubelet(st: KindState, node: str, version: KubeVersion, timeouts: KindTimeouts) -> None:
+    """Put the staged kubelet in place (if any), restart it, wait until the node is Ready at ``version``."""
+    exec_in(
+        node,
+        [
+            "bash",
+            "-c",
+            "if [ -f /usr/bin/kubelet.new ]; then mv /usr/bin/kubelet.new /usr/bin/kubelet; fi; "
+            "systemctl daemon-reload && systemctl restart kubelet",
+        ],
+    )
+    with contextlib.closing(api_client(st.kubeconfig)) as api:
+        core = client.CoreV1Api(api)
+
+        def at_version() -> tuple[bool, str]:
+            n = core.read_node(node)
+            kubelet = n.status.node_info.kubelet_version
+            return kubelet == str(version) and node_is_ready(n), f"{node}: kubelet {kubelet}, ready={node_is_ready(n)}"
+
+        wait_until(f"{node} Ready at {version}", at_version, timeout=timeouts.node_ready_after_kubelet, max_interval=2)
+
+
+def wait_api_stable(st: KindState, timeout: float, quiet_seconds: float = 10.0) -> None:
+    """Wait until ``/readyz`` has answered 200 for ``quiet_seconds`` without a failure."""
+    since: list[float] = []
+    with contextlib.closing(api_client(st.kubeconfig)) as api:
+
+        def stable() -> tuple[bool, str]:
+            try:
+                status, _ = get_raw(api, "/readyz", timeout=3)
+            except Exception as exc:  # the apiserver is restarting
+                status = 0
+                detail = f"{type(exc).__name__}"
+            else:
+                detail = f"/readyz {status}"
+            if status != 200:
+                since.clear()
+                return False, detail
+            if not since:
+                since.append(time.monotonic())
+            held = time.monotonic() - since[0]
+            return held >= quiet_seconds, f"/readyz 200 for {held:.0f}s"
+
+        wait_until("the API answering steadily", stable, timeout=timeout, interval=1, max_interval=1)

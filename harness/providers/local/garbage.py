@@ -1,0 +1,90 @@
+"""What ``gc`` removes of the local provider's: clusters nobody will use again, and stray processes.
+
+A local cluster is garbage when the process that owns it is gone (a killed test run or worker),
+when it was kept but none of its components run any more (a reboot), or when its state cannot
+be read. Component processes whose cluster directory no longer exists are stopped too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from functools import partial
+from pathlib import Path
+
+import psutil
+
+from harness.errors import ClusterError
+from harness.providers.base import Garbage
+from harness.providers.common.owner import owner_garbage_reason
+from harness.providers.local import process, state
+from harness.providers.local.components import START_ORDER, stop_component
+
+
+def garbage_reason(st: state.ClusterState | Path, *, everything: bool) -> str | None:
+    if isinstance(st, Path):
+        return "its state file is missing or unreadable"
+    reason = owner_garbage_reason(st.owner, everything=everything)
+    if (
+        reason is None
+        and st.owner is None
+        and st.processes
+        and not any(process.alive(r) for r in st.processes.values())
+    ):
+        return "none of its components is running"
+    return reason
+
+
+def teardown(directory: Path) -> None:
+    """Stop every process of the cluster at ``directory`` and delete the directory.
+
+    Works from the recorded processes and, for anything a crash kept out of the record, from
+    the environment mark every component carries. Safe to call on a half-created cluster.
+    """
+    try:
+        st = state.ClusterState.load(directory)
+        records = [st.processes[c] for c in reversed(START_ORDER) if c in st.processes]
+    except ClusterError:
+        records = []
+    for record in records:
+        stop_component(record)
+    for stray in process.marked_processes(directory):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate_tree(stray, timeout=5)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def local_garbage(*, everything: bool) -> list[Garbage]:
+    """Garbage clusters, stray component processes, and lock files of vanished clusters."""
+    found: list[Garbage] = []
+    states = state.all_states()
+    for st in states:
+        reason = garbage_reason(st, everything=everything)
+        if reason is not None:
+            directory = st if isinstance(st, Path) else st.directory
+            found.append(Garbage(f"cluster {directory.name}", reason, partial(_remove, directory)))
+    known = {st.directory for st in states if isinstance(st, state.ClusterState)}
+    for proc in process.marked_processes():
+        try:
+            mark = Path(proc.environ()[process.CLUSTER_ENV_MARK])
+            label = f"process {proc.pid} ({proc.name()})"
+        except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
+            continue
+        if mark in known or mark.exists():
+            continue
+        found.append(
+            Garbage(label, f"its cluster directory {mark} is gone", partial(process.terminate_tree, proc, timeout=5))
+        )
+    root = state.clusters_root()
+    for lock in root.glob(".*.lock") if root.is_dir() else []:
+        if not (root / lock.name[1:-5]).exists():
+            found.append(
+                Garbage(f"lock file {lock}", "its cluster is gone", partial(lock.unlink, missing_ok=True), True)
+            )
+    return found
+
+
+def _remove(directory: Path) -> None:
+    with state.cluster_lock(directory.name):
+        teardown(directory)
+    state.remove_lock_file(directory.name)
