@@ -114,15 +114,23 @@ def _mounts_of_host_paths(kind: str) -> str:
         f"{_leaves(sub)} ? '' : "
         f"variables.hostPaths.filter(v, v.name == m.name && v.normal != '').map(v, {landing}).join('')"
     )
-    fields = (
-        f"'container': '{kind} ' + c.name, 'volume': m.name, 'subPath': {sub}, "
-        "'subPathExpr': m.?subPathExpr.orValue(''), 'readOnly': m.?readOnly.orValue(false) ? 'true' : 'false', "
-        f"'effective': {effective}"
+    fields = _strings(
+        container=f"'{kind} ' + c.name",
+        volume="m.name",
+        subPath=sub,
+        subPathExpr="m.?subPathExpr.orValue('')",
+        readOnly="m.?readOnly.orValue(false) ? 'true' : 'false'",
+        effective=effective,
     )
     return (
         f"object.spec.?{kind}.orValue([]).map(c, c.?volumeMounts.orValue([])"
-        f".filter(m, m.name in variables.hostPathNames).map(m, {{{fields}}}))"
+        f".filter(m, m.name in variables.hostPathNames).map(m, {fields}))"
     )
+
+
+def _strings(**fields: str) -> str:
+    """A CEL map literal of strings; ``string()`` types each value, which is ``dyn`` when read from the pod."""
+    return "{" + ", ".join(f"'{key}': string({value})" for key, value in fields.items()) + "}"
 
 
 def _annotation(key: str) -> str:
@@ -156,8 +164,8 @@ def variables() -> list[dict[str, str]]:
         (
             "hostPaths",
             "object.spec.?volumes.orValue([]).filter(v, has(v.hostPath)).map(v, "
-            "{'name': v.name, 'path': v.hostPath.?path.orValue(''), "
-            f"'normal': {valid_path} ? {normal_path} : ''}})",
+            + _strings(name="v.name", path="v.hostPath.?path.orValue('')", normal=f"{valid_path} ? {normal_path} : ''")
+            + ")",
         ),
         ("hostPathNames", "variables.hostPaths.map(v, v.name)"),
         ("usesHostPath", "size(variables.hostPaths) > 0"),
@@ -173,16 +181,12 @@ def variables() -> list[dict[str, str]]:
 
 
 def _host_isolation_rules() -> list[Rule]:
-    rules = [
+    namespaces = [
         Rule(code, f"spec.{field}", f"!object.spec.?{field}.orValue(false)", "not allowed for tenant pods")
         for field, code in (("hostNetwork", "host-network"), ("hostPID", "host-pid"), ("hostIPC", "host-ipc"))
     ]
-    rules.append(
-        _per_container(
-            "privileged", "securityContext.privileged", "!c.?securityContext.?privileged.orValue(false)", "not allowed"
-        )
-    )
-    return rules
+    privileged = "!c.?securityContext.?privileged.orValue(false)"
+    return [*namespaces, _per_container("privileged", "securityContext.privileged", privileged, "not allowed")]
 
 
 def _per_container(code: str, field: str, ok: str, text: str, gate: str = "") -> Rule:
@@ -296,9 +300,8 @@ def _identity_rules() -> list[Rule]:
             f"{gate} || variables.tenantGid == 0 || "
             f"({groups}.all(g, g == variables.tenantGid) && !({foreign_fs_group}))",
             "only the tenant GID is allowed",
-            f"'groups ' + {groups}.filter(g, g != variables.tenantGid).map(g, string(g)).join(', ')"
-            f" + ', fsGroup ' + ({foreign_fs_group} ? string({fs_group}.value()) : 'fine')"
-            " + ', tenant GID ' + string(variables.tenantGid)",
+            f"'foreign supplementalGroups [' + {groups}.filter(g, g != variables.tenantGid).map(g, string(g))"
+            f".join(', ') + '], fsGroup ' + ({foreign_fs_group} ? string({fs_group}.value()) : 'not foreign')",
         ),
         _per_container(
             "run-as-user-mismatch",
