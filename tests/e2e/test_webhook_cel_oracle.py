@@ -45,6 +45,9 @@ pytestmark = pytest.mark.e2e
 
 POLICY = "cel-oracle"
 IMAGE = "registry.invalid/app:1"
+#: Its warnings carry every failing rule's code. The apiserver keeps 4096 runes of warnings and,
+#: past that, 256 of each: at most 15 of the 17 validations can fail for a pod it accepts (it
+#: refuses ``..`` itself), so every warning and its leading code survive.
 WARN_BINDING = f"{POLICY}-warn"
 WEBHOOK_DENIAL = f'admission webhook "{VALIDATING_WEBHOOK}" denied the request: '
 POLICY_DENIAL = f"ValidatingAdmissionPolicy '{POLICY}' with binding '{POLICY}' denied request: "
