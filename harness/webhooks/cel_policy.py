@@ -23,11 +23,12 @@ apiserver's denial quotes the first failing validation only; a second binding wi
 container rules check the three lists one by one; mounts are first copied into maps of
 strings (``hostPathMounts``), which are of one type whatever the container kind.
 
-Cost: each expression walks containers, mounts and hostPath volumes a fixed number of times
-(mounts times volumes at worst), orders of magnitude below the per-expression (1e6) and
-per-binding (1e7) runtime limits for pods of ordinary size; a pod beyond them is denied
-(``failurePolicy: Fail``). The libraries used (strings ``split``/``join``/``trim``, optional
-``?.``/``orValue``, ``matches``) are in every Kubernetes version the harness supports.
+Cost: each expression walks containers, mounts and hostPath volumes a fixed number of times,
+mounts times volumes at worst. Measured on v1.36.3: 30 containers mounting 40 hostPath volumes
+each stay within the per-expression runtime limit (1e6), 40 containers mounting 60 do not and
+are denied with a cost error (``failurePolicy: Fail``), never admitted. The libraries used
+(strings ``split``/``join``/``trim``, optional ``?.``/``orValue``, ``matches``) are in every
+Kubernetes version the harness supports.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import event, given, note, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from kubernetes import client
 
@@ -155,7 +155,6 @@ def compare(webhook: Answer, cel: Answer, tenant: str, shown: str) -> None:
     assert (webhook.admitted, webhook.codes) == (cel.admitted, cel.codes), f"disagreement:\n{report}"
     first = DENIED_CODE.findall(cel.message.partition(POLICY_DENIAL)[2])
     assert cel.admitted or set(first) <= cel.codes, f"the Warn binding missed the denial's code:\n{report}"
-    event("admitted" if webhook.admitted else "denied")
 
 
 def selector(names: list[str]) -> dict[str, Any]:
@@ -329,3 +328,32 @@ def test_webhook_and_cel_policy_agree_on_generated_debug_containers(oracle: Orac
 
     agree()
     assert seen == {True, False}, "every debug container got the same verdict: the property checked too little"
+
+
+def test_a_large_pod_is_decided_within_the_cel_cost_limits(oracle: Oracle) -> None:
+    """15 containers mounting 20 hostPath volumes each: beyond real pods, well within budget.
+
+    A rule over its runtime cost limit denies (``failurePolicy: Fail``) with a cost error
+    instead of a reason code, so the agreement on both answers shows the limits are not hit.
+    """
+    volumes = [{"name": f"v{i}", "hostPath": {"path": f"{ROOT}/./work//{i}/"}} for i in range(20)]
+    mounts = [{"name": f"v{i}", "mountPath": f"/m{i}", "subPath": "a/./b"} for i in range(20)]
+
+    def container(name: str) -> dict[str, Any]:
+        return {"name": name, "image": IMAGE, "securityContext": COMPLIANT, "volumeMounts": mounts}
+
+    spec = {
+        "containers": [container(f"app{i}") for i in range(10)],
+        "initContainers": [container(f"init{i}") for i in range(5)],
+        "volumes": volumes,
+    }
+    compliant = pod("large", spec)
+    request = oracle.create(compliant)
+    compare(oracle.webhook("alpha", request), oracle.cel("alpha", request), "alpha", "a large compliant pod")
+    assert oracle.cel("alpha", request).admitted
+    writable = copy.deepcopy(compliant)
+    writable["spec"]["volumes"][19]["hostPath"]["path"] = f"{ROOT}/readonly"
+    request = oracle.create(writable)
+    cel = oracle.cel("alpha", request)
+    compare(oracle.webhook("alpha", request), cel, "alpha", "a large pod with a writable read-only mount")
+    assert cel.codes == {"readonly-area-writable"}, cel.show()
