@@ -8,10 +8,12 @@ properties) every pod passes the apiserver's own validation, so a request reache
 validating webhook instead of ending in a 422. Such pods still break most rules: wrong or
 unset UIDs and GIDs, ``runAsNonRoot: false``, privilege escalation, missing drops, privileged
 containers, host namespaces, relative hostPaths and hostPaths outside the tenant's root,
-``subPathExpr``, writable mounts of the read-only area. Not ``..`` traversal: the apiserver
-refuses that itself, before the validating webhook is called.
+``subPathExpr``, writable mounts of the read-only area, ``supplementalGroups`` and
+``fsGroup`` with the tenant's GID, another project's or root's. Not ``..`` traversal: the
+apiserver refuses that itself, before the validating webhook is called.
 
-The tenant is alpha, with the identity and global-fs root below.
+The tenant is alpha, with the identity and global-fs root below; its UID and GID differ, so
+a policy that mixes them up is caught.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from hypothesis import strategies as st
 
 from harness.webhooks.policy import GLOBAL_FS_NODE_LABEL, TENANT_LABEL
 
-UID, GID = 51001, 51001
+UID, GID = 51001, 52001
+#: Another project's GID, and root's: foreign groups for a pod of tenant alpha.
+FOREIGN_GIDS = (52002, 0)
 ROOT = "/global/cfs/projects/alpha"
 COMPLIANT = {
     "runAsUser": UID,
@@ -149,6 +153,18 @@ def affinities(draw: st.DrawFn, valid: bool = False) -> dict[str, Any] | None:
 
 
 @st.composite
+def group_settings(draw: st.DrawFn, valid: bool = False) -> dict[str, Any]:
+    """Pod-level ``supplementalGroups`` and ``fsGroup``: the tenant's GID, foreign ones, or none."""
+    gids = st.sampled_from([GID, *FOREIGN_GIDS] if valid else [GID, *FOREIGN_GIDS, str(GID), True])
+    found: dict[str, Any] = {}
+    if draw(st.integers(0, 2)) == 0:
+        found["supplementalGroups"] = draw(st.lists(gids, max_size=3, unique=True))
+    if draw(st.integers(0, 2)) == 0:
+        found["fsGroup"] = draw(gids)
+    return found
+
+
+@st.composite
 def pods(draw: st.DrawFn, valid: bool = False) -> dict[str, Any]:
     count = draw(st.integers(0, 2))
     volumes = [{"name": f"v{i}", "hostPath": {"path": draw(host_paths(valid))}} for i in range(count)]
@@ -175,6 +191,10 @@ def pods(draw: st.DrawFn, valid: bool = False) -> dict[str, Any]:
     if pod_security is not None:
         for key in CONTAINER_ONLY if valid else ("privileged",):
             pod_security.pop(key, None)
+    groups = draw(group_settings(valid))
+    if groups:
+        pod_security = {**(pod_security or {}), **groups}
+    if pod_security is not None:
         spec["securityContext"] = pod_security
     affinity = draw(affinities(valid))
     if affinity is not None:
@@ -191,7 +211,7 @@ def pods(draw: st.DrawFn, valid: bool = False) -> dict[str, Any]:
 
 
 def mounts_decide(pod: dict[str, Any]) -> dict[str, Any]:
-    """``pod`` with every container running as the tenant, unprivileged, and no host namespaces.
+    """``pod`` with every container running as the tenant, unprivileged, no foreign groups and no host namespaces.
 
     Only its volumes and mounts are then left to decide, which makes admitted global-fs pods
     (where the mutation adds node affinity) common instead of rare among drawn pods.
@@ -200,7 +220,12 @@ def mounts_decide(pod: dict[str, Any]) -> dict[str, Any]:
     spec = pod["spec"]
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         spec.pop(key, None)
-    (spec.get("securityContext") or {}).pop("runAsNonRoot", None)
+    pod_security = spec.get("securityContext") or {}
+    pod_security.pop("runAsNonRoot", None)
+    if "supplementalGroups" in pod_security:
+        pod_security["supplementalGroups"] = [g for g in pod_security["supplementalGroups"] if g == GID]
+    if pod_security.get("fsGroup") != GID:
+        pod_security.pop("fsGroup", None)
     for kind in ("containers", "initContainers", "ephemeralContainers"):
         for container in spec.get(kind, []):
             security = container.get("securityContext") or {}
