@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import __version__
 from harness.errors import HarnessError, InputError, VersionError
+from harness.paths import resolve_matrix_argument
 from harness.progress import progress_display, quiet_by_default, stderr_console
 from harness.providers.base import Cluster
 from harness.toolchain import Component, ToolchainConfig, ensure
@@ -305,12 +306,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix_show(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from harness.matrix import show
     from harness.toolchain.goproxy import published_versions
 
-    print(show(Path(args.file), published_versions()))
+    print(show(resolve_matrix_argument(args.file), published_versions()))
     return 0
 
 
@@ -334,6 +333,7 @@ def run_pytest_on_matrix(
     from harness.matrix import load_matrix
     from harness.toolchain.goproxy import published_versions
 
+    matrix = str(resolve_matrix_argument(matrix))  # `matrices/smoke.yaml` from any directory
     loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
     if loaded.allowlist is not None:
         from harness.allowlist import load_allowlist
@@ -390,7 +390,8 @@ def cmd_matrix_export(args: argparse.Namespace) -> int:
     from harness.matrix import load_matrix
     from harness.toolchain.goproxy import published_versions
 
-    text = export_pipeline(load_matrix(Path(args.file), published_versions()), args.file, args.format)
+    matrix = load_matrix(resolve_matrix_argument(args.file), published_versions())
+    text = export_pipeline(matrix, args.file, args.format)
     if args.out:
         Path(args.out).write_text(text)
         print(args.out)
