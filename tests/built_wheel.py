@@ -14,11 +14,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+from harness import paths
+
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The content folders a wheel carries, and where inside it (see setup.py and harness/paths.py).
-CONTENT = ("scenarios", "matrices", "platform", "playbooks")
-PACKAGED = "harness/_data"
+#: The content folders a wheel carries, and where inside it: what harness.paths looks for, so a
+#: setup.py that put them elsewhere fails the packaging tests.
+CONTENT = tuple(paths.CONTENT)
+PACKAGED = f"harness/{paths.PACKAGED}"
 
 
 def source_files(root: Path = ROOT) -> list[str]:
