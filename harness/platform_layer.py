@@ -10,7 +10,6 @@ Kubernetes upgrade or on its own.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from kubernetes import client
@@ -18,12 +17,12 @@ from kubernetes import client
 from harness.errors import HarnessError, InputError
 from harness.kube.client import api_client
 from harness.kube.waits import wait_until
+from harness.paths import platform_dir
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
 
 def platform_root() -> Path:
-    env = os.environ.get("SPIN_HARNESS_PLATFORM")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "platform"
+    return platform_dir()
 
 
 def component_manifests(component: str, version: str) -> list[Manifest]:

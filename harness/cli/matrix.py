@@ -21,12 +21,11 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_matrix_show(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from harness.matrix import show
+    from harness.paths import resolve_matrix_argument
     from harness.toolchain.goproxy import published_versions
 
-    print(show(Path(args.file), published_versions()))
+    print(show(resolve_matrix_argument(args.file), published_versions()))
     return 0
 
 
@@ -35,9 +34,11 @@ def cmd_matrix_export(args: argparse.Namespace) -> int:
 
     from harness.ci.export import export_pipeline
     from harness.matrix import load_matrix
+    from harness.paths import resolve_matrix_argument
     from harness.toolchain.goproxy import published_versions
 
-    text = export_pipeline(load_matrix(Path(args.file), published_versions()), args.file, args.format)
+    matrix = load_matrix(resolve_matrix_argument(args.file), published_versions())
+    text = export_pipeline(matrix, args.file, args.format)
     if args.out:
         Path(args.out).write_text(text)
         print(args.out)

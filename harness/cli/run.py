@@ -66,8 +66,10 @@ def run_pytest_on_matrix(
     import pytest
 
     from harness.matrix import load_matrix
+    from harness.paths import resolve_matrix_argument
     from harness.toolchain.goproxy import published_versions
 
+    matrix = str(resolve_matrix_argument(matrix))  # `matrices/smoke.yaml` from any directory
     loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
     if loaded.allowlist is not None:
         from harness.allowlist import load_allowlist

@@ -8,16 +8,14 @@ import pytest
 
 from harness.allowlist import load_allowlist
 from harness.matrix import Cell, Matrix, select_scenarios
+from harness.paths import scenarios_dir
 from harness.providers import ClusterProvider, get_provider
 from harness.run.cell import CellRun, ScenarioDriver
 from harness.run.faults import Fault
 
 
 def scenarios_root() -> Path:
-    import os
-
-    env = os.environ.get("SPIN_HARNESS_SCENARIOS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "scenarios"
+    return scenarios_dir()
 
 
 def available_scenarios() -> list[str]:

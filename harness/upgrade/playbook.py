@@ -17,14 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ClusterError, HarnessError
-
-
-def playbooks_dir() -> Path:
-    """``playbooks/`` of the checkout, or ``SPIN_HARNESS_PLAYBOOKS`` for installed copies."""
-    env = os.environ.get("SPIN_HARNESS_PLAYBOOKS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "playbooks"
+from harness.paths import playbooks_dir
 
 
 @dataclass(frozen=True)
