@@ -13,6 +13,7 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.detectors.base import ApiDetector, HopContext
 from harness.findings import Finding, Severity
 
 #: {"apps/v1": ["deployments", ...], "v1": [...]}
@@ -93,3 +94,10 @@ def compare(
                 )
             )
     return findings
+
+
+def _compare_hop(before: Discovery, after: Discovery, hop: HopContext) -> list[Finding]:
+    return compare(before, after, hop.label, users=hop.api_users())
+
+
+DETECTOR = ApiDetector("removed-api", snapshot, _compare_hop)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.detectors import admission, deprecation, discovery, disruption, drift, rbac, schema
-from harness.findings import Finding, Severity, has_breaking, normalise
+from harness.findings import Finding, Severity, has_breaking, most_severe_per_subject
 from harness.versions import KubeVersion
 
 HOP = "v1.36.3>v1.37.2"
@@ -224,11 +224,11 @@ def test_probe_records_failures_from_a_real_check() -> None:
     assert 0 < timeline.availability() < 1
 
 
-def test_normalise_keeps_the_most_severe_per_subject() -> None:
+def test_most_severe_per_subject_keeps_one_finding_per_subject() -> None:
     a = Finding("object-drift", Severity.WARNING, HOP, "x", "minor")
     b = Finding("object-drift", Severity.BREAKING, HOP, "x", "major")
     c = Finding("removed-api", Severity.INFO, HOP, "y", "info")
-    assert normalise([c, a, b]) == [b, c]
+    assert most_severe_per_subject([c, a, b]) == [b, c]
 
 
 _findings = st.lists(
@@ -245,13 +245,13 @@ _findings = st.lists(
 
 
 @given(_findings)
-def test_normalise_properties(findings: list[Finding]) -> None:
-    once = normalise(findings)
-    assert normalise(once) == once  # idempotent
+def test_most_severe_per_subject_properties(findings: list[Finding]) -> None:
+    once = most_severe_per_subject(findings)
+    assert most_severe_per_subject(once) == once  # idempotent
     assert len({f.key for f in once}) == len(once)  # one per kind/hop/subject
     assert {f.key for f in once} == {f.key for f in findings}  # nothing lost
     assert has_breaking(once) == has_breaking(findings)  # severity never downgraded
-    assert normalise(list(reversed(findings))) == once or len(findings) != len({f.key for f in findings})
+    assert most_severe_per_subject(list(reversed(findings))) == once or len(findings) != len({f.key for f in findings})
 
 
 def test_deprecated_api_removed_by_the_target_is_breaking(tmp_path: Path) -> None:

@@ -124,8 +124,6 @@ def test_no_import_cycle_in_harness() -> None:
 
 def test_no_module_over_the_line_limit() -> None:
     long = {
-        name: count
-        for name, path in modules().items()
-        if (count := len(path.read_text().splitlines())) > MAX_LINES
+        name: count for name, path in modules().items() if (count := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines: " + ", ".join(f"{n} ({c})" for n, c in sorted(long.items()))
