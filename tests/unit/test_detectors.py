@@ -292,6 +292,19 @@ def test_removed_api_names_the_replacement_and_the_manifests() -> None:
     assert finding.evidence["manifests"] == ["export/tenant-a/Project-x.yaml"]
 
 
+def test_replacement_is_the_version_kubernetes_prefers_not_the_last_by_name() -> None:
+    before = {"batch/v2alpha1": ["cronjobs"]}
+    after = {"batch/v1beta1": ["cronjobs"], "batch/v1": ["cronjobs", "jobs"], "batch/v1alpha1": ["cronjobs"]}
+    assert discovery.replacement("batch/v2alpha1", before["batch/v2alpha1"], after) == "batch/v1"
+    assert discovery.replacement("batch/v2alpha1", ["jobs"], {"batch/v1beta1": ["cronjobs"]}) is None
+
+
+def test_api_versions_sort_by_kubernetes_priority() -> None:
+    # apimachinery's own example of the ordering (GA, beta, alpha; higher first; others last by name)
+    expected = ["v10", "v2", "v1", "v11beta2", "v10beta3", "v3beta1", "v12alpha1", "v11alpha2", "foo1", "foo10"]
+    assert sorted(reversed(expected), key=discovery.version_priority) == expected
+
+
 OPENAPI = {
     "components": {
         "schemas": {
