@@ -29,9 +29,10 @@ def hop_json(hop: HopReport) -> dict[str, Any]:
 
 
 def to_wire(record: ItemRecord) -> dict[str, Any]:
-    """Plain data (dicts, lists, strings, numbers) for the test report."""
+    """Plain data for the test report: builtin types only (execnet refuses even a ``str``
+    subclass such as an enum member), so pytest-xdist can send it from a worker."""
     return {
-        "item": asdict(record.item),
+        "item": {name: str(value) for name, value in asdict(record.item).items()},
         "nodeid": record.nodeid,
         "cause": record.cause,
         "timings": record.timings,

@@ -92,6 +92,18 @@ def test_a_record_crosses_the_wire_unchanged() -> None:
     assert from_wire(to_wire(empty)) == empty
 
 
+def _builtin_only(value: object) -> bool:
+    if type(value) in (dict,):
+        return all(type(k) is str and _builtin_only(v) for k, v in value.items())  # type: ignore[attr-defined]
+    if type(value) in (list, tuple):
+        return all(_builtin_only(v) for v in value)  # type: ignore[attr-defined]
+    return type(value) in (str, int, float, bool, type(None))
+
+
+def test_wire_data_is_builtin_types_only_for_pytest_xdist() -> None:
+    assert _builtin_only(to_wire(record()))
+
+
 def test_junit_properties_keep_their_names_order_and_values() -> None:
     properties = junit_properties(record())
     assert [name for name, _ in properties] == ["cause", "timings", "hop", "findings"]
