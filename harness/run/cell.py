@@ -39,6 +39,8 @@ from harness.versions import KubeVersion
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
 if TYPE_CHECKING:
+    from kubernetes import client
+
     from harness.scenarios.results import PhaseResult
 
 
@@ -165,7 +167,7 @@ class CellRun:
             f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
         )
 
-    def _snapshot_context(self, api: Any, version: str) -> SnapshotContext:
+    def _snapshot_context(self, api: client.ApiClient, version: str) -> SnapshotContext:
         cluster, hop = self.require_cluster(), self._hop
         if hop is None:
             raise HarnessError("no hop has started")
@@ -185,10 +187,16 @@ class CellRun:
         )
 
     def snapshot_before(self, version: str) -> dict[str, Any]:
-        """Every detector's snapshot of the cluster before the hop, by detector name."""
+        """Every detector's snapshot of the cluster before the hop, by detector name.
+
+        Detectors that compare two API readings go first, then the others (deprecated-API usage,
+        the dry-run on a scratch cluster): the order the cell has always used, so the usage
+        counts the same requests as before.
+        """
         with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
             ctx = self._snapshot_context(api, version)
-            return {d.name: d.snapshot(ctx) for d in DETECTORS}
+            ordered = sorted(DETECTORS, key=lambda d: not d.reads_after)
+            return {d.name: d.snapshot(ctx) for d in ordered}
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
