@@ -50,15 +50,14 @@ class CellNode(pytest.Collector):
         self.add_marker(pytest.mark.xdist_group(name=cell.id))
 
     def collect(self) -> Iterator[pytest.Item]:
-        for identity, action in cell_plan(self.cell, scenario_names(self.config.stash[MATRIX]), self._workloads()):
+        matrix = self.config.stash[MATRIX]
+        for identity, action in cell_plan(self.cell, scenario_names(matrix), workloads=bool(matrix.workloads)):
             yield CellItem.from_parent(self, name=identity.name, identity=identity, action=action)
 
-    def _workloads(self) -> bool:
-        return bool(self.config.stash[MATRIX].workloads)
 
-
-def cell_plan(cell: Cell, names: list[str], workloads: bool) -> Iterator[tuple[ItemId, Action]]:
-    """Every item of a cell, in the order it runs, with what it does."""
+def cell_plan(cell: Cell, names: list[str], *, workloads: bool) -> Iterator[tuple[ItemId, Action]]:
+    """Every item of a cell, in the order it runs, with what it does: ``names`` are the
+    scenarios, ``workloads`` whether the matrix replays workload exports."""
     first, last = str(cell.path.start), str(cell.path.target)
 
     def at(group: str, phase: str, version: str) -> ItemId:
