@@ -62,7 +62,8 @@ def test_a_cell_plan_is_the_items_in_the_order_a_cell_runs() -> None:
 
 
 def test_stop_after_cuts_each_cell_at_the_last_item_of_a_phase() -> None:
-    plan = [item for item, _ in cell_plan(load_matrix(MATRICES / "smoke.yaml", AVAILABLE).cells[0], ["a"], workloads=False)]
+    (cell,) = load_matrix(MATRICES / "smoke.yaml", AVAILABLE).cells
+    plan = [item for item, _ in cell_plan(cell, ["a"], workloads=False)]
     items: list[Any] = [SimpleNamespace(identity=item) for item in plan]
     kept, dropped = stop_after(items, "verify")
     assert kept[-1].identity.name == "a::verify@v1.37.2" and len(kept) + len(dropped) == len(items)
