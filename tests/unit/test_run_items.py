@@ -6,12 +6,16 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from harness.findings import Finding, Severity
 from harness.matrix import load_matrix
-from harness.report.serialise import from_wire, junit_properties, summary_entry, to_wire
+from harness.report.serialise import REPORT_ATTRIBUTE, from_wire, junit_properties, summary_entry, to_wire
 from harness.run.identity import Group, ItemId, Phase
 from harness.run.items import cell_plan, stop_after
+from harness.run.matrix_plugin import MatrixPlugin
 from harness.run.records import HopReport, ItemRecord
+from harness.run.stash import CELL_RUNS
 from harness.run.summary import Summary
 from harness.versions import KubeVersion
 
@@ -139,3 +143,22 @@ def test_summary_json_is_built_from_records() -> None:
     assert cell["hops"][0]["label"] == "v1.36.3>v1.37.2" and cell["timings"] == {"create@v1.36.3": 8.0}
     assert cell["repro"].startswith("spin-harness repro") and cell["verdict"] == "failed"
     assert out["findings"][0]["kind"] == "disruption" and out["findings"][0]["cell"] == CELL
+
+
+def _report(when: str, outcome: str, data: dict[str, Any] | None) -> pytest.TestReport:
+    report = pytest.TestReport("x", ("m.yaml", 0, "x"), {}, outcome, None, when)  # type: ignore[arg-type]
+    if data is not None:
+        setattr(report, REPORT_ATTRIBUTE, data)
+    return report
+
+
+def test_the_matrix_plugin_builds_the_summary_from_the_records_reports_carry(tmp_path: Path) -> None:
+    config: Any = SimpleNamespace(stash=pytest.Stash(), getoption=lambda name: str(tmp_path))
+    plugin = MatrixPlugin(config, "m.yaml", load_matrix(MATRICES / "smoke.yaml", AVAILABLE))
+    assert plugin.summary is not None and config.stash[CELL_RUNS] == {}
+    plugin.pytest_runtest_logreport(_report("call", "failed", to_wire(record())))
+    plugin.pytest_runtest_logreport(_report("teardown", "passed", to_wire(record())))  # not an item result
+    plugin.pytest_runtest_logreport(_report("call", "passed", None))  # not a matrix item
+    [item] = plugin.summary.items
+    assert (item.nodeid, item.outcome, item.cause) == (record().nodeid, "failed", "assertion")
+    assert plugin.summary.cell_data[CELL]["repro"] == record().repro
