@@ -21,18 +21,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.config import load_yaml, parse_model
+from harness.detectors.registry import KINDS
 from harness.findings import Finding, Severity
-
-KINDS = (
-    "removed-api",
-    "dry-run-rejected",
-    "deprecated-api",
-    "schema-change",
-    "rbac-change",
-    "admission-change",
-    "object-drift",
-    "disruption",
-)
 
 
 class AllowEntry(BaseModel):

@@ -31,13 +31,25 @@ class Finding:
         out["severity"] = self.severity.value
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        """The finding ``to_json`` wrote (reports cross pytest-xdist's wire as plain data)."""
+        return cls(
+            data["kind"],
+            Severity(data["severity"]),
+            data["hop"],
+            data["subject"],
+            data["detail"],
+            dict(data.get("evidence", {})),
+        )
+
     @property
     def key(self) -> tuple[str, str, str]:
         """Identity for de-duplication and allow-listing: kind, hop, subject."""
         return (self.kind, self.hop, self.subject)
 
 
-def normalise(findings: list[Finding]) -> list[Finding]:
+def most_severe_per_subject(findings: list[Finding]) -> list[Finding]:
     """One finding per (kind, hop, subject), the most severe kept, in a stable order."""
     rank = {Severity.BREAKING: 0, Severity.WARNING: 1, Severity.INFO: 2}
     best: dict[tuple[str, str, str], Finding] = {}

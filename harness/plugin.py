@@ -2,7 +2,8 @@
 
 Registered through the ``pytest11`` entry point, so any test suite that installs spin-harness
 gets ``cluster_factory`` (clusters created on demand and always removed, unless
-``--keep-clusters``) and the provider options.
+``--keep-clusters``) and the provider options. With ``--matrix``, it registers the matrix run's
+own plugin object (``harness.run.matrix_plugin``), which collects the matrix and writes the report.
 """
 
 from __future__ import annotations
@@ -11,25 +12,17 @@ import itertools
 import os
 import signal
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from harness.providers import Cluster, ClusterProvider, get_provider
 from harness.versions import KubeVersion
 
-if TYPE_CHECKING:
-    pass
-
-if TYPE_CHECKING:
-    from harness.run.summary import Summary
-
 _names = itertools.count()
-SUMMARY: pytest.StashKey[Summary] = pytest.StashKey()
-_CONFIG: dict[str, Any] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,129 +64,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not matrix_path:
         return
     from harness.matrix import load_matrix
-    from harness.run.items import CELL_RUNS, MATRIX
-    from harness.run.summary import Summary
+    from harness.run.matrix_plugin import NAME, MatrixPlugin
     from harness.toolchain.goproxy import published_versions
 
-    config.stash[MATRIX] = load_matrix(Path(matrix_path), published_versions())
-    config.stash[CELL_RUNS] = {}
-    if not hasattr(config, "workerinput"):
-        config.stash[SUMMARY] = Summary(matrix=str(matrix_path))
-    _CONFIG["config"] = config
-
-
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    matrix_path = parent.config.getoption("--matrix")
-    if matrix_path and file_path.resolve() == Path(matrix_path).resolve():
-        from harness.run.items import MatrixFile
-
-        return MatrixFile.from_parent(parent, path=file_path)
-    return None
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    from harness.run.items import CellItem
-
-    if not isinstance(item, CellItem) or not report.failed:
-        return report
-    run = item.cell_run()
-    if not run.artifacts_collected:
-        run.artifacts_collected = True
-        try:
-            path = run.collect_artifacts(f"{item.nodeid} failed")
-        except Exception as exc:  # artifacts are best effort; the failure itself is reported
-            path = None
-            report.sections.append(("spin-harness", f"could not collect artifacts: {exc}"))
-        if path is not None:
-            report.user_properties.append(("artifacts", str(path)))
-    matrix = item.config.getoption("--matrix")
-    report.user_properties.append(("repro", f"spin-harness repro '{item.cell.id}' --matrix {matrix}"))
-    return report
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    until = config.getoption("--until")
-    if not until or not config.getoption("--matrix"):
-        return
-    from harness.run.items import CellItem, stop_after
-
-    kept, dropped = stop_after([i for i in items if isinstance(i, CellItem)], until)
-    if not kept:
-        from harness.errors import InputError
-
-        phases = sorted({i.name.split("::")[-1] for i in items if isinstance(i, CellItem)})
-        raise pytest.UsageError(str(InputError(f"--until: no phase {until!r}", hint=f"one of {', '.join(phases)}")))
-    config.hook.pytest_deselected(items=dropped)
-    items[:] = kept
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = _CONFIG.get("config")
-    summary = config.stash.get(SUMMARY, None) if config is not None else None
-    if summary is None:
-        return
-    from harness.run.summary import ItemResult
-
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        from harness.run.items import strip_group_suffix
-
-        nodeid = strip_group_suffix(report.nodeid)
-        parts = nodeid.split("::")
-        if len(parts) < 4:
-            return
-        cell, group, phase = parts[1], parts[2], parts[3]
-        message = ""
-        if report.failed:
-            message = str(report.longrepr)[-4000:]
-        elif report.skipped and isinstance(report.longrepr, tuple):
-            message = str(report.longrepr[2])
-        properties: dict[str, Any] = dict(report.user_properties)
-        summary.add(
-            ItemResult(
-                nodeid,
-                cell,
-                group,
-                phase,
-                report.outcome,
-                round(report.duration, 2),
-                message,
-                steps=list(properties.get("steps", [])),
-            ),
-            properties,
-        )
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    if not config.getoption("--matrix"):
-        return
-    from harness.run.items import CELL_RUNS
-
-    for run in config.stash.get(CELL_RUNS, {}).values():
-        try:
-            note = run.finish()
-        except Exception as exc:  # keep removing the other cells' clusters
-            note = f"could not remove the cluster of {run.cell.id}: {exc}"
-        if note:
-            print(f"\n{run.cell.id}: {note}", file=sys.stderr)
-            summary = config.stash.get(SUMMARY, None)
-            if summary is not None:
-                summary.cell_data.setdefault(run.cell.id, {"findings": [], "hops": [], "timings": {}, "repro": ""})
-                summary.cell_data[run.cell.id]["kubeconfig"] = note
-    summary = config.stash.get(SUMMARY, None)
-    if summary is not None and not config.option.collectonly:
-        report_dir = Path(config.getoption("--report-dir") or "reports/latest")
-        path = summary.write(report_dir)
-        from harness.report.allure_html import write_allure_html
-        from harness.report.html import write_html
-
-        page = write_html(report_dir)
-        _allure_page, allure_note = write_allure_html(report_dir)
-        print(f"\nspin-harness: summary written to {path}; report {page}; {allure_note}", file=sys.stderr)
+    matrix = load_matrix(Path(matrix_path), published_versions())
+    config.pluginmanager.register(MatrixPlugin(config, str(matrix_path), matrix), NAME)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import urllib3
 from deepdiff import DeepDiff
 from kubernetes import client
 
+from harness.detectors.base import ApiDetector
 from harness.findings import Finding, Severity
 from harness.tenancy import tenant_namespaces
 from harness.webhooks.policy import GID_ANNOTATION, GLOBAL_FS_ANNOTATION, UID_ANNOTATION
@@ -252,3 +253,8 @@ def compare(before: Table, after: Table, hop: str) -> list[Finding]:
                 )
             )
     return findings
+
+
+DETECTOR = ApiDetector[Table](
+    "admission-change", snapshot, lambda before, after, hop: compare(before, after, hop.label)
+)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kubernetes import client
 
+from harness.detectors.base import HopContext, SnapshotContext
 from harness.findings import Finding, Severity
 from harness.kube.client import get_raw
 from harness.versions import KubeVersion
@@ -83,3 +84,22 @@ def _minor(release: str) -> int:
         return int(release.split(".")[1])
     except (IndexError, ValueError):
         return 10**6
+
+
+class DeprecatedApis:
+    """Deprecated APIs requested before the hop (the apiserver's metric plus the audit log's
+    annotations), breaking when the target removes them."""
+
+    name = "deprecated-api"
+    reads_after = False
+
+    def snapshot(self, ctx: SnapshotContext) -> Usage:
+        usage = from_metrics(ctx.api)
+        usage.update(from_audit_log(ctx.cluster.audit_log))
+        return usage
+
+    def compare(self, before: Usage, after: Usage | None, hop: HopContext) -> list[Finding]:
+        return compare(before, hop.label, hop.target)
+
+
+DETECTOR = DeprecatedApis()

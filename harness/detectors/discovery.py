@@ -7,12 +7,14 @@ replayed manifests naming it) are breaking; other removals are warnings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from kubernetes import client
 
+from harness.detectors.base import ApiDetector, HopContext
 from harness.findings import Finding, Severity
 
 #: {"apps/v1": ["deployments", ...], "v1": [...]}
@@ -42,15 +44,33 @@ def api_versions_used(manifests: Iterable[dict[str, Any]]) -> set[str]:
     return {str(m.get("apiVersion")) for m in manifests if isinstance(m, dict) and m.get("apiVersion")}
 
 
+_KUBE_VERSION = re.compile(r"^v(?P<major>[1-9][0-9]*)(?:(?P<level>alpha|beta)(?P<minor>[1-9][0-9]*))?$")
+_LEVELS = {None: 0, "beta": 1, "alpha": 2}
+
+
+def version_priority(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key putting the API version Kubernetes prefers first (as apimachinery orders them).
+
+    GA before beta before alpha, a higher number first within each (``v2``, ``v1``,
+    ``v1beta2``, ``v1beta1``, ``v2alpha1``); versions not shaped like these come last, by name.
+    """
+    match = _KUBE_VERSION.match(version)
+    if match is None:
+        return (1, 0, 0, 0, version)
+    minor = int(match["minor"]) if match["minor"] else 0
+    return (0, _LEVELS[match["level"]], -int(match["major"]), -minor, "")
+
+
 def replacement(group_version: str, resources: list[str], after: Discovery) -> str | None:
-    """A group-version of the same group still serving the removed one's resources, if any."""
+    """The group-version of the same group that Kubernetes prefers among those still serving
+    the removed one's resources, if any."""
     group = group_version.rpartition("/")[0]
     candidates = [
         gv
         for gv, served in after.items()
         if gv.rpartition("/")[0] == group and gv != group_version and set(resources) <= set(served)
     ]
-    return sorted(candidates)[-1] if candidates else None
+    return min(candidates, key=lambda gv: version_priority(gv.rpartition("/")[2]), default=None)
 
 
 def compare(
@@ -93,3 +113,10 @@ def compare(
                 )
             )
     return findings
+
+
+def _compare_hop(before: Discovery, after: Discovery, hop: HopContext) -> list[Finding]:
+    return compare(before, after, hop.label, users=hop.api_users())
+
+
+DETECTOR = ApiDetector("removed-api", snapshot, _compare_hop)

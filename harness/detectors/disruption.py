@@ -11,8 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from harness.detectors.base import HopContext, SnapshotContext
 from harness.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from harness.matrix import ProbeBudget
 
 
 @dataclass(frozen=True)
@@ -146,3 +151,28 @@ def judge(timelines: Iterable[Timeline], budgets: Mapping[str, Budget], hop: str
     at least the API budget.
     """
     return [finding for t in timelines for finding in compare(t, budgets[t.target], hop)]
+
+
+def budgets(budget: ProbeBudget) -> dict[str, Budget]:
+    """The matrix's probe budget, per probe target (``Timeline.target``)."""
+    return {
+        "api": Budget(budget.api_max_outage_seconds, budget.min_availability),
+        "webhook": Budget(budget.webhook_max_outage_seconds, budget.min_availability),
+        "ingress": Budget(budget.ingress_max_outage_seconds, budget.min_availability),
+    }
+
+
+class Disruption:
+    """The probes' timelines during the hop against the matrix's budgets; nothing to snapshot."""
+
+    name = "disruption"
+    reads_after = False
+
+    def snapshot(self, ctx: SnapshotContext) -> None:
+        return None
+
+    def compare(self, before: None, after: None, hop: HopContext) -> list[Finding]:
+        return judge(hop.timelines, budgets(hop.budget), hop.label)
+
+
+DETECTOR = Disruption()

@@ -15,6 +15,7 @@ from typing import Any
 from deepdiff import DeepDiff
 from kubernetes import client
 
+from harness.detectors.base import ApiDetector
 from harness.findings import Finding, Severity
 from harness.kube.resources import BOOKKEEPING, namespaced_resources, objects_in
 from harness.tenancy import tenant_namespaces
@@ -117,3 +118,6 @@ def _plain(diff: DeepDiff) -> dict[str, Any]:
     import json
 
     return json.loads(diff.to_json())  # type: ignore[no-any-return]
+
+
+DETECTOR = ApiDetector[Snapshot]("object-drift", snapshot, lambda before, after, hop: compare(before, after, hop.label))

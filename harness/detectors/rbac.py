@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from kubernetes import client
 
+from harness.detectors.base import ApiDetector
 from harness.findings import Finding, Severity
 from harness.tenancy import tenant_namespaces
 
@@ -94,3 +95,6 @@ def compare(before: Table, after: Table, hop: str) -> list[Finding]:
             )
         )
     return findings
+
+
+DETECTOR = ApiDetector[Table]("rbac-change", snapshot, lambda before, after, hop: compare(before, after, hop.label))

@@ -16,6 +16,7 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.detectors.base import ApiDetector, HopContext
 from harness.findings import Finding, Severity
 from harness.kube.client import get_json
 from harness.tenancy import tenant_namespaces
@@ -191,3 +192,10 @@ def compare(
                 )
             )
     return findings
+
+
+def _compare_hop(before: SchemaSnapshot, after: SchemaSnapshot, hop: HopContext) -> list[Finding]:
+    return compare(before.schemas, after.schemas, hop.label, objects=before.objects)
+
+
+DETECTOR = ApiDetector("schema-change", snapshot, _compare_hop)

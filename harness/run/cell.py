@@ -3,81 +3,45 @@
 The order follows the upstream upgrade tests (Setup / Test during the upgrade / Teardown) and
 Cluster API's upgrade specs (explicit, named phases; artifacts collected whatever happened).
 ``CellRun`` owns the cluster; the pytest items of a cell call its methods in order, and every
-method records what it did, so the summary can be built from the record alone.
+method records what it did, so the summary can be built from the record alone. Detectors are
+run from ``harness.detectors.registry`` in a loop: the cell knows none of them by name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
+import hashlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-from kubernetes import client
+from typing import TYPE_CHECKING, Any
 
 from harness.allowlist import AllowList
-from harness.detectors import admission, deprecation, discovery, disruption, drift, rbac, schema
+from harness.detectors import disruption
+from harness.detectors.base import HopContext, SnapshotContext
+from harness.detectors.registry import DETECTORS, detector
 from harness.errors import ClusterError, HarnessError
-from harness.findings import Finding, Severity, normalise
-from harness.kube.client import api_client, get_raw
+from harness.findings import Finding, most_severe_per_subject
+from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.matrix import Cell, Hop, ProbeBudget
 from harness.platform_layer import install
 from harness.providers import Cluster, ClusterProvider
 from harness.providers.common.logs import log_tail
+from harness.run.artifacts import artifact_dir_name, collect_artifacts
 from harness.run.faults import Fault, FaultTimer
+from harness.run.readiness import ready_probe, readyz_check
+from harness.run.scenario_driver import DuringHandle, ScenarioDriver
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
 
 if TYPE_CHECKING:
+    from kubernetes import client
+
     from harness.scenarios.results import PhaseResult
-
-DETECTORS = (
-    "removed-api",
-    "deprecated-api",
-    "dry-run-rejected",
-    "schema-change",
-    "object-drift",
-    "rbac-change",
-    "admission-change",
-    "disruption",
-)
-
-
-class DuringHandle(Protocol):
-    def stop(self) -> list[disruption.Timeline]: ...
-
-
-class ScenarioDriver(Protocol):
-    """What a cell needs from a scenario: run a phase, and probe while a hop runs."""
-
-    name: str
-
-    def run_phase(self, phase: str, kubeconfig: Path, version: str) -> PhaseResult | None:
-        """Run ``setup``/``verify``/``teardown``; raise on failure, skip when not applicable.
-
-        The result carries every step's outcome (what ran, what was skipped and why) for the report.
-        """
-        ...
-
-    def start_during(self, kubeconfig: Path, version: str) -> DuringHandle: ...
-
-    def manifests(self) -> list[dict[str, Any]]:
-        """The manifests the scenario applies (for removed-api and dry-run checks)."""
-        ...
-
-    def close(self) -> None:
-        """Stop what the scenario runs beside the cluster (its services)."""
-        ...
-
-    def set_params(self, params: dict[str, Any]) -> None:
-        """Parameters the cluster needs (its tenant image, where its ingress answers)."""
-        ...
 
 
 @dataclass
@@ -95,14 +59,10 @@ class HopRecord:
     def label(self) -> str:
         return f"{self.from_version}>{self.to_version}"
 
-
-@dataclass
-class Snapshots:
-    discovery: discovery.Discovery
-    drift: drift.Snapshot
-    rbac: rbac.Table
-    schemas: schema.SchemaSnapshot
-    admission: admission.Table
+    @property
+    def target(self) -> KubeVersion:
+        """The control-plane version the hop went to (``to_version`` without platform moves)."""
+        return KubeVersion.parse(self.to_version.split("+")[0])
 
 
 class CellRun:
@@ -138,10 +98,9 @@ class CellRun:
         self.artifacts_collected = False
         self.hops: list[HopRecord] = []
         self.timings: dict[str, float] = {}
-        self._before: Snapshots | None = None
-        self._after: Snapshots | None = None
-        self._dry_run_findings: list[Finding] = []
-        self._deprecated: deprecation.Usage = {}
+        #: Each detector's snapshot before the current hop, by detector name.
+        self._before: dict[str, Any] | None = None
+        self._hop: Hop | None = None
         self._during: dict[str, DuringHandle] = {}
 
     # -- phases -------------------------------------------------------------------------
@@ -208,16 +167,36 @@ class CellRun:
             f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
         )
 
-    def snapshot(self) -> Snapshots:
-        cluster = self.require_cluster()
-        with contextlib.closing(api_client(cluster.kubeconfig)) as api:
-            return Snapshots(
-                discovery.snapshot(api),
-                drift.snapshot(api),
-                rbac.snapshot(api),
-                schema.snapshot(api),
-                admission.snapshot(api),
-            )
+    def _snapshot_context(self, api: client.ApiClient, version: str) -> SnapshotContext:
+        cluster, hop = self.require_cluster(), self._hop
+        if hop is None:
+            raise HarnessError("no hop has started")
+        platform_after = dict(self.platform_versions)
+        platform_after.update({m.component: m.to_version for m in hop.platform})
+        return SnapshotContext(
+            cluster=cluster,
+            api=api,
+            version=version,
+            target=hop.control_plane,
+            upgrade=hop.kind == "upgrade",
+            provider=self.provider,
+            scratch_name=cluster_name(self.cell.id + "#dry-run"),
+            platform_after=platform_after,
+            workloads=self.workload_manifests,
+            timed=self._timed,
+        )
+
+    def snapshot_before(self, version: str) -> dict[str, Any]:
+        """Every detector's snapshot of the cluster before the hop, by detector name.
+
+        Detectors that compare two API readings go first, then the others (deprecated-API usage,
+        the dry-run on a scratch cluster): the order the cell has always used, so the usage
+        counts the same requests as before.
+        """
+        with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
+            ctx = self._snapshot_context(api, version)
+            ordered = sorted(DETECTORS, key=lambda d: not d.reads_after)
+            return {d.name: d.snapshot(ctx) for d in ordered}
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
@@ -227,10 +206,9 @@ class CellRun:
         if hop.platform:
             record.to_version += "".join(f"+{m.component}@{m.to_version}" for m in hop.platform)
         self.hops.append(record)
-        self._before = self._timed(f"snapshot@{record.from_version}", self.snapshot)
-        self._after = None
-        self._deprecated = self._deprecated_usage(cluster)
-        self._dry_run_findings = self._timed(f"dry-run@{hop.control_plane}", lambda: self.dry_run_on_target(hop))
+        self._hop = hop
+        self._before = None
+        self._before = self.snapshot_before(record.from_version)
         api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
         self._during = {}
         try:
@@ -272,7 +250,7 @@ class CellRun:
         if dead:
             logs = "\n".join(f"{name}:\n{log_tail(cluster.logs[name])}" for name in dead if name in cluster.logs)
             raise ClusterError(f"{', '.join(dead)} is not running after the hop\n{logs}")
-        wait_until("kube-apiserver /readyz after the hop", _ready_probe(cluster.kubeconfig), timeout=30)
+        wait_until("kube-apiserver /readyz after the hop", ready_probe(cluster.kubeconfig), timeout=30)
         return status
 
     def during_result(self, scenario: ScenarioDriver) -> list[disruption.Timeline]:
@@ -284,118 +262,29 @@ class CellRun:
             self.hops[-1].timelines.extend(timelines)
         return timelines
 
-    def detect(self, detector: str) -> list[Finding]:
+    def detect(self, name: str) -> list[Finding]:
         """Run one detector over the last hop; its findings are kept on the hop record."""
         hop = self.hops[-1]
         if self._before is None:
             raise HarnessError("no snapshot was taken before the hop")
-        found: list[Finding]
-        if detector == "dry-run-rejected":
-            found = list(self._dry_run_findings)
-        elif detector == "deprecated-api":
-            target = KubeVersion.parse(hop.to_version.split("+")[0])
-            found = deprecation.compare(self._deprecated, hop.label, target)
-        elif detector == "disruption":
-            budgets = {
-                "api": disruption.Budget(self.budget.api_max_outage_seconds, self.budget.min_availability),
-                "webhook": disruption.Budget(self.budget.webhook_max_outage_seconds, self.budget.min_availability),
-                "ingress": disruption.Budget(self.budget.ingress_max_outage_seconds, self.budget.min_availability),
-            }
-            found = disruption.judge(hop.timelines, budgets, hop.label)
-        else:
-            if self._after is None:
-                self._after = self._timed(f"snapshot@{hop.to_version}", self.snapshot)
-            after = self._after
-            if detector == "removed-api":
-                found = discovery.compare(self._before.discovery, after.discovery, hop.label, users=self.api_users())
-            elif detector == "object-drift":
-                found = drift.compare(self._before.drift, after.drift, hop.label)
-            elif detector == "rbac-change":
-                found = rbac.compare(self._before.rbac, after.rbac, hop.label)
-            elif detector == "admission-change":
-                found = admission.compare(self._before.admission, after.admission, hop.label)
-            elif detector == "schema-change":
-                found = schema.compare(
-                    self._before.schemas.schemas,
-                    after.schemas.schemas,
-                    hop.label,
-                    objects=self._before.schemas.objects,
-                )
-            else:
-                raise HarnessError(f"unknown detector {detector}")
+        chosen = detector(name)
+        after = None
+        if chosen.reads_after:
+            with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
+                after = chosen.snapshot(self._snapshot_context(api, hop.to_version))
+        context = HopContext(hop.label, hop.target, self.budget, hop.timelines, self.api_users)
+        found = chosen.compare(self._before[name], after, context)
         if self.allowlist is not None:
             found = self.allowlist.apply(found)
-        found = normalise(found)
+        found = most_severe_per_subject(found)
         hop.findings.extend(found)
         return found
 
-    def _deprecated_usage(self, cluster: Cluster) -> deprecation.Usage:
-        """Deprecated APIs requested so far: the apiserver's metric plus the audit log's annotations."""
-        with contextlib.closing(api_client(cluster.kubeconfig)) as api:
-            usage = deprecation.from_metrics(api)
-        usage.update(deprecation.from_audit_log(cluster.audit_log))
-        return usage
-
-    def dry_run_on_target(self, hop: Hop) -> list[Finding]:
-        """Submit every workload manifest with server-side dry-run to a scratch cluster at the target.
-
-        The cell's own cluster is upgraded in place, so "would the target accept this?" is asked
-        of a throwaway cluster at the target version, with the platform components the hop
-        leaves behind installed (their CRDs must exist for custom resources to be checked).
-        """
-        manifests = self.workload_manifests()
-        if not manifests or hop.kind != "upgrade":
-            return []
-        label = f"{self.require_cluster().version}>{hop.control_plane}"
-        versions = dict(self.platform_versions)
-        versions.update({m.component: m.to_version for m in hop.platform})
-        scratch = self.provider.create(cluster_name(self.cell.id + "#dry-run"), hop.control_plane, nodes=1)
-        try:
-            for component, version in versions.items():
-                install(scratch.kubeconfig, component, version)
-            namespaces = [m for m in manifests if m.body.get("kind") == "Namespace"]
-            apply_manifests(scratch.kubeconfig, namespaces)
-            rest = [m for m in manifests if m.body.get("kind") != "Namespace"]
-            results = apply_manifests(scratch.kubeconfig, rest, dry_run=True)
-        finally:
-            self.provider.delete(scratch)
-        return [
-            Finding(
-                "dry-run-rejected",
-                Severity.BREAKING,
-                label,
-                r.manifest.label,
-                f"{hop.control_plane} rejects {r.manifest.label}: {r.message}",
-                {"manifest": str(r.manifest.source), "server_message": r.message},
-            )
-            for r in results
-            if not r.ok
-        ]
-
     def collect_artifacts(self, reason: str) -> Path | None:
-        """Copy component logs and the audit log, and dump tenant objects (Secrets redacted)."""
+        """Copy the cluster's logs and dump its tenant objects into the cell's artifact folder."""
         if self.cluster is None:
             return None
-        target = self.artifacts / artifact_dir_name(self.cell.id)
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "reason.txt").write_text(reason + "\n")
-        for name, log in self.cluster.logs.items():
-            if log.is_file():
-                shutil.copy2(log, target / f"{name}.log")
-        if self.cluster.audit_log and self.cluster.audit_log.is_file():
-            shutil.copy2(self.cluster.audit_log, target / "audit.log")
-        with contextlib.suppress(Exception), contextlib.closing(api_client(self.cluster.kubeconfig)) as api:
-            objects = drift.snapshot(api)  # already normalised and redacted
-            (target / "tenant-objects.json").write_text(json.dumps(objects, indent=2, sort_keys=True, default=str))
-            events = client.CoreV1Api(api).list_event_for_all_namespaces().items
-            (target / "events.txt").write_text(
-                "\n".join(
-                    f"{e.last_timestamp} {e.involved_object.namespace}/{e.involved_object.kind}/"
-                    f"{e.involved_object.name} {e.reason}: {e.message}"
-                    for e in events
-                )
-            )
-        return target
+        return collect_artifacts(self.cluster, self.artifacts / artifact_dir_name(self.cell.id), reason)
 
     def _stop_during(self) -> None:
         """Stop probes nobody collected (their hop failed, so the during items were skipped)."""
@@ -418,37 +307,8 @@ class CellRun:
         return None
 
 
-def _ready_probe(kubeconfig: Path) -> Callable[[], tuple[bool, str]]:
-    check = readyz_check(kubeconfig)
-
-    def probe() -> tuple[bool, str]:
-        check()
-        return True, "ready"
-
-    return probe
-
-
-def readyz_check(kubeconfig: Path) -> Callable[[], None]:
-    """A probe check: ``/readyz`` answers 200 within a second, on a fresh connection each time."""
-
-    def check() -> None:
-        with contextlib.closing(api_client(kubeconfig, retries=0)) as api:
-            status, _body = get_raw(api, "/readyz", timeout=1.0)
-        if status != 200:
-            raise RuntimeError(f"/readyz {status}")
-
-    return check
-
-
 def cluster_name(cell_id: str) -> str:
     """A short, valid, unique-enough cluster name for a cell (ids are long and have ':' '>')."""
-    import hashlib
-    import os
-
     digest = hashlib.sha256(cell_id.encode()).hexdigest()[:8]
     provider = cell_id.split(":", 1)[0]
     return f"cell-{provider}-{digest}-{os.getpid() % 100000}"
-
-
-def artifact_dir_name(cell_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-." else "_" for c in cell_id)

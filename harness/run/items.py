@@ -1,8 +1,9 @@
 """pytest collection of a matrix: one item per cell x scenario step, in the order a cell runs.
 
-Ids read like the matrix: ``local:v1.36.3>v1.37.2::tenant-rbac::verify@v1.37.2``. All items
-of a cell carry ``xdist_group(cell id)``, so under ``--dist loadgroup`` a cell stays on one
-worker (one cluster per cell) while different cells run in parallel.
+Ids read like the matrix: ``local:v1.36.3>v1.37.2::tenant-rbac::verify@v1.37.2`` (built by
+``harness.run.identity.ItemId``). All items of a cell carry ``xdist_group(cell id)``, so under
+``--dist loadgroup`` a cell stays on one worker (one cluster per cell) while different cells
+run in parallel. Detector items follow ``harness.detectors.registry``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from typing import Any
 
 import pytest
 
+from harness.detectors.registry import DETECTORS
 from harness.findings import Finding, Severity, has_breaking
-from harness.matrix import Cell, Hop, Matrix
-from harness.run.cell import DETECTORS, CellRun, HopRecord, ScenarioDriver
+from harness.matrix import Cell, Hop, select_cells
+from harness.providers import unavailable_reason
+from harness.report.serialise import attach_to_allure, junit_properties
+from harness.run.causes import classify
+from harness.run.cell import CellRun, HopRecord
+from harness.run.cell_factory import make_cell_run, scenario_names
+from harness.run.identity import Group, ItemId, Phase
+from harness.run.records import HopReport, ItemRecord
+from harness.run.scenario_driver import ScenarioDriver
+from harness.run.stash import CELL_RUNS, MATRIX, RECORD
 from harness.scenarios.results import PhaseResult
 
-CELL_RUNS = pytest.StashKey[dict[str, CellRun]]()
-MATRIX = pytest.StashKey[Matrix]()
+Action = Callable[[CellRun], Any]
 
 
 class BreakingFindings(AssertionError):
@@ -30,8 +39,6 @@ class MatrixFile(pytest.File):
         matrix = self.config.stash[MATRIX]
         cell_filter = self.config.getoption("--cell")
         provider_filter = self.config.getoption("--provider")
-        from harness.matrix import select_cells
-
         for cell in select_cells(matrix, provider_filter, cell_filter):
             yield CellNode.from_parent(self, name=cell.id, cell=cell)
 
@@ -43,43 +50,44 @@ class CellNode(pytest.Collector):
         self.add_marker(pytest.mark.xdist_group(name=cell.id))
 
     def collect(self) -> Iterator[pytest.Item]:
-        from harness.run.drivers import scenario_names
+        matrix = self.config.stash[MATRIX]
+        for identity, action in cell_plan(self.cell, scenario_names(matrix), workloads=bool(matrix.workloads)):
+            yield CellItem.from_parent(self, name=identity.name, identity=identity, action=action)
 
-        cell = self.cell
-        names = scenario_names(self.config.stash[MATRIX])
-        first = cell.path.start
-        last = cell.path.target
 
-        def item(group: str, phase: str, version: object, action: Callable[[CellRun], Any]) -> pytest.Item:
-            return CellItem.from_parent(
-                self, name=f"{group}::{phase}@{version}", group=group, phase=phase, action=action
-            )
+def cell_plan(cell: Cell, names: list[str], *, workloads: bool) -> Iterator[tuple[ItemId, Action]]:
+    """Every item of a cell, in the order it runs, with what it does: ``names`` are the
+    scenarios, ``workloads`` whether the matrix replays workload exports."""
+    first, last = str(cell.path.start), str(cell.path.target)
 
-        yield item("cluster", "create", first, CellRun.create)
+    def at(group: str, phase: str, version: str) -> ItemId:
+        return ItemId(cell.id, group, phase, version)
+
+    yield at(Group.CLUSTER, Phase.CREATE, first), CellRun.create
+    for name in names:
+        yield at(name, Phase.SETUP, first), _scenario_action(name, Phase.SETUP, first)
+    if workloads:
+        yield at(Group.WORKLOADS, Phase.REPLAY, first), CellRun.replay_workloads
+    for name in names:
+        yield at(name, Phase.VERIFY, first), _scenario_action(name, Phase.VERIFY, first)
+    for hop in cell.path.hops:
+        if hop.kind == "create":
+            continue
+        version = f"{hop.control_plane}" + "".join(f"+{m.component}@{m.to_version}" for m in hop.platform)
+        yield at(Group.UPGRADE, Phase.HOP, version), _hop_action(hop)
+        yield at(Group.CLUSTER, Phase.HEALTH, version), CellRun.health
         for name in names:
-            yield item(name, "setup", first, _scenario_action(name, "setup", str(first)))
-        if self.config.stash[MATRIX].workloads:
-            yield item("workloads", "replay", first, CellRun.replay_workloads)
+            yield at(name, Phase.DURING, version), _during_action(name)
         for name in names:
-            yield item(name, "verify", first, _scenario_action(name, "verify", str(first)))
-        for hop in cell.path.hops:
-            if hop.kind == "create":
-                continue
-            version = f"{hop.control_plane}" + "".join(f"+{m.component}@{m.to_version}" for m in hop.platform)
-            yield item("upgrade", "hop", version, _hop_action(hop))
-            yield item("cluster", "health", version, CellRun.health)
-            for name in names:
-                yield item(name, "during", version, _during_action(name))
-            for name in names:
-                yield item(name, "verify", version, _scenario_action(name, "verify", str(version)))
-            for detector in DETECTORS:
-                yield item("detectors", detector, version, _detector_action(detector))
-        for name in reversed(names):
-            yield item(name, "teardown", last, _scenario_action(name, "teardown", str(last)))
-        yield item("cluster", "delete", last, CellRun.finish)
+            yield at(name, Phase.VERIFY, version), _scenario_action(name, Phase.VERIFY, version)
+        for detector in DETECTORS:
+            yield at(Group.DETECTORS, detector.name, version), _detector_action(detector.name)
+    for name in reversed(names):
+        yield at(name, Phase.TEARDOWN, last), _scenario_action(name, Phase.TEARDOWN, last)
+    yield at(Group.CLUSTER, Phase.DELETE, last), CellRun.finish
 
 
-def _hop_action(hop: Hop) -> Callable[[CellRun], Any]:
+def _hop_action(hop: Hop) -> Action:
     return lambda run: run.hop(hop)
 
 
@@ -87,11 +95,11 @@ def _driver(run: CellRun, name: str) -> ScenarioDriver:
     return next(s for s in run.scenarios if s.name == name)
 
 
-def _scenario_action(name: str, phase: str, version: str) -> Callable[[CellRun], Any]:
+def _scenario_action(name: str, phase: str, version: str) -> Action:
     return lambda run: run.scenario_phase(_driver(run, name), phase, version)
 
 
-def _during_action(name: str) -> Callable[[CellRun], Any]:
+def _during_action(name: str) -> Action:
     def action(run: CellRun) -> Any:
         timelines = run.during_result(_driver(run, name))
         failed = [t for t in timelines if t.availability() < run.budget.min_availability]
@@ -114,33 +122,14 @@ def _detector_action(detector: str) -> Callable[[CellRun], list[Finding]]:
     return action
 
 
-def _allure_playbook_steps(hop: HopRecord) -> None:
-    """Each ansible task of the hop becomes an Allure step with its status."""
-    import allure
-
-    for event in hop.playbook.events if hop.playbook else []:
-        with allure.step(f"{event.task} [{event.status}, {event.seconds:.1f}s]"):
-            if event.status == "failed":
-                allure.attach(event.message, name="message", attachment_type=allure.attachment_type.TEXT)
-
-
-def _allure_scenario_steps(result: PhaseResult) -> None:
-    """Each step of a scenario phase becomes an Allure step: what ran, and why the others did not."""
-    import allure
-
-    for step in result.steps:
-        who = f" [{step.tenant}]" if step.tenant else ""
-        with allure.step(f"{step.title}{who} [{step.status.value}, {step.seconds:.2f}s]"):
-            if step.message:
-                allure.attach(step.message, name=step.status.value, attachment_type=allure.attachment_type.TEXT)
-
-
-def _allure_attach_json(name: str, value: object) -> None:
-    import json
-
-    import allure
-
-    allure.attach(json.dumps(value, indent=2, default=str), name=name, attachment_type=allure.attachment_type.JSON)
+def hop_report(hop: HopRecord) -> HopReport:
+    return HopReport(
+        label=hop.label,
+        seconds=round(hop.seconds, 2),
+        playbook=[vars(e) for e in (hop.playbook.events if hop.playbook else [])],
+        timelines=[t.to_json() for t in hop.timelines],
+        faults=hop.faults,
+    )
 
 
 def stop_after(items: list[CellItem], phase: str) -> tuple[list[CellItem], list[CellItem]]:
@@ -149,10 +138,9 @@ def stop_after(items: list[CellItem], phase: str) -> tuple[list[CellItem], list[
     dropped: list[CellItem] = []
     by_cell: dict[str, list[CellItem]] = {}
     for item in items:
-        by_cell.setdefault(item.cell.id, []).append(item)
+        by_cell.setdefault(item.identity.cell, []).append(item)
     for cell_items in by_cell.values():
-        names = [i.name.split("::")[-1] for i in cell_items]
-        matches = [n for n, name in enumerate(names) if phase in (name, name.split("@")[0])]
+        matches = [n for n, i in enumerate(cell_items) if phase in (i.identity.step, i.identity.phase)]
         if not matches:
             dropped.extend(cell_items)
             continue
@@ -161,26 +149,17 @@ def stop_after(items: list[CellItem], phase: str) -> tuple[list[CellItem], list[
     return kept, dropped
 
 
-def strip_group_suffix(nodeid: str) -> str:
-    """The node id as the matrix names it, without loadgroup's ``@<cell id>`` suffixes."""
-    parts = nodeid.split("::")
-    if len(parts) >= 2:
-        while nodeid.endswith(f"@{parts[1]}"):
-            nodeid = nodeid[: -len(parts[1]) - 1]
-    return nodeid
-
-
 class CellItem(pytest.Item):
-    def __init__(self, *, group: str, phase: str, action: Callable[[CellRun], Any], **kwargs: Any) -> None:
+    def __init__(self, *, identity: ItemId, action: Action, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.group = group
-        self.phase = phase
+        self.identity = identity
         self.action = action
         self.cell: Cell = self.parent.cell  # type: ignore[union-attr]
+        self.stash[RECORD] = ItemRecord(identity, self.nodeid)
         # Allure: the path is the epic, the scenario (or harness group) the feature, the cell the story.
         for label_type, value in (
             ("epic", self.cell.path.label),
-            ("feature", group),
+            ("feature", identity.group),
             ("story", self.cell.id),
             ("suite", self.cell.provider),
         ):
@@ -189,58 +168,45 @@ class CellItem(pytest.Item):
     def cell_run(self) -> CellRun:
         runs = self.config.stash[CELL_RUNS]
         if self.cell.id not in runs:
-            from harness.run.drivers import make_cell_run
-
             runs[self.cell.id] = make_cell_run(self.config, self.cell)
         return runs[self.cell.id]
 
     def runtest(self) -> None:
-        from harness.providers import unavailable_reason
-
         missing = unavailable_reason(self.cell.provider)
         if missing:
             pytest.skip(f"provider {self.cell.provider} is not available here: {missing}")
         run = self.cell_run()
-        if run.broken and not (self.group == "cluster" and self.phase == "delete"):
+        identity, record = self.identity, self.stash[RECORD]
+        if run.broken and not identity.is_cell_delete:
             pytest.skip(f"cell cannot continue: {run.broken}")
         try:
-            result = self.action(run)
-        except BaseException as exc:
-            if not isinstance(exc, (pytest.skip.Exception, KeyboardInterrupt)):
-                from harness.run.causes import classify
-
-                self.user_properties.append(("cause", classify(exc)))
-                if self.group in ("cluster", "upgrade"):
-                    run.broken = f"{self.group} {self.phase} failed: {str(exc).splitlines()[0][:200]}"
-            raise
+            try:
+                result = self.action(run)
+            except BaseException as exc:
+                if not isinstance(exc, (pytest.skip.Exception, KeyboardInterrupt)):
+                    record.cause = classify(exc)
+                    if identity.breaks_cell:
+                        run.broken = f"{identity.group} {identity.phase} failed: {str(exc).splitlines()[0][:200]}"
+                raise
+            finally:
+                self._record_cell_state(run, record)
+            if identity.is_cell_delete and isinstance(result, str):
+                record.kubeconfig = result
+            if isinstance(result, PhaseResult):
+                record.steps = [step.to_json() for step in result.steps]
         finally:
-            if self.group in ("cluster", "upgrade"):  # enough to carry the cell's timings, not on every item
-                self.user_properties.append(("timings", dict(run.timings)))
-            if self.group == "upgrade" and self.phase == "hop" and run.hops:
-                hop = run.hops[-1]
-                _allure_playbook_steps(hop)
-                self.user_properties.append(
-                    (
-                        "hop",
-                        {
-                            "label": hop.label,
-                            "seconds": round(hop.seconds, 2),
-                            "playbook": [vars(e) for e in (hop.playbook.events if hop.playbook else [])],
-                            "timelines": [t.to_json() for t in hop.timelines],
-                            "faults": hop.faults,
-                        },
-                    )
-                )
-            if self.group == "detectors" and run.hops:
-                mine = [f.to_json() for f in run.hops[-1].findings if f.kind == self.phase]
-                self.user_properties.append(("findings", mine))
-                if mine:
-                    _allure_attach_json(f"{self.phase} findings", mine)
-        if self.group == "cluster" and self.phase == "delete" and isinstance(result, str):
-            self.user_properties.append(("kubeconfig", result))
-        if isinstance(result, PhaseResult):
-            self.user_properties.append(("steps", [step.to_json() for step in result.steps]))
-            _allure_scenario_steps(result)
+            self.user_properties.extend(junit_properties(record))
+            attach_to_allure(record)
+
+    def _record_cell_state(self, run: CellRun, record: ItemRecord) -> None:
+        """What the cell's state says about this item, whether it passed or not."""
+        group = self.identity.group
+        if self.identity.breaks_cell:  # enough to carry the cell's timings, not on every item
+            record.timings = dict(run.timings)
+        if group == Group.UPGRADE and self.identity.phase == Phase.HOP and run.hops:
+            record.hop = hop_report(run.hops[-1])
+        if group == Group.DETECTORS and run.hops:
+            record.findings = [f for f in run.hops[-1].findings if f.kind == self.identity.phase]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, (AssertionError, BreakingFindings)) or getattr(excinfo.value, "message", None):

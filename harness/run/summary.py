@@ -1,8 +1,9 @@
 """``summary.json``: the machine-readable result of a run, and the source of every report.
 
 Built on the controlling pytest process from the item reports (which pytest-xdist forwards
-from its workers), so it is complete however the cells were spread. Findings, hop timings and
-probe timelines travel on the reports' ``user_properties``.
+from its workers), so it is complete however the cells were spread. Each report carries its
+item's record (``harness.run.records``); ``harness.report.serialise.summary_entry`` turns it
+into the ``ItemResult`` and cell data added here.
 """
 
 from __future__ import annotations
@@ -38,21 +39,17 @@ class Summary:
     items: list[ItemResult] = field(default_factory=list)
     cell_data: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, item: ItemResult, properties: dict[str, Any]) -> None:
-        if item.outcome == "failed":
-            item.cause = str(properties.get("cause", "harness-error"))
+    def add(self, item: ItemResult, cell: dict[str, Any]) -> None:
+        """Add an item, and what it tells about its cell (findings, hop, timings, repro...)."""
         self.items.append(item)
         data = self.cell_data.setdefault(item.cell, {"findings": [], "hops": [], "timings": {}, "repro": ""})
-        data["findings"].extend(properties.get("findings", []))
-        if "hop" in properties:
-            data["hops"].append(properties["hop"])
-        data["timings"].update(properties.get("timings", {}))
-        if properties.get("repro"):
-            data["repro"] = properties["repro"]
-        if properties.get("artifacts"):
-            data["artifacts"] = properties["artifacts"]
-        if properties.get("kubeconfig"):
-            data["kubeconfig"] = properties["kubeconfig"]
+        data["findings"].extend(cell.get("findings", []))
+        if "hop" in cell:
+            data["hops"].append(cell["hop"])
+        data["timings"].update(cell.get("timings", {}))
+        for key in ("repro", "artifacts", "kubeconfig"):
+            if cell.get(key):
+                data[key] = cell[key]
 
     def to_json(self) -> dict[str, Any]:
         cells: dict[str, dict[str, Any]] = {}

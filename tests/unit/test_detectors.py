@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.detectors import admission, deprecation, discovery, disruption, drift, rbac, schema
-from harness.findings import Finding, Severity, has_breaking, normalise
+from harness.findings import Finding, Severity, has_breaking, most_severe_per_subject
 from harness.versions import KubeVersion
 
 HOP = "v1.36.3>v1.37.2"
@@ -224,11 +224,11 @@ def test_probe_records_failures_from_a_real_check() -> None:
     assert 0 < timeline.availability() < 1
 
 
-def test_normalise_keeps_the_most_severe_per_subject() -> None:
+def test_most_severe_per_subject_keeps_one_finding_per_subject() -> None:
     a = Finding("object-drift", Severity.WARNING, HOP, "x", "minor")
     b = Finding("object-drift", Severity.BREAKING, HOP, "x", "major")
     c = Finding("removed-api", Severity.INFO, HOP, "y", "info")
-    assert normalise([c, a, b]) == [b, c]
+    assert most_severe_per_subject([c, a, b]) == [b, c]
 
 
 _findings = st.lists(
@@ -245,13 +245,13 @@ _findings = st.lists(
 
 
 @given(_findings)
-def test_normalise_properties(findings: list[Finding]) -> None:
-    once = normalise(findings)
-    assert normalise(once) == once  # idempotent
+def test_most_severe_per_subject_properties(findings: list[Finding]) -> None:
+    once = most_severe_per_subject(findings)
+    assert most_severe_per_subject(once) == once  # idempotent
     assert len({f.key for f in once}) == len(once)  # one per kind/hop/subject
     assert {f.key for f in once} == {f.key for f in findings}  # nothing lost
     assert has_breaking(once) == has_breaking(findings)  # severity never downgraded
-    assert normalise(list(reversed(findings))) == once or len(findings) != len({f.key for f in findings})
+    assert most_severe_per_subject(list(reversed(findings))) == once or len(findings) != len({f.key for f in findings})
 
 
 def test_deprecated_api_removed_by_the_target_is_breaking(tmp_path: Path) -> None:
@@ -290,6 +290,19 @@ def test_removed_api_names_the_replacement_and_the_manifests() -> None:
     assert finding.severity is Severity.BREAKING
     assert "use platform.spin.example/v1 instead" in finding.detail
     assert finding.evidence["manifests"] == ["export/tenant-a/Project-x.yaml"]
+
+
+def test_replacement_is_the_version_kubernetes_prefers_not_the_last_by_name() -> None:
+    before = {"batch/v2alpha1": ["cronjobs"]}
+    after = {"batch/v1beta1": ["cronjobs"], "batch/v1": ["cronjobs", "jobs"], "batch/v1alpha1": ["cronjobs"]}
+    assert discovery.replacement("batch/v2alpha1", before["batch/v2alpha1"], after) == "batch/v1"
+    assert discovery.replacement("batch/v2alpha1", ["jobs"], {"batch/v1beta1": ["cronjobs"]}) is None
+
+
+def test_api_versions_sort_by_kubernetes_priority() -> None:
+    # apimachinery's own example of the ordering (GA, beta, alpha; higher first; others last by name)
+    expected = ["v10", "v2", "v1", "v11beta2", "v10beta3", "v3beta1", "v12alpha1", "v11alpha2", "foo1", "foo10"]
+    assert sorted(reversed(expected), key=discovery.version_priority) == expected
 
 
 OPENAPI = {

@@ -1,4 +1,5 @@
-"""Wiring a cell to its provider and scenarios, from the pytest configuration."""
+"""Building a cell's ``CellRun`` from the pytest configuration: its provider, its scenarios'
+drivers (found under the scenarios folder), budget, allow-list and faults."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from harness.allowlist import load_allowlist
 from harness.matrix import Cell, Matrix, select_scenarios
 from harness.paths import scenarios_dir
 from harness.providers import ClusterProvider, get_provider
-from harness.run.cell import CellRun, ScenarioDriver
+from harness.run.cell import CellRun
 from harness.run.faults import Fault
+from harness.run.scenario_driver import ScenarioDriver
+from harness.run.stash import MATRIX
 
 
 def scenarios_root() -> Path:
@@ -46,8 +49,6 @@ def scenario_drivers(names: list[str], cell: Cell, provider: ClusterProvider | N
 
 
 def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
-    from harness.run.items import MATRIX
-
     matrix = config.stash[MATRIX]
     provider = get_provider(cell.provider)
     names = scenario_names(matrix)
