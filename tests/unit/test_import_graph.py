@@ -57,8 +57,12 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
             anchor = package.split(".")
             anchor = anchor[: len(anchor) - (node.level - 1)]
             base = ".".join([*anchor, base] if base else anchor)
-        found.add(base)
-        found.update(f"{base}.{alias.name}" for alias in node.names)
+        # `from pkg import submodule` reaches the submodule; the package counts only when a name
+        # is taken from the package itself (`from pkg import function`).
+        submodules = {f"{base}.{alias.name}" for alias in node.names} & known
+        found.update(submodules)
+        if len(submodules) < len(node.names):
+            found.add(base)
     return {module for module in found if module in known and module != name}
 
 
@@ -127,3 +131,13 @@ def test_no_module_over_the_line_limit() -> None:
         name: count for name, path in modules().items() if (count := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines: " + ", ".join(f"{n} ({c})" for n, c in sorted(long.items()))
+
+
+def test_a_submodule_taken_from_its_package_is_an_edge_to_the_submodule_only(tmp_path: Path) -> None:
+    known = {"harness.pkg", "harness.pkg.sub", "harness.user"}
+    only_sub = tmp_path / "a.py"
+    only_sub.write_text("from harness.pkg import sub\n")
+    assert imported_modules("harness.user", only_sub, known) == {"harness.pkg.sub"}
+    with_name = tmp_path / "b.py"
+    with_name.write_text("from harness.pkg import sub, helper\n")
+    assert imported_modules("harness.user", with_name, known) == {"harness.pkg.sub", "harness.pkg"}
