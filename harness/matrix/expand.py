@@ -12,12 +12,12 @@ import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 
+from harness.config.validation import NAME_RE
 from harness.errors import InputError, VersionError
 from harness.matrix.model import (
     KNOWN_PROVIDERS,
     KUBELET_MAX_SKEW,
     MAX_NODES_LAG,
-    NAME_RE,
     NODES_LAG_MARK,
     PLATFORM_VERSION_RE,
     Cell,
