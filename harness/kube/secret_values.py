@@ -26,7 +26,7 @@ import hmac
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 #: What scenario messages show instead of a value.
 REDACTED = "<redacted>"
@@ -71,7 +71,8 @@ def conceal_by_redacting(value: SecretValue) -> str:
     return REDACTED
 
 
-def is_secret(obj: object) -> bool:
+def is_secret(obj: object) -> TypeGuard[dict[str, Any]]:
+    """Whether ``obj`` is a Secret as JSON."""
     return isinstance(obj, dict) and obj.get("kind") == "Secret"
 
 
