@@ -22,6 +22,7 @@ from typing import Any
 from harness.detectors.disruption import Probe, Timeline
 from harness.errors import InputError
 from harness.kube.client import server_version
+from harness.kube.labels import field_manager
 from harness.providers.base import ProviderCapabilities
 from harness.scenarios.context import CheckContext, base_context, leading_version
 from harness.scenarios.load import Scenario, StepPath
@@ -88,7 +89,7 @@ class ScenarioRunner:
             raise InputError(f"{scenario.name}: a scenario runs for at least one tenant")
         self.provider_name = provider_name
         self.params = _merge_params(scenario, params)
-        self.field_manager = f"spin-harness/{scenario.name}"
+        self.field_manager = field_manager(scenario.name)
         self.scrubber = Scrubber()
         self._walker = StepWalker(scenario, self.tenants, self.lacks, self.scrubber)
         self._version = version
