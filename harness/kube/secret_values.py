@@ -35,7 +35,7 @@ FINGERPRINT_PREFIX = "hmac-sha256:"
 #: Fields of a Secret that hold values.
 VALUE_FIELDS = ("data", "stringData")
 
-#: Lives in this process's memory only: never logged, written or passed to a child process.
+#: Lives in this process's memory only: never logged, written to a file or put in the environment.
 _KEY = os.urandom(32)
 
 
@@ -91,7 +91,7 @@ def secret_values(secret: dict[str, Any]) -> Iterator[SecretValue]:
 def hide_values(obj: Any, conceal: Conceal, *, as_string_data: bool = False) -> Any:
     """A copy of ``obj`` with every Secret value (also of Secrets in lists and ``items``) concealed.
 
-    Other objects come back as they are. Keys are kept, so the shape of a configuration stays
+    Other objects come back with the same contents (as shallow copies). Keys are kept, so the shape of a configuration stays
     visible. ``as_string_data`` moves every key into ``stringData`` (sorted, ``data`` dropped):
     for replacements that are plain text, which ``data`` (base64) cannot hold in a manifest
     that is applied again.
