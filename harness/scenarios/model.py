@@ -54,6 +54,21 @@ from harness.config.validation import NAME_RE, invalid
 from harness.scenarios.leaf_steps import ApplyStep, AssertStep, CheckStep, DeleteStep, ExpectDeniedStep
 from harness.scenarios.schema import IDENTIFIER_RE, Capability, StrictModel
 
+__all__ = [
+    "PHASES",
+    "STEP_TYPES",
+    "ApplyStep",
+    "AsUserStep",
+    "AssertStep",
+    "CheckStep",
+    "DeleteStep",
+    "ExpectDeniedStep",
+    "Parameter",
+    "ProbeStep",
+    "ScenarioSpec",
+    "Step",
+]
+
 #: The phases, in the order a cell runs them (verify also runs after every hop).
 PHASES = ("setup", "verify", "during", "teardown")
 
