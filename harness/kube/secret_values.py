@@ -91,10 +91,10 @@ def secret_values(secret: dict[str, Any]) -> Iterator[SecretValue]:
 def hide_values(obj: Any, conceal: Conceal, *, as_string_data: bool = False) -> Any:
     """A copy of ``obj`` with every Secret value (also of Secrets in lists and ``items``) concealed.
 
-    Other objects come back with the same contents (as shallow copies). Keys are kept, so the shape of a configuration stays
-    visible. ``as_string_data`` moves every key into ``stringData`` (sorted, ``data`` dropped):
-    for replacements that are plain text, which ``data`` (base64) cannot hold in a manifest
-    that is applied again.
+    Other objects come back with the same contents (as shallow copies). Keys are kept, so the
+    shape of a configuration stays visible. ``as_string_data`` moves every key into
+    ``stringData`` (sorted, ``data`` dropped): for replacements that are plain text, which
+    ``data`` (base64) cannot hold in a manifest that is applied again.
     """
     if isinstance(obj, list):
         return [hide_values(item, conceal, as_string_data=as_string_data) for item in obj]
