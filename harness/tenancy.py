@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from kubernetes import client
 
-TENANT_LABEL = "platform.spin.example/tenant"
+from harness.kube.labels import TENANT_LABEL
+
+__all__ = ["TENANT_LABEL", "TENANT_PREFIX", "tenant_namespaces"]
+
 TENANT_PREFIX = "tenant-"
 
 

@@ -9,7 +9,6 @@ default) is a warning, since tenants' tooling may diff against it.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -18,6 +17,7 @@ from kubernetes import client
 from harness.detectors.base import ApiDetector
 from harness.findings import Finding, Severity
 from harness.kube.resources import BOOKKEEPING, namespaced_resources, objects_in
+from harness.kube.secret_values import conceal_by_fingerprint, hide_values
 from harness.tenancy import tenant_namespaces
 
 #: Besides bookkeeping, objects that controllers own and rewrite: watching them reports only noise.
@@ -28,16 +28,9 @@ Snapshot = dict[ObjectKey, dict[str, Any]]
 
 
 def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
-    """Replace every Secret value by a digest of it: changes stay visible, values never do."""
-    if obj.get("kind") != "Secret":
-        return obj
-    out = dict(obj)
-    for field in ("data", "stringData"):
-        if isinstance(out.get(field), dict):
-            out[field] = {
-                k: "sha256:" + hashlib.sha256(str(v).encode()).hexdigest()[:16] for k, v in out[field].items()
-            }
-    return out
+    """Replace every Secret value by a keyed fingerprint: changes stay visible, values never do."""
+    hidden: dict[str, Any] = hide_values(obj, conceal_by_fingerprint)
+    return hidden
 
 
 def normalise(obj: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,14 @@ from harness.errors import HarnessError, WaitTimeout
 T = TypeVar("T")
 
 
+class FinalAnswer(Exception):
+    """Raised by a probe whose answer will not change (a refusal, a decision): the wait stops.
+
+    For answers that are not failures of the harness; those are ``HarnessError``s, which end a
+    wait at once too.
+    """
+
+
 def wait_until(
     what: str,
     probe: Callable[[], tuple[bool, str]],
@@ -29,15 +37,16 @@ def wait_until(
 
     ``probe`` returns ``(done, detail)``; the last detail goes into the timeout message. An
     exception from ``probe`` counts as "not yet" and its text becomes the detail, except a
-    ``HarnessError``, which ends the wait at once (the probe knows it will never succeed).
+    ``HarnessError`` or a ``FinalAnswer``, which end the wait at once (the probe knows it will
+    never succeed).
     """
     last = ["not checked yet"]
 
     def attempt() -> bool:
         try:
             done, detail = probe()
-        except HarnessError:
-            raise  # a definite failure (a component died): no point waiting longer
+        except (HarnessError, FinalAnswer):
+            raise  # a definite failure (a component died) or answer: no point waiting longer
         except Exception as exc:  # the thing awaited may not answer yet
             done, detail = False, f"{type(exc).__name__}: {str(exc)[:300]}"
         last[0] = detail

@@ -65,11 +65,11 @@ a matrix in Python (``gate``, ``repro``).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
+from harness.config.validation import NAME_RE, invalid
 from harness.errors import VersionError
 from harness.versions import KubeVersion
 
@@ -80,17 +80,8 @@ KNOWN_PROVIDERS: tuple[str, ...] = ("local", "kind", "k3d")
 #: The most ``nodes_lag`` may be.
 MAX_NODES_LAG = 3
 
-NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 PLATFORM_VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SCENARIO_GLOB_RE = re.compile(r"[A-Za-z0-9_.*?\[\]!-]+")
-
-
-def invalid(message: str, hint: str | None = None) -> PydanticCustomError:
-    """A validation error whose text is exactly ``message`` (``parse_model`` adds the place)."""
-    context: dict[str, Any] = {"message": message}
-    if hint:
-        context["hint"] = hint
-    return PydanticCustomError("matrix", "{message}", context)
 
 
 def _string(value: object, example: str, rounded: str) -> str:

@@ -112,13 +112,24 @@ class ScenarioDriver:
             runner.close()
             raise
 
-    def manifests(self) -> list[dict[str, Any]]:
+    def manifests(self, version: KubeVersion | None = None) -> list[dict[str, Any]]:
+        """The manifests of ``setup`` and ``verify``, rendered as this cell applies them.
+
+        Rendered for ``version`` when given, else for the version the scenario first ran at
+        (what its manifests were applied to). A scenario that has not run and is given no
+        version has applied nothing, so the answer is none: templates may branch on the
+        version, and a version made up here would list APIs no cluster was ever sent.
+        """
+        at = version or self.first_version
+        if at is None:
+            return []
         return preview(
             self.scenario,
             tenants=self.tenants,
-            version=self.first_version or KubeVersion(1, 99, 0),
+            version=at,
             provider=self.provider,
             capabilities=self.capabilities,
+            params=self.params,
             phases=("setup", "verify"),
         ).manifests
 

@@ -15,87 +15,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import urllib3
-from kubernetes import client
-
-from harness.config.yamlfile import format_field
 from harness.detectors.disruption import Probe, Timeline
 from harness.errors import InputError
-from harness.kube.client import api_client, server_version
+from harness.kube.client import server_version
+from harness.kube.labels import field_manager
 from harness.providers.base import ProviderCapabilities
-from harness.scenarios import steps as actions
-from harness.scenarios.context import CheckContext, base_context, leading_version, tenant_context
-from harness.scenarios.identity import impersonate
+from harness.scenarios.context import CheckContext, base_context, leading_version
 from harness.scenarios.load import Scenario, StepPath
-from harness.scenarios.model import PHASES, AsUserStep, ProbeStep, Step
+from harness.scenarios.model import PHASES, Step
 from harness.scenarios.preview import preview
 from harness.scenarios.redact import Scrubber
-from harness.scenarios.render import bare_expression
-from harness.scenarios.rest import Discovery, Kube
-from harness.scenarios.results import PhaseResult, Status, StepFailed, StepFailure, StepResult, StepSkipped
+from harness.scenarios.results import PhaseResult, Status
 from harness.scenarios.services import ServiceSet
+from harness.scenarios.session import ApiSession
+from harness.scenarios.step_env import StepEnv
+from harness.scenarios.step_walk import PhaseRun, StepWalker
 from harness.scenarios.tenants import Tenant, default_tenants
 from harness.versions import KubeVersion
-
-_LEAVES = {
-    "apply": actions.run_apply,
-    "assert": actions.run_assert,
-    "expect_denied": actions.run_expect_denied,
-    "check": actions.run_check,
-    "delete": actions.run_delete,
-}
-
-
-class _Session:
-    """API clients for one thread of work: admin, discovery, and impersonated identities.
-
-    ``fail_fast`` turns off urllib3's silent connection retries: a probe attempt must report
-    the refused connection at once, or one attempt stretches over seconds of outage and the
-    timeline hides how long the API was gone.
-    """
-
-    def __init__(self, kubeconfig: Path, *, fail_fast: bool = False) -> None:
-        self.admin_api = api_client(kubeconfig)
-        if fail_fast:
-            configuration = self.admin_api.configuration
-            self.admin_api.close()
-            configuration.retries = urllib3.Retry(total=False)
-            self.admin_api = client.ApiClient(configuration)
-        self.discovery = Discovery(self.admin_api)
-        self.admin = Kube(self.admin_api, self.discovery)
-        self._identities: dict[tuple[str, tuple[str, ...]], Kube] = {}
-
-    def as_user(self, user: str, groups: Sequence[str]) -> Kube:
-        key = (user, tuple(groups))
-        if key not in self._identities:
-            self._identities[key] = Kube(impersonate(self.admin_api, user, groups), self.discovery)
-        return self._identities[key]
-
-    def impersonate_api(self, user: str, groups: Sequence[str] = ()) -> client.ApiClient:
-        return self.as_user(user, groups).api
-
-    def close(self) -> None:
-        for kube in self._identities.values():
-            kube.api.close()
-        self._identities.clear()
-        self.admin_api.close()
-
-
-@dataclass
-class _PhaseRun:
-    phase: str
-    keep_going: bool
-    results: list[StepResult] = field(default_factory=list)
-    failures: list[StepFailed] = field(default_factory=list)
-
-    @property
-    def stopped(self) -> bool:
-        return bool(self.failures) and not self.keep_going
 
 
 class DuringHandle:
@@ -109,7 +49,7 @@ class DuringHandle:
         #: Probes not started, with the reason (a capability the provider lacks).
         self.skipped: list[str] = []
         #: The probes' own API clients, closed by ``stop``.
-        self.sessions: list[_Session] = []
+        self.sessions: list[ApiSession] = []
         self._timelines: list[Timeline] | None = None
 
     def stop(self) -> list[Timeline]:
@@ -149,10 +89,11 @@ class ScenarioRunner:
             raise InputError(f"{scenario.name}: a scenario runs for at least one tenant")
         self.provider_name = provider_name
         self.params = _merge_params(scenario, params)
-        self.field_manager = f"spin-harness/{scenario.name}"
+        self.field_manager = field_manager(scenario.name)
         self.scrubber = Scrubber()
+        self._walker = StepWalker(scenario, self.tenants, self.lacks, self.scrubber)
         self._version = version
-        self._session: _Session | None = None
+        self._session: ApiSession | None = None
         self._owns_services = services is None
         self.services = services if services is not None else ServiceSet()
 
@@ -175,9 +116,9 @@ class ScenarioRunner:
         self.services.ensure(self.scenario.spec.services, self.kubeconfig)
 
     @property
-    def session(self) -> _Session:
+    def session(self) -> ApiSession:
         if self._session is None:
-            self._session = _Session(self.kubeconfig)
+            self._session = ApiSession(self.kubeconfig)
         return self._session
 
     @property
@@ -216,13 +157,13 @@ class ScenarioRunner:
         if lacking:
             return PhaseResult(self.scenario.name, phase, Status.SKIPPED, reason=f"the scenario {lacking}")
         self._start_services()
-        run = _PhaseRun(phase, keep_going=phase == "teardown")
+        run = PhaseRun(phase, keep_going=phase == "teardown")
         env = self._env(self.session, phase, single_attempt=phase == "during")
-        self._run_steps(self.scenario.spec.phase(phase), (phase,), run, env)
+        self._walker.run_steps(self.scenario.spec.phase(phase), (phase,), run, env)
         result = PhaseResult(
             self.scenario.name,
             phase,
-            _verdict(run),
+            run.verdict(),
             run.results,
             time.monotonic() - started,
             failures=run.failures,
@@ -253,7 +194,7 @@ class ScenarioRunner:
             if lacking:
                 handle.skipped.append(f"{self.scenario.name} during[{index}] {step.title}: {lacking}")
                 continue
-            session = _Session(self.kubeconfig, fail_fast=True)
+            session = ApiSession(self.kubeconfig, fail_fast=True)
             handle.sessions.append(session)
             check = self._probe_check(step, where, session)
             name = f"{self.scenario.name}: {step.title}"
@@ -274,7 +215,7 @@ class ScenarioRunner:
 
     # -- steps --------------------------------------------------------------------------
 
-    def _env(self, session: _Session, phase: str, *, single_attempt: bool = False) -> actions.StepEnv:
+    def _env(self, session: ApiSession, phase: str, *, single_attempt: bool = False) -> StepEnv:
         context = base_context(
             tenants=self.tenants,
             version=self.version,
@@ -282,7 +223,7 @@ class ScenarioRunner:
             capabilities=self.capabilities,
             params=self.params,
         )
-        return actions.StepEnv(
+        return StepEnv(
             scenario=self.scenario,
             phase=phase,
             kube=session.admin,
@@ -296,7 +237,7 @@ class ScenarioRunner:
             single_attempt=single_attempt,
         )
 
-    def _check_context(self, session: _Session, env: actions.StepEnv) -> CheckContext:
+    def _check_context(self, session: ApiSession, env: StepEnv) -> CheckContext:
         return CheckContext(
             scenario=self.scenario.name,
             phase=env.phase,
@@ -312,89 +253,12 @@ class ScenarioRunner:
             services=self.services.as_mapping(),
         )
 
-    def _run_steps(self, steps: list[Step], where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
-        for index, step in enumerate(steps):
-            if run.stopped:
-                return
-            self._run_step(step, (*where, index), run, env)
-
-    def _run_step(self, step: Step, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
-        lacking = self.lacks(step.requires)
-        if lacking:
-            run.results.append(self._result(where, step, Status.SKIPPED, 0.0, lacking, env))
-            return
-        bind = step.per_tenant and env.tenant is None
-        for tenant in self.tenants if bind else [env.tenant]:
-            if run.stopped:
-                return
-            tenant_env = env
-            if bind and tenant is not None:
-                tenant_env = replace(env, tenant=tenant, variables=tenant_context(env.variables, self.tenants, tenant))
-            self._run_for_tenant(step, where, run, tenant_env)
-
-    def _run_for_tenant(self, step: Step, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> None:
-        started = time.monotonic()
-        slot = len(run.results)  # a container's own result goes before its nested steps' results
-        failures_before = len(run.failures)
-
-        def record(status: Status, message: str, at: int | None = None) -> None:
-            result = self._result(where, step, status, time.monotonic() - started, message, env)
-            run.results.insert(len(run.results) if at is None else at, result)
-
-        try:
-            if step.when is not None:
-                expression = bare_expression(step.when)
-                locate = self.scenario.locate
-                if not self.scenario.renderer.expression(expression, env.variables, locate, (*where, "when")):
-                    record(Status.SKIPPED, f"when: {expression} is false")
-                    return
-            if step.as_user is not None:
-                detail = self._as_user(step.as_user, where, run, env)
-            elif step.probe is not None:
-                detail = self._probe_once(step.probe, where, run, env)
-            else:
-                detail = _LEAVES[step.step_type](step.action, env, where)  # type: ignore[operator]
-        except StepFailure as failure:
-            failed = StepFailed(
-                scenario=self.scenario.name,
-                phase=run.phase,
-                where=where,
-                title=self._title(step, env, where),
-                expected=self.scrubber.scrub(failure.expected),
-                observed=self.scrubber.scrub(failure.observed),
-                tenant=env.tenant.name if env.tenant else None,
-                location=f"{self.scenario.source.path}:{self.scenario.source.line_of(where)}",
-            )
-            run.failures.append(failed)
-            record(Status.FAILED, failed.observed)
-            return
-        except StepSkipped as skipped:
-            record(Status.SKIPPED, self.scrubber.scrub(skipped.reason))
-            return
-        if len(run.failures) > failures_before:
-            record(Status.FAILED, "a nested step failed", at=slot)
-        else:
-            record(Status.PASSED, self.scrubber.scrub(detail), at=slot)
-
-    def _as_user(self, step: AsUserStep, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> str:
-        user = env.text(step.user, (*where, "as_user", "user")) or ""
-        rendered = env.render(step.groups, (*where, "as_user", "groups"))
-        groups = [str(g) for g in (rendered if isinstance(rendered, list) else [rendered])]
-        nested = replace(env, kube=env.identities(user, groups), identity=user)
-        self._run_steps(step.steps, (*where, "as_user", "steps"), run, nested)
-        return f"{len(step.steps)} step(s) as {user}" + (f" in {', '.join(groups)}" if groups else "")
-
-    def _probe_once(self, step: ProbeStep, where: StepPath, run: _PhaseRun, env: actions.StepEnv) -> str:
-        single = replace(env, single_attempt=True)
-        self._run_steps(step.steps, (*where, "probe", "steps"), run, single)
-        return f"{len(step.steps)} probe step(s) passed once"
-
-    def _probe_check(self, step: Step, where: StepPath, session: _Session) -> Callable[[], None]:
+    def _probe_check(self, step: Step, where: StepPath, session: ApiSession) -> Callable[[], None]:
         env = self._env(session, "during", single_attempt=True)
 
         def check() -> None:
-            run = _PhaseRun("during", keep_going=False)
-            self._run_step(step, where, run, env)
+            run = PhaseRun("during", keep_going=False)
+            self._walker.run_step(step, where, run, env)
             if run.failures:
                 first = run.failures[0]
                 who = f" [{first.tenant}]" if first.tenant else ""
@@ -402,27 +266,6 @@ class ScenarioRunner:
                 raise RuntimeError(f"{first.path}{who}: {first.observed}")
 
         return check
-
-    def _title(self, step: Step, env: actions.StepEnv, where: StepPath) -> str:
-        """The step's name (or description) rendered for the tenant; as written if it cannot be."""
-        try:
-            return str(env.render(step.title, (*where, "name")))
-        except InputError:
-            return step.title
-
-    def _result(
-        self, where: StepPath, step: Step, status: Status, seconds: float, message: str, env: actions.StepEnv
-    ) -> StepResult:
-        tenant = env.tenant.name if env.tenant else None
-        return StepResult(format_field(where), self._title(step, env, where), status, seconds, message, tenant)
-
-
-def _verdict(run: _PhaseRun) -> Status:
-    if run.failures:
-        return Status.FAILED
-    if run.results and all(r.status is Status.SKIPPED for r in run.results):
-        return Status.SKIPPED
-    return Status.PASSED
 
 
 def _merge_params(scenario: Scenario, overrides: Mapping[str, Any] | None) -> dict[str, Any]:

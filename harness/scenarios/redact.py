@@ -2,7 +2,8 @@
 
 Scenarios create Secrets (registry credentials, service tokens) and their values must never
 reach a report, a CI log or an artifact. Objects shown in messages are redacted structurally
-(``data`` and ``stringData`` values become ``<redacted>``); free text (a server message that
+(``data`` and ``stringData`` values become ``<redacted>``, through the harness's one way of
+hiding Secret values, ``harness.kube.secret_values``); free text (a server message that
 echoes a value, an exception from a check) is scrubbed of every Secret value the runner has
 applied, in plain and base64 form.
 """
@@ -15,7 +16,9 @@ import contextlib
 import threading
 from typing import Any
 
-REDACTED = "<redacted>"
+from harness.kube.secret_values import REDACTED, conceal_by_redacting, hide_values, is_secret, secret_values
+
+__all__ = ["MIN_SCRUB_LENGTH", "REDACTED", "Scrubber", "redact"]
 
 #: Values shorter than this are not scrubbed from text: "a" or "on" would mangle every message.
 MIN_SCRUB_LENGTH = 4
@@ -23,16 +26,7 @@ MIN_SCRUB_LENGTH = 4
 
 def redact(obj: Any) -> Any:
     """A copy of ``obj`` with the values of every Secret (also inside lists) replaced."""
-    if isinstance(obj, list):
-        return [redact(item) for item in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out = {k: redact(v) if k == "items" else v for k, v in obj.items()}
-    if obj.get("kind") == "Secret":
-        for field in ("data", "stringData"):
-            if isinstance(out.get(field), dict):
-                out[field] = dict.fromkeys(out[field], REDACTED)
-    return out
+    return hide_values(obj, conceal_by_redacting)
 
 
 class Scrubber:
@@ -48,16 +42,16 @@ class Scrubber:
             for item in obj:
                 self.learn(item)
             return
-        if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        if not is_secret(obj):
             return
         found: set[str] = set()
-        for value in (obj.get("data") or {}).values():
-            found.add(str(value))
-            with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
-                found.add(base64.b64decode(str(value), validate=True).decode())
-        for value in (obj.get("stringData") or {}).values():
-            found.add(str(value))
-            found.add(base64.b64encode(str(value).encode()).decode())
+        for secret in secret_values(obj):
+            found.add(secret.value)
+            if secret.field == "data":
+                with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+                    found.add(base64.b64decode(secret.value, validate=True).decode())
+            else:
+                found.add(base64.b64encode(secret.value.encode()).decode())
         with self._lock:
             self._values.update(v for v in found if len(v) >= MIN_SCRUB_LENGTH)
 

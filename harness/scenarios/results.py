@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config.yamlfile import format_field
-from harness.errors import HarnessError
+from harness.kube.waits import FinalAnswer
 
 
 class Status(enum.StrEnum):
@@ -92,9 +92,13 @@ class PhaseResult:
 
 
 class StepFailed(AssertionError):
-    """A step did not hold. The message names scenario, phase, step, tenant, expected, observed.
+    """A tenant promise did not hold: the message names scenario, phase, step, tenant, expected
+    and observed.
 
-    An ``AssertionError``: a broken promise is a test failure, not a harness error.
+    An ``AssertionError``: a broken promise is a test failure (exit 1), never a harness error
+    (exit 2). Made by the runner from an action's ``StepMismatch``; a failure of the harness
+    itself (a scenario that does not render, a cluster that cannot be reached) stays a
+    ``HarnessError`` and never becomes a ``StepFailed``.
     """
 
     def __init__(
@@ -140,10 +144,13 @@ class StepFailed(AssertionError):
         return "\n".join(lines)
 
 
-class StepFailure(HarnessError):
-    """Raised by a step's action: what it expected and what it observed (the runner adds where).
+class StepMismatch(FinalAnswer):
+    """Raised by a step's action: the cluster answered, and not as the step expects.
 
-    A ``HarnessError`` so that ``wait_until`` stops at once: the answer will not change.
+    Carries only what was expected and what was observed; the runner adds scenario, phase,
+    step and tenant and raises ``StepFailed``. Not a ``HarnessError``: the harness worked, the
+    tenant's promise did not hold. A ``FinalAnswer`` so that ``wait_until`` stops at once
+    (the answer will not change by asking again).
     """
 
     def __init__(self, expected: str, observed: str) -> None:

@@ -21,9 +21,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from harness.kube.labels import NAME_LABEL, PLATFORM_DOMAIN, managed_labels
 from harness.webhooks.certs import ServingMaterial
 from harness.webhooks.manifests import MUTATING_WEBHOOK, VALIDATING_WEBHOOK, ServiceEndpoint
-from harness.webhooks.policy import DOMAIN
 from harness.webhooks.serve_in_pod import DEFAULT_PORT
 
 NAMESPACE = "spin-webhook"
@@ -32,14 +32,14 @@ NAME = "spin-platform-webhook"
 REGISTRATION_NAME = "spin-platform-pods-in-cluster"
 #: Its webhooks' names: what the apiserver's refusals quote, so they say which server refused.
 WEBHOOK_NAMES = (
-    VALIDATING_WEBHOOK.replace(f".{DOMAIN}", f".in-cluster.{DOMAIN}"),
-    MUTATING_WEBHOOK.replace(f".{DOMAIN}", f".in-cluster.{DOMAIN}"),
+    VALIDATING_WEBHOOK.replace(f".{PLATFORM_DOMAIN}", f".in-cluster.{PLATFORM_DOMAIN}"),
+    MUTATING_WEBHOOK.replace(f".{PLATFORM_DOMAIN}", f".in-cluster.{PLATFORM_DOMAIN}"),
 )
 TLS_MOUNT = "/etc/spin-webhook/tls"
 #: The user the server runs as: nobody, which owns nothing in the image.
 RUN_AS = 65534
-_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": "spin-harness"}
-_SELECTOR = {"app.kubernetes.io/name": NAME}
+_LABELS = managed_labels(NAME)
+_SELECTOR = {NAME_LABEL: NAME}
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def deployment_manifests(webhook: InClusterWebhook, material: ServingMaterial) -
                 "replicas": webhook.replicas,
                 "selector": {"matchLabels": _SELECTOR},
                 "template": {
-                    "metadata": {"labels": _LABELS, "annotations": {f"{DOMAIN}/serving-cert": fingerprint}},
+                    "metadata": {"labels": _LABELS, "annotations": {f"{PLATFORM_DOMAIN}/serving-cert": fingerprint}},
                     "spec": pod_spec,
                 },
             },

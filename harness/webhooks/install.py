@@ -19,6 +19,7 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.kube.labels import PLATFORM_DOMAIN, field_manager, managed_labels
 from harness.scenarios.context import CheckContext
 from harness.scenarios.rest import Discovery, Kube
 from harness.scenarios.services import ADMISSION_WEBHOOK
@@ -28,11 +29,11 @@ from harness.webhooks.manifests import (
     registration_manifests,
     validating_admission_policy_manifests,
 )
-from harness.webhooks.policy import DOMAIN, GLOBAL_FS_NODE_LABEL, GLOBAL_FS_NODE_VALUE
+from harness.webhooks.policy import GLOBAL_FS_NODE_LABEL, GLOBAL_FS_NODE_VALUE
 from harness.webhooks.server import WebhookServer
 
 #: Namespaces opt into the global-filesystem policy with this label; registrations select them.
-POLICY_LABEL = f"{DOMAIN}/policy"
+POLICY_LABEL = f"{PLATFORM_DOMAIN}/policy"
 POLICY_VALUE = "global-fs"
 POLICY_SELECTOR = {"matchLabels": {POLICY_LABEL: POLICY_VALUE}}
 
@@ -86,14 +87,14 @@ def register_webhooks(
         timeout_seconds=timeout_seconds,
         namespace_selector=POLICY_SELECTOR,
     )
-    apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
+    apply_all(api, manifests, field_manager(ctx.scenario))
     return f"{len(manifests)} registrations pointing at {server.url} (failurePolicy {failure_policy})"
 
 
 def install_policy_twin(api: client.ApiClient, ctx: CheckContext) -> str:
     """the ValidatingAdmissionPolicy (CEL) twin of the host-isolation rules is installed"""
     manifests = validating_admission_policy_manifests(name=DEFAULT_POLICY_NAME, namespace_selector=POLICY_SELECTOR)
-    apply_all(api, manifests, f"spin-harness/{ctx.scenario}")
+    apply_all(api, manifests, field_manager(ctx.scenario))
     return f"{DEFAULT_POLICY_NAME} and its binding"
 
 
@@ -176,7 +177,7 @@ def seed_global_fs(api: client.ApiClient, ctx: CheckContext, timeout: float = 90
         "metadata": {
             "name": name,
             "namespace": "kube-system",
-            "labels": {"app.kubernetes.io/managed-by": "spin-harness"},
+            "labels": managed_labels(),
         },
         "spec": {
             "restartPolicy": "Never",

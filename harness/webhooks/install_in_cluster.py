@@ -20,6 +20,7 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.kube.labels import NAME_LABEL, field_manager
 from harness.kube.waits import wait_until
 from harness.scenarios.context import CheckContext
 from harness.webhooks.certs import create_serving_material, service_dns_names
@@ -35,7 +36,7 @@ from harness.webhooks.manifests import registration_manifests
 #: Namespaces opt into the in-cluster webhook with this POLICY_LABEL value (the host's server's is ``global-fs``).
 IN_CLUSTER_POLICY = "global-fs-in-cluster"
 IN_CLUSTER_SELECTOR = {"matchLabels": {POLICY_LABEL: IN_CLUSTER_POLICY}}
-FIELD_MANAGER = "spin-harness/in-cluster-webhook"
+FIELD_MANAGER = field_manager("in-cluster-webhook")
 
 
 def deploy(
@@ -70,7 +71,7 @@ def deploy(
 
 
 def _pods(api: client.ApiClient, webhook: InClusterWebhook) -> list[client.V1Pod]:
-    selector = f"app.kubernetes.io/name={webhook.name}"
+    selector = f"{NAME_LABEL}={webhook.name}"
     items = client.CoreV1Api(api).list_namespaced_pod(webhook.namespace, label_selector=selector).items
     return sorted(items, key=lambda p: p.metadata.name)
 

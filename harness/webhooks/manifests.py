@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.errors import InputError
-from harness.webhooks.policy import DOMAIN, EXEMPT_LABEL, TENANT_LABEL
+from harness.kube.labels import PLATFORM_DOMAIN, TENANT_LABEL, managed_labels
+from harness.webhooks.policy import EXEMPT_LABEL
 
-VALIDATING_WEBHOOK = f"validate.pods.{DOMAIN}"
-MUTATING_WEBHOOK = f"mutate.pods.{DOMAIN}"
+VALIDATING_WEBHOOK = f"validate.pods.{PLATFORM_DOMAIN}"
+MUTATING_WEBHOOK = f"mutate.pods.{PLATFORM_DOMAIN}"
 DEFAULT_NAME = "spin-platform-pods"
 DEFAULT_POLICY_NAME = "spin-platform-host-isolation"
 #: Who may exempt a pod with the exempt label (see the module docstring): the break-glass group,
@@ -158,7 +159,7 @@ def registration_manifests(
         "conditions": conditions,
         "side_effects": side_effects,
     }
-    labels = {"app.kubernetes.io/managed-by": "spin-harness"}
+    labels = managed_labels()
     validating = _webhook(
         webhook_names[0],
         server.client_config("/validate"),
@@ -234,7 +235,7 @@ def validating_admission_policy_manifests(
     denying. The selector sits on the binding: the policy says what, the binding says where.
     """
     selector = namespace_selector if namespace_selector is not None else tenant_namespace_selector()
-    labels = {"app.kubernetes.io/managed-by": "spin-harness"}
+    labels = managed_labels()
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",

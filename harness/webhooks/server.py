@@ -26,43 +26,29 @@ request and response bodies are never logged or kept, whatever kind of object ar
 from __future__ import annotations
 
 import base64
-import enum
-import json
 import logging
-import socket
-import socketserver
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from harness.webhooks.certs import ServingMaterial, create_serving_material
+from harness.webhooks.listener import Listener, Mode, tls_context
 from harness.webhooks.lookup import CachedLookup, KubeNamespaceReader, NamespaceLookup
 from harness.webhooks.manifests import registration_manifests, validating_admission_policy_manifests
 from harness.webhooks.policy import Tenant
 from harness.webhooks.review import (
     AdmissionRequest,
-    ReviewError,
     Verdict,
     decide,
-    parse_review,
-    review_response,
 )
 
 log = logging.getLogger(__name__)
 
-#: The apiserver's own request-size limit is 3 MiB; an AdmissionReview wraps the object.
-MAX_BODY = 4 * 1024 * 1024
 #: Longer than the largest ``timeoutSeconds`` (30) a registration may set.
 SLOW_SECONDS = 31.0
-#: Seconds a connection may sit idle (including the TLS handshake) before it is dropped.
-CONNECTION_TIMEOUT = 5.0
-ENDPOINTS = ("validate", "mutate")
 
 __all__ = [
     "Mode",
@@ -71,15 +57,6 @@ __all__ = [
     "registration_manifests",
     "validating_admission_policy_manifests",
 ]
-
-
-class Mode(enum.StrEnum):
-    """How the server behaves; see the module docstring."""
-
-    NORMAL = "normal"
-    DENY_ALL = "deny-all"
-    SLOW = "slow"
-    DOWN = "down"
 
 
 @dataclass(frozen=True)
@@ -102,107 +79,6 @@ class RequestRecord:
     #: timed out). Best effort: a write into a just-closed connection can still succeed.
     delivered: bool = True
     seconds: float = 0.0
-
-
-class _Listener(ThreadingHTTPServer):
-    """One bound socket and its accept loop; a new one is made after ``down``."""
-
-    daemon_threads = False  # joined by server_close(): no handler outlives stop()
-    block_on_close = True
-
-    def __init__(self, address: tuple[str, int], owner: WebhookServer, context: ssl.SSLContext) -> None:
-        self.owner = owner
-        self.context = context
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves a host name with getfqdn(); a loopback IP needs none.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, address = super().get_request()
-        try:
-            # The handshake happens on the handler thread's first read, under its timeout, so
-            # a slow or hostile client cannot stall the accept loop.
-            return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-        except OSError:
-            sock.close()
-            raise
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Failed handshakes (a client not trusting our CA) and hung-up clients end up here.
-        log.debug("webhook connection from %s failed", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Listener
-    protocol_version = "HTTP/1.0"  # one request per connection: no idle keep-alive threads
-    server_version = "spin-harness-webhook"
-    sys_version = ""
-    timeout = CONNECTION_TIMEOUT
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("webhook %s: " + format, self.client_address[0], *args)
-
-    def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == "/healthz":
-            self._send(200, b"ok")
-        else:
-            self._send(404, b"not found\n")
-
-    def do_POST(self) -> None:
-        started = time.time()
-        path = self.path.split("?", 1)[0]  # the apiserver appends ?timeout=<n>s
-        endpoint = path.strip("/")
-        if endpoint not in ENDPOINTS:
-            self._send(404, b"not found\n")
-            return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._send(411, b"Content-Length required\n")
-            return
-        if not 0 <= length <= MAX_BODY:
-            self._send(413, b"body too large\n")
-            return
-        owner = self.server.owner
-        try:
-            request = parse_review(self.rfile.read(length))
-        except ReviewError as exc:
-            owner._record(started, path, None, "bad-request", Verdict(False), True, owner.mode)
-            self._send(400, f"{exc}\n".encode())
-            return
-        mode = owner.mode
-        if mode is Mode.SLOW:
-            owner._sleep_slow()
-        verdict = owner._verdict(endpoint, request, mode)
-        payload = json.dumps(review_response(request.uid, verdict)).encode()
-        delivered = True
-        try:
-            self._send(200, payload, "application/json")
-        except OSError:
-            delivered = False  # the apiserver gave up waiting (slow mode) or the server stopped
-        decision = "allowed" if verdict.allowed else "denied"
-        owner._record(started, path, request, decision, verdict, delivered, mode)
-
-
-def _tls_context(material: ServingMaterial) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(material.cert_file, material.key_file)
-    context.set_alpn_protocols(["http/1.1"])  # the apiserver would prefer h2, which we do not speak
-    return context
 
 
 class WebhookServer:
@@ -243,13 +119,13 @@ class WebhookServer:
             assert directory is not None
             material = create_serving_material(directory, host)
         self._material = material
-        self._context = _tls_context(self._material)
+        self._context = tls_context(self._material)
         self._lifecycle = threading.RLock()
         self._records_lock = threading.Lock()
         self._records: list[RequestRecord] = []
         self._mode = Mode.NORMAL
         self._port: int | None = None
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._reader: KubeNamespaceReader | None = None
@@ -293,7 +169,7 @@ class WebhookServer:
         self.stop()
 
     def _start_listener(self, port: int) -> None:
-        listener = _Listener((self.host, port), self, self._context)
+        listener = Listener((self.host, port), self, self._context)
         self._wake = threading.Event()
         self._listener = listener
         self._port = int(listener.server_address[1])
@@ -380,10 +256,10 @@ class WebhookServer:
 
     # -- called by the handler ---------------------------------------------------------
 
-    def _sleep_slow(self) -> None:
+    def sleep_slow(self) -> None:
         self._wake.wait(self.slow_seconds)
 
-    def _verdict(self, endpoint: str, request: AdmissionRequest, mode: Mode) -> Verdict:
+    def verdict(self, endpoint: str, request: AdmissionRequest, mode: Mode) -> Verdict:
         if mode is Mode.DENY_ALL:
             return Verdict(False, "[deny-all] the spin-harness webhook is in deny-all mode", ("deny-all",))
         lookup = self._lookup
@@ -402,7 +278,7 @@ class WebhookServer:
             tenant = info.tenant() if info is not None else Tenant()
         return decide(endpoint, request, tenant)
 
-    def _record(
+    def log_request(
         self,
         started: float,
         path: str,

@@ -3,14 +3,17 @@
 What the server added is removed: status, identity and bookkeeping metadata, fields that
 belong to one cluster (a Service's clusterIP, a PVC's bound volume) and the defaults the API
 fills in, so a manifest exported from one version applies cleanly to another. Secret values
-are replaced by placeholders that keep the keys, so the shape of a tenant's configuration is
-kept and its secrets are not.
+are replaced by placeholders that keep the keys (through ``harness.kube.secret_values``, the
+harness's one way of hiding them), so the shape of a tenant's configuration is kept and its
+secrets are not.
 """
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from harness.kube.secret_values import SecretValue, hide_values
 
 SECRET_PLACEHOLDER = "REPLACE-ME:{namespace}/{name}/{key}"
 
@@ -126,17 +129,18 @@ def clean(obj: dict[str, Any]) -> dict[str, Any]:
         if kind == "Pod":
             _clean_pod_spec(spec)
     if kind == "Secret":
-        _placeholder_secret(out)
+        out = _placeholder_secret(out)
     if kind == "ServiceAccount":
         out.pop("secrets", None)
     return out
 
 
-def _placeholder_secret(secret: dict[str, Any]) -> None:
-    meta = secret.get("metadata", {})
-    keys = sorted({*(secret.get("data") or {}), *(secret.get("stringData") or {})})
-    secret.pop("data", None)
-    secret["stringData"] = {
-        key: SECRET_PLACEHOLDER.format(namespace=meta.get("namespace", ""), name=meta.get("name", ""), key=key)
-        for key in keys
-    }
+def placeholder(value: SecretValue) -> str:
+    """What an export writes instead of a Secret value: where the real one goes."""
+    return SECRET_PLACEHOLDER.format(namespace=value.namespace, name=value.name, key=value.key)
+
+
+def _placeholder_secret(secret: dict[str, Any]) -> dict[str, Any]:
+    """Every value as a plain-text placeholder, so every key moves to ``stringData``."""
+    hidden: dict[str, Any] = hide_values(secret, placeholder, as_string_data=True)
+    return hidden

@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import InputError
 from harness.scenarios import ScenarioRunner, Status, load_scenario
-from harness.scenarios.driver import drivers_for, kubernetes_version
+from harness.scenarios.driver import ScenarioDriver, drivers_for, kubernetes_version
 from harness.versions import KubeVersion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,12 +25,36 @@ def test_drivers_load_every_scenario_and_list_their_manifests() -> None:
     paths = [ROOT / "scenarios" / name for name in ("tenant-rbac", "platform-crd")]
     drivers = drivers_for(paths, provider="local", capabilities=frozenset({"audit-log"}))
     assert [d.name for d in drivers] == ["tenant-rbac", "platform-crd"]
-    api_versions = {m["apiVersion"] for d in drivers for m in d.manifests()}
+    api_versions = {m["apiVersion"] for d in drivers for m in d.manifests(KubeVersion(1, 36, 3))}
     assert {
         "rbac.authorization.k8s.io/v1",
         "platform.spin.example/v1alpha1",
         "platform.spin.example/v1",
     } <= api_versions
+
+
+def test_manifests_are_rendered_for_a_real_version_never_a_made_up_one(tmp_path: Path) -> None:
+    directory = tmp_path / "versioned"
+    directory.mkdir()
+    (directory / "scenario.yaml").write_text(
+        "name: versioned\ndescription: d\npromise: p.\nrequires: [real-containers]\n"
+        "setup:\n  - per_tenant: false\n    apply:\n      manifest:\n        apiVersion: v1\n        kind: ConfigMap\n"
+        '        metadata: {name: "at-{{ version.major }}-{{ version.minor }}-{{ version.patch }}"}\n'
+    )
+    unreachable = tmp_path / "no-such-kubeconfig"  # never read: the scenario is skipped
+
+    def names(driver: ScenarioDriver, version: KubeVersion | None = None) -> list[str]:
+        return [m["metadata"]["name"] for m in driver.manifests(version)]
+
+    (driver,) = drivers_for([directory], provider="local", capabilities=frozenset())
+    assert names(driver) == [], "a scenario that has not run applied nothing"
+    assert names(driver, KubeVersion(1, 35, 4)) == ["at-1-35-4"]
+    with pytest.raises(pytest.skip.Exception):
+        driver.run_phase("setup", unreachable, "v1.36.3+platform-crd@v2")
+    assert names(driver) == ["at-1-36-3"], "rendered for the version the scenario first ran at"
+    with pytest.raises(pytest.skip.Exception):
+        driver.run_phase("verify", unreachable, "v1.37.1")
+    assert names(driver) == ["at-1-36-3"]
 
 
 def test_a_scenario_needing_a_missing_capability_is_skipped_with_the_reason(tmp_path: Path) -> None:

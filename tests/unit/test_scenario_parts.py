@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
-from harness.errors import InputError
+from harness.errors import HarnessError, InputError
+from harness.kube.waits import wait_until
 from harness.scenarios.denials import classify, not_yet
 from harness.scenarios.fields import condition_status, lookup, matches, parse_path
 from harness.scenarios.redact import REDACTED, Scrubber, redact
 from harness.scenarios.rest import ApiError, KindNotServed
-from harness.scenarios.results import PhaseResult, Status, StepFailed
+from harness.scenarios.results import PhaseResult, Status, StepFailed, StepMismatch
 from harness.scenarios.tenants import default_tenants, make_tenant
 
 # -- field paths --------------------------------------------------------------------------
@@ -200,3 +202,17 @@ def test_phase_result_raises_the_first_failure_with_the_others_counted() -> None
     assert caught.value.result is result
     message = str(caught.value)
     assert "(1 more step(s) failed in this phase:)" in message and 'teardown[2] "t2"' in message
+
+
+def test_a_mismatch_is_the_tenants_broken_promise_and_ends_a_wait_at_once() -> None:
+    assert not issubclass(StepMismatch, HarnessError), "a broken promise is not a harness failure (exit 2)"
+    assert issubclass(StepFailed, AssertionError) and not issubclass(StepFailed, HarnessError)
+    calls: list[float] = []
+
+    def probe() -> tuple[bool, str]:
+        calls.append(time.monotonic())
+        raise StepMismatch("the request is refused", "it was allowed")
+
+    with pytest.raises(StepMismatch, match="observed it was allowed"):
+        wait_until("a refusal", probe, timeout=5)
+    assert len(calls) == 1, "asking again cannot change a decision"

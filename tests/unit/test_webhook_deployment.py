@@ -18,11 +18,11 @@ from cryptography import x509
 
 from harness.errors import ImageError
 from harness.images import webhook_image
+from harness.kube.labels import PLATFORM_DOMAIN
 from harness.webhooks.certs import create_serving_material, service_dns_names
 from harness.webhooks.deployment import REGISTRATION_NAME, WEBHOOK_NAMES, InClusterWebhook, deployment_manifests
 from harness.webhooks.install_in_cluster import IN_CLUSTER_SELECTOR
 from harness.webhooks.manifests import MUTATING_WEBHOOK, VALIDATING_WEBHOOK, registration_manifests
-from harness.webhooks.policy import DOMAIN
 from harness.webhooks.serve_in_pod import main as serve_in_pod
 
 
@@ -76,7 +76,7 @@ def test_rbac_grants_reading_namespaces_only(manifests: list[dict[str, Any]]) ->
 
 def test_the_webhooks_own_namespace_is_never_selected(manifests: list[dict[str, Any]]) -> None:
     namespace = by_kind(manifests)["Namespace"]
-    assert f"{DOMAIN}/policy" not in namespace["metadata"]["labels"]
+    assert f"{PLATFORM_DOMAIN}/policy" not in namespace["metadata"]["labels"]
     assert manifests[0]["kind"] == "Namespace", "applied first"
 
 
@@ -86,7 +86,7 @@ def test_a_new_certificate_rolls_the_pods(tmp_path: Path) -> None:
     def fingerprint(directory: Path) -> str:
         material = create_serving_material(directory, None, dns_names=("x.y.svc",))
         template = by_kind(deployment_manifests(webhook, material))["Deployment"]["spec"]["template"]
-        return str(template["metadata"]["annotations"][f"{DOMAIN}/serving-cert"])
+        return str(template["metadata"]["annotations"][f"{PLATFORM_DOMAIN}/serving-cert"])
 
     assert fingerprint(tmp_path / "one") != fingerprint(tmp_path / "two")
 
@@ -104,8 +104,8 @@ def test_registered_by_service_under_names_that_say_in_cluster(tmp_path: Path) -
         )
     ]
     assert [h["name"] for h in hooks] == [
-        VALIDATING_WEBHOOK.replace(DOMAIN, f"in-cluster.{DOMAIN}"),
-        MUTATING_WEBHOOK.replace(DOMAIN, f"in-cluster.{DOMAIN}"),
+        VALIDATING_WEBHOOK.replace(PLATFORM_DOMAIN, f"in-cluster.{PLATFORM_DOMAIN}"),
+        MUTATING_WEBHOOK.replace(PLATFORM_DOMAIN, f"in-cluster.{PLATFORM_DOMAIN}"),
     ]
     assert all(h["clientConfig"]["service"]["name"] == webhook.name for h in hooks)
     assert all(h["namespaceSelector"] == IN_CLUSTER_SELECTOR for h in hooks)

@@ -19,10 +19,10 @@ from harness.webhooks.policy import (
     Decision,
     Reason,
     Tenant,
+    collapse_path,
     escape_token,
     is_within,
     mutate_pod,
-    normalise,
     pointer,
     validate_pod,
 )
@@ -131,8 +131,8 @@ def test_missing_metadata_gives_an_empty_tenant() -> None:
         ("/a/../b", "/a/../b"),
     ],
 )
-def test_normalise_collapses_but_never_resolves_dotdot(raw: str, expected: str) -> None:
-    assert normalise(raw) == expected
+def test_collapse_path_collapses_but_never_resolves_dotdot(raw: str, expected: str) -> None:
+    assert collapse_path(raw) == expected
 
 
 def test_is_within_compares_segments_not_characters() -> None:
