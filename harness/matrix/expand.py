@@ -12,6 +12,7 @@ import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 
+from harness.config.validation import NAME_RE
 from harness.errors import InputError, VersionError
 from harness.matrix.model import (
     KUBELET_MAX_SKEW,
@@ -26,7 +27,7 @@ from harness.matrix.model import (
     ScenarioSelection,
     UpgradePath,
 )
-from harness.matrix.spec import KNOWN_PROVIDERS, MAX_NODES_LAG, NAME_RE, PLATFORM_VERSION_RE
+from harness.matrix.spec import KNOWN_PROVIDERS, MAX_NODES_LAG, PLATFORM_VERSION_RE
 from harness.versions import KubeVersion, check_supported, upgrade_refusal
 
 # ---------------------------------------------------------------------------------------------
