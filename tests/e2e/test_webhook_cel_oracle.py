@@ -58,6 +58,8 @@ DENIED_CODE = re.compile(r"(?:^|; )\[([a-z-]+)\] ")
 TENANTS: dict[str, dict[str, str]] = {
     "alpha": {UID_ANNOTATION: str(UID), GID_ANNOTATION: str(GID), GLOBAL_FS_ANNOTATION: ROOT},
     "loosely-spelled": {UID_ANNOTATION: f" {UID}", GID_ANNOTATION: f"00{GID} ", GLOBAL_FS_ANNOTATION: f"/{ROOT}/./"},
+    # An ASCII information separator is no white space to the apiserver's CEL trim(): no identity.
+    "separator-uid": {UID_ANNOTATION: f"\x1f{UID}", GID_ANNOTATION: str(GID), GLOBAL_FS_ANNOTATION: ROOT},
     "root-gid": {UID_ANNOTATION: str(UID), GID_ANNOTATION: "0", GLOBAL_FS_ANNOTATION: ROOT},
     "traversing-root": {UID_ANNOTATION: str(UID), GID_ANNOTATION: str(GID), GLOBAL_FS_ANNOTATION: f"{ROOT}/../alpha"},
     "unannotated": {},

@@ -104,9 +104,13 @@ def test_tenant_is_read_from_namespace_labels_and_annotations() -> None:
     assert TENANT_LABEL == DETECTORS_TENANT_LABEL, "the webhook and the detectors must agree on the label"
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "abc", "", "1e3", "99999999999", "4294967295"])
+@pytest.mark.parametrize("raw", ["0", "-1", "abc", "", "1e3", "99999999999", "4294967295", "\x1f51001", "51001\x1c"])
 def test_invalid_ids_count_as_absent(raw: str) -> None:
     assert Tenant.from_namespace({}, {UID_ANNOTATION: raw}).uid is None
+
+
+def test_white_space_around_an_id_is_ignored() -> None:
+    assert Tenant.from_namespace({}, {UID_ANNOTATION: " \t51001\u00a0"}).uid == 51001
 
 
 @pytest.mark.parametrize("raw", ["global/cfs/projects/alpha", "/global/cfs/../etc", "/", "//", ""])
@@ -548,7 +552,7 @@ def test_mutation_is_idempotent_and_leaves_its_input_alone(pod: dict[str, Any]) 
 
 
 def test_the_fallback_applier_agrees_with_jsonpatch() -> None:
-    jsonpatch = pytest.importorskip("jsonpatch")
+    import jsonpatch  # a dev dependency (pyproject.toml)
     pod = global_fs_pod()
     pod["metadata"]["labels"] = {"a/b": "c"}
     pod["spec"]["affinity"] = {

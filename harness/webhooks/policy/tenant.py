@@ -42,13 +42,17 @@ READONLY_DIR = "readonly"
 
 _DECIMAL = re.compile(r"[0-9]{1,10}")
 _MAX_ID = 2**31 - 1
+#: White space around an annotation value is ignored: Unicode's White_Space characters, as the
+#: apiserver's CEL ``trim()`` has them. Python's ``str.strip()`` would also drop the ASCII
+#: information separators U+001C..U+001F, so ``"\x1f51001"`` would pass as UID 51001.
+_SPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace() and not "\x1c" <= ch <= "\x1f")
 
 
 def _parse_id(raw: object) -> int | None:
     """A UID/GID annotation: decimal, 1..2^31-1. Root (0) is never a tenant identity."""
-    if not isinstance(raw, str) or not _DECIMAL.fullmatch(raw.strip()):
+    if not isinstance(raw, str) or not _DECIMAL.fullmatch(text := raw.strip(_SPACE)):
         return None
-    value = int(raw.strip())
+    value = int(text)
     return value if 0 < value <= _MAX_ID else None
 
 
