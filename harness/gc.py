@@ -3,8 +3,8 @@
 Each provider says what of its own is garbage and why (``ClusterProvider.garbage``: clusters
 whose owner process is gone, kept clusters none of whose parts run any more after a reboot,
 unreadable state); this module asks every registered provider, then removes what no provider
-owns: service directories of gone processes. Collection is what ``spin-harness gc`` runs, and
-what the pytest plugin runs at session start.
+owns: service directories of gone processes. Collection is what ``spin-harness gc`` runs;
+``scripts/test`` asks it (dry run) what a test run left behind and fails when anything is.
 """
 
 from __future__ import annotations
