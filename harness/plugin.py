@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from harness.providers import Cluster, ClusterProvider, get_provider
+from harness.providers import DEFAULT_PROVIDER, Cluster, ClusterProvider, get_provider
 from harness.versions import KubeVersion
 
 _names = itertools.count()
@@ -103,7 +103,7 @@ class ClusterFactory:
 @pytest.fixture
 def cluster_factory(request: pytest.FixtureRequest) -> Iterator[ClusterFactory]:
     """Make clusters inside a test; each is removed at teardown unless ``--keep-clusters``."""
-    provider_name = request.config.getoption("--provider") or "local"
+    provider_name = request.config.getoption("--provider") or DEFAULT_PROVIDER
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
     factory = ClusterFactory(
         get_provider(provider_name),
@@ -134,7 +134,7 @@ def upgrade_path(request: pytest.FixtureRequest) -> tuple[KubeVersion, ...]:
 @pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest, upgrade_path: tuple[KubeVersion, ...]) -> Iterator[Cluster]:
     """A cluster at the first version of ``upgrade_path``, shared by the tests of a module."""
-    provider_name = request.config.getoption("--provider") or "local"
+    provider_name = request.config.getoption("--provider") or DEFAULT_PROVIDER
     factory = ClusterFactory(
         get_provider(provider_name),
         bool(request.config.getoption("--keep-clusters")),

@@ -12,6 +12,7 @@ import json
 from harness.cli.version_flag import version_from_flag
 from harness.errors import VersionError
 from harness.progress import progress_display, stderr_console
+from harness.providers import DEFAULT_PROVIDER
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion, upgrade_refusal
 
@@ -22,7 +23,7 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="cluster_command", required=True, metavar="ACTION"
     )
     p = cluster.add_parser("up", help="create a cluster and print its kubeconfig path")
-    p.add_argument("--provider", default="local")
+    p.add_argument("--provider", default=DEFAULT_PROVIDER)
     p.add_argument("--version", required=True, help="v1.36.3, or 1.36 for its newest patch")
     p.add_argument("--name", required=True)
     p.add_argument("--nodes", type=int, default=1, help="simulated nodes (default 1)")

@@ -32,6 +32,7 @@ from harness.matrix.spec import (
     ProbesSpec,
     ScenarioSelectionSpec,
 )
+from harness.providers import DEFAULT_PROVIDER
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion
 
@@ -50,7 +51,7 @@ def register_gate(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--workloads", action="append", help="an export directory (repeatable)")
     p.add_argument("--scenarios", help="comma-separated scenario names or globs (default: all)")
     p.add_argument("--component", action="append", help="platform component moved with the upgrade: NAME=FROM:TO")
-    p.add_argument("--provider", default="local")
+    p.add_argument("--provider", default=DEFAULT_PROVIDER)
     p.add_argument("--max-outage", type=float, default=15.0, help="API outage budget per hop, seconds")
     p.add_argument("--report", default="reports/gate")
     p.set_defaults(handler=cmd_gate)

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 from harness.errors import ClusterError, InputError
 from harness.providers.base import Cluster, ClusterProvider, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
-from harness.providers.k3d import K3dProvider
-from harness.providers.kind import KindProvider
-from harness.providers.local import LocalProvider
 
-PROVIDERS: dict[str, type[LocalProvider] | type[KindProvider] | type[K3dProvider]] = {
-    "local": LocalProvider,
-    "kind": KindProvider,
-    "k3d": K3dProvider,
+#: Every provider by the name matrices and flags use, as ``module:class``. Imported only when
+#: asked for, so that reading a matrix (which checks provider names) loads no Docker client.
+PROVIDERS: dict[str, str] = {
+    "local": "harness.providers.local:LocalProvider",
+    "kind": "harness.providers.kind:KindProvider",
+    "k3d": "harness.providers.k3d:K3dProvider",
 }
+
+#: The provider a command or test uses when none is named: clusters as local processes.
+DEFAULT_PROVIDER = "local"
 
 
 def provider_names() -> list[str]:
     return sorted(PROVIDERS)
+
+
+def _factory(name: str) -> Callable[..., ClusterProvider]:
+    module, _, attribute = PROVIDERS[name].partition(":")
+    factory: Callable[..., ClusterProvider] = getattr(importlib.import_module(module), attribute)
+    return factory
 
 
 def unavailable_reason(name: str) -> str | None:
@@ -25,20 +36,16 @@ def unavailable_reason(name: str) -> str | None:
     Matrices may name every provider the harness knows of (``nightly.yaml`` names them all);
     their cells are skipped with this reason where the provider is not there.
     """
-    factory = PROVIDERS.get(name)
-    if factory is None:
+    if name not in PROVIDERS:
         return f"this spin-harness has no {name} provider yet (providers here: {', '.join(provider_names())})"
-    return factory().available()
+    return _factory(name)().available()
 
 
 def get_provider(name: str, **options: object) -> ClusterProvider:
     """The provider called ``name``; ``InputError`` listing the known ones otherwise."""
-    try:
-        factory = PROVIDERS[name]
-    except KeyError:
-        raise InputError(f"unknown provider {name!r}", hint=f"choose one of: {', '.join(provider_names())}") from None
-    provider: ClusterProvider = factory(**options)  # type: ignore[arg-type]
-    return provider
+    if name not in PROVIDERS:
+        raise InputError(f"unknown provider {name!r}", hint=f"choose one of: {', '.join(provider_names())}")
+    return _factory(name)(**options)
 
 
 def all_providers(**options: object) -> list[ClusterProvider]:
@@ -76,6 +83,7 @@ def component_pids(cluster_name: str) -> dict[str, int]:
 
 
 __all__ = [
+    "DEFAULT_PROVIDER",
     "Cluster",
     "ClusterProvider",
     "ClusterRow",

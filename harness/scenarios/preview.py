@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.providers import DEFAULT_PROVIDER
 from harness.scenarios.context import base_context, tenant_context
 from harness.scenarios.load import Scenario, StepPath
 from harness.scenarios.model import PHASES, Step
@@ -33,7 +34,7 @@ def preview(
     *,
     tenants: Sequence[Tenant],
     version: KubeVersion,
-    provider: str = "local",
+    provider: str = DEFAULT_PROVIDER,
     capabilities: frozenset[str] = frozenset(),
     params: Mapping[str, Any] | None = None,
     phases: Sequence[str] = PHASES,
