@@ -2,8 +2,10 @@
 
 Proves what ``tests/unit/test_packaging.py`` checks piecewise: an installed harness finds its
 matrices, scenarios, playbooks and platform components inside the package, with no checkout
-and no ``SPIN_HARNESS_*`` folder variables. The venv sees the system's site-packages so the
-dependencies already installed are reused; the harness itself must come from the wheel.
+and no ``SPIN_HARNESS_*`` folder variables. The venv reuses the dependencies of the environment
+running the tests (a ``.pth`` line naming its site-packages, whose own ``.pth`` hooks, such as an
+editable install of this checkout, are not run), so nothing is downloaded; the harness itself
+must come from the wheel.
 Uses the toolchains the smoke matrix needs (the newest two minors), as ``scripts/smoke`` does.
 """
 
@@ -13,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -29,9 +32,17 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("packaging")
     wheel = build_wheel(work)
     home = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(home)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(home)], check=True, timeout=300)
+    site = subprocess.run(
+        [str(home / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    ours = sysconfig.get_paths()
+    (Path(site) / "test-dependencies.pth").write_text(f"{ours['purelib']}\n{ours['platlib']}\n")
     installed = subprocess.run(
-        [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
         capture_output=True,
         text=True,
         check=False,
