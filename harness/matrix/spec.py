@@ -71,12 +71,12 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from harness.config.validation import NAME_RE, invalid
 from harness.errors import VersionError
-from harness.providers import provider_names
+from harness.providers import PROVIDERS
 from harness.versions import KubeVersion
 
 #: Provider names a matrix may use (``ClusterProvider.name``), from the providers' registry
 #: (which imports no provider until one is asked for).
-KNOWN_PROVIDERS: tuple[str, ...] = tuple(provider_names())
+KNOWN_PROVIDERS: tuple[str, ...] = tuple(PROVIDERS)
 
 #: The most ``nodes_lag`` may be.
 MAX_NODES_LAG = 3
