@@ -115,5 +115,7 @@ def test_name_in_use_and_busy_port_are_refused(
 
 def test_invalid_name_and_unknown_cluster() -> None:
     one_line_error(spin("cluster", "up", "--version", "1.36", "--name", "Bad_Name"), "not valid")
-    one_line_error(spin("cluster", "down", "no-such-cluster"), "no local cluster")
-    one_line_error(spin("cluster", "upgrade", "no-such-cluster", "--to", "1.36"), "no local cluster")
+    # Without --provider, the name is looked for in every provider's clusters.
+    one_line_error(spin("cluster", "down", "no-such-cluster"), "no cluster named 'no-such-cluster'")
+    one_line_error(spin("cluster", "upgrade", "no-such-cluster", "--to", "1.36"), "no cluster named 'no-such-cluster'")
+    one_line_error(spin("cluster", "down", "no-such-cluster", "--provider", "local"), "no local cluster")
