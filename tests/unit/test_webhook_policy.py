@@ -553,6 +553,7 @@ def test_mutation_is_idempotent_and_leaves_its_input_alone(pod: dict[str, Any]) 
 
 def test_the_fallback_applier_agrees_with_jsonpatch() -> None:
     import jsonpatch  # a dev dependency (pyproject.toml)
+
     pod = global_fs_pod()
     pod["metadata"]["labels"] = {"a/b": "c"}
     pod["spec"]["affinity"] = {
