@@ -17,7 +17,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import shutil
-from functools import partial
 from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
@@ -26,7 +25,8 @@ from harness.errors import ClusterError, InputError, VersionError
 from harness.images import engine
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
-from harness.providers.common.owner import Owner, describe_owner, owner_garbage_reason, validate_name
+from harness.providers.common.owner import Owner, validate_name
+from harness.providers.common.recorded import RecordedClusters, record_row, recorded_garbage, recorded_garbage_reason
 from harness.providers.common.upgrade_plan import execute_plan
 from harness.providers.k3d import system_images, upgrade
 from harness.providers.k3d.commands import K3dNode, Runner, create_command, default_runner, parse_nodes
@@ -46,7 +46,7 @@ WHY_NO_OFFLINE_IMAGE = (
 )
 
 
-class K3dProvider:
+class K3dProvider(RecordedClusters[K3dState]):
     """k3d clusters of ``rancher/k3s`` images that are present (or may be pulled)."""
 
     name = "k3d"
@@ -183,32 +183,12 @@ class K3dProvider:
     def kubeconfig(self, cluster: Cluster) -> Path:
         return cluster.kubeconfig
 
-    def get(self, name: str) -> Cluster:
-        validate_name(name)
-        if not cluster_dir(name).exists():
-            raise ClusterError(f"no k3d cluster named {name!r}", hint="see 'spin-harness cluster list'")
-        return self._cluster(K3dState.load(cluster_dir(name)))
-
-    def clusters(self) -> builtins.list[Cluster]:
-        return [self._cluster(st) for st in all_states() if isinstance(st, K3dState)]
-
-    def list(self) -> builtins.list[ClusterRow]:
-        return [
-            self._row(st) if isinstance(st, K3dState) else ClusterRow.broken(st.name, self.name) for st in all_states()
-        ]
-
-    def describe(self, cluster: Cluster) -> ClusterRow:
-        return self._row(K3dState.load(cluster.state_dir))
-
     def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
-        found: builtins.list[Garbage] = []
-        for st in all_states():
-            directory = st if isinstance(st, Path) else st.directory
-            reason = self._garbage_reason(st, everything=everything)
-            if reason is not None:
-                remove = partial(self._remove, directory.name, directory)
-                found.append(Garbage(f"k3d cluster {directory.name}", reason, remove))
-        return found
+        def reason(st: K3dState | Path) -> str | None:
+            why_idle = "none of its node containers is running"
+            return recorded_garbage_reason(st, everything=everything, idle=self._idle, why_idle=why_idle)
+
+        return recorded_garbage(all_states(), "k3d cluster", reason, lambda d: self._remove(d.name, d))
 
     def nodes(self, cluster: Cluster) -> builtins.list[K3dNode]:
         """The cluster's containers as k3d lists them: servers, agents, then the load balancer."""
@@ -228,18 +208,18 @@ class K3dProvider:
 
     # -- internals --------------------------------------------------------------------
 
-    def _garbage_reason(self, st: K3dState | Path, *, everything: bool) -> str | None:
-        if isinstance(st, Path):
-            return "its state file is missing or unreadable"
-        reason = owner_garbage_reason(st.owner, everything=everything)
-        if (
-            reason is None
-            and st.owner is None
-            and st.phase == "ready"
-            and not any(self.status(self._cluster(st)).values())
-        ):
-            return "none of its node containers is running"
-        return reason
+    def _cluster_dir(self, name: str) -> Path:
+        return cluster_dir(name)
+
+    def _load(self, directory: Path) -> K3dState:
+        return K3dState.load(directory)
+
+    def _all_states(self) -> builtins.list[K3dState | Path]:
+        return all_states()
+
+    def _idle(self, st: K3dState) -> bool:
+        """Whether a ready cluster has no node container running."""
+        return st.phase == "ready" and not any(self.status(self._cluster(st)).values())
 
     def _k3d_cli(self) -> str:
         if self.k3d:
@@ -254,17 +234,8 @@ class K3dProvider:
 
     def _row(self, st: K3dState) -> ClusterRow:
         agents = [f"k3d-{st.name}-agent-{i}" for i in range(st.nodes - 1)]
-        return ClusterRow(
-            name=st.name,
-            provider=self.name,
-            phase=st.phase,
-            version=st.version,
-            nodes=st.nodes,
-            owner=describe_owner(st.owner),
-            apiserver=f"https://127.0.0.1:{st.api_port}",
-            kubeconfig=str(st.kubeconfig),
-            node_names=(system_images.server_container(st.name), *agents),
-        )
+        node_names = (system_images.server_container(st.name), *agents)
+        return record_row(self.name, st, api_port=st.api_port, kubeconfig=st.kubeconfig, node_names=node_names)
 
     def _cluster(self, st: K3dState) -> Cluster:
         return Cluster(

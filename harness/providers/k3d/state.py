@@ -7,17 +7,13 @@ and the owner process, so ``gc`` can remove a cluster whose test run was killed.
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.errors import ClusterError
 from harness.paths import state_root
 from harness.providers.common.owner import Owner
-
-STATE_FILE = "cluster.json"
+from harness.providers.common.state_file import all_states_in, read_state, save_state
 
 
 def k3d_root() -> Path:
@@ -46,18 +42,12 @@ class K3dState:
         return self.directory / "kubeconfig"
 
     def save(self) -> None:
-        raw: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in ("directory", "owner")}
-        raw["provider"] = "k3d"
-        raw["owner"] = None if self.owner is None else self.owner.to_json()
-        path = self.directory / STATE_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(raw, indent=2))
-        os.replace(tmp, path)
+        save_state(self, "k3d")
 
     @classmethod
     def load(cls, directory: Path) -> K3dState:
         try:
-            raw = json.loads((directory / STATE_FILE).read_text())
+            raw = read_state(directory)
             return cls(
                 raw["name"],
                 directory,
@@ -75,13 +65,4 @@ class K3dState:
 
 def all_states() -> list[K3dState | Path]:
     """Every k3d cluster directory: its state, or the bare path when the state is unreadable."""
-    root = k3d_root()
-    if not root.is_dir():
-        return []
-    out: list[K3dState | Path] = []
-    for entry in sorted(p for p in root.iterdir() if p.is_dir()):
-        try:
-            out.append(K3dState.load(entry))
-        except ClusterError:
-            out.append(entry)
-    return out
+    return all_states_in(k3d_root(), K3dState.load)

@@ -14,7 +14,7 @@ import psutil
 
 from harness.images import engine
 from harness.providers.base import Garbage
-from harness.providers.common.owner import owner_garbage_reason
+from harness.providers.common.recorded import recorded_garbage, recorded_garbage_reason
 from harness.providers.kind.state import KindState, all_states
 
 
@@ -22,22 +22,15 @@ def kind_garbage(
     *, everything: bool, running: Callable[[KindState], bool], remove: Callable[[Path], None]
 ) -> list[Garbage]:
     """``running``: whether any node container of a cluster runs; ``remove``: removes a cluster by directory."""
-    found: list[Garbage] = []
-    for st in all_states():
-        directory = st if isinstance(st, Path) else st.directory
-        reason = _reason(st, everything=everything, running=running)
-        if reason is not None:
-            found.append(Garbage(f"kind cluster {directory.name}", reason, partial(remove, directory)))
-    return found + _build_containers()
 
+    def idle(st: KindState) -> bool:
+        return st.phase == "ready" and not running(st)
 
-def _reason(st: KindState | Path, *, everything: bool, running: Callable[[KindState], bool]) -> str | None:
-    if isinstance(st, Path):
-        return "its state file is missing or unreadable"
-    reason = owner_garbage_reason(st.owner, everything=everything)
-    if reason is None and st.owner is None and st.phase == "ready" and not running(st):
-        return "none of its node containers is running"
-    return reason
+    def reason(st: KindState | Path) -> str | None:
+        why_idle = "none of its node containers is running"
+        return recorded_garbage_reason(st, everything=everything, idle=idle, why_idle=why_idle)
+
+    return recorded_garbage(all_states(), "kind cluster", reason, remove) + _build_containers()
 
 
 def _build_containers() -> list[Garbage]:

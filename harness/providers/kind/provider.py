@@ -23,7 +23,8 @@ from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenan
 from harness.images.kind_node import node_image_override as given_node_image
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
-from harness.providers.common.owner import describe_owner, validate_name
+from harness.providers.common.owner import validate_name
+from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import Steps, StepTimings
 from harness.providers.common.upgrade_plan import execute_plan
 from harness.providers.kind import cni, drain, ingress, kubeadm_upgrade
@@ -38,7 +39,7 @@ from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion
 
 
-class KindProvider:
+class KindProvider(RecordedClusters[KindState]):
     """kind clusters of spin-harness node images. Safe to use from several processes at once."""
 
     name = "kind"
@@ -193,24 +194,6 @@ class KindProvider:
     def kubeconfig(self, cluster: Cluster) -> Path:
         return cluster.kubeconfig
 
-    def get(self, name: str) -> Cluster:
-        validate_name(name)
-        directory = cluster_dir(name)
-        if not directory.exists():
-            raise ClusterError(f"no kind cluster named {name!r}", hint="see 'spin-harness cluster list'")
-        return self._cluster(KindState.load(directory))
-
-    def clusters(self) -> builtins.list[Cluster]:
-        return [self._cluster(st) for st in all_states() if isinstance(st, KindState)]
-
-    def list(self) -> builtins.list[ClusterRow]:
-        return [
-            self._row(st) if isinstance(st, KindState) else ClusterRow.broken(st.name, self.name) for st in all_states()
-        ]
-
-    def describe(self, cluster: Cluster) -> ClusterRow:
-        return self._row(KindState.load(cluster.state_dir))
-
     def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
         return kind_garbage(
             everything=everything,
@@ -261,6 +244,15 @@ class KindProvider:
 
     # -- internals --------------------------------------------------------------------
 
+    def _cluster_dir(self, name: str) -> Path:
+        return cluster_dir(name)
+
+    def _load(self, directory: Path) -> KindState:
+        return KindState.load(directory)
+
+    def _all_states(self) -> builtins.list[KindState | Path]:
+        return all_states()
+
     def _container_ids(self, name: str) -> dict[str, str]:
         return kind_nodes.container_ids(name)
 
@@ -276,18 +268,9 @@ class KindProvider:
         ingress.install(st, tool, self.toolchain, self.progress, self.timeouts.system_pods)
 
     def _row(self, st: KindState) -> ClusterRow:
-        return ClusterRow(
-            name=st.name,
-            provider=self.name,
-            phase=st.phase,
-            version=st.version,
-            nodes=st.nodes,
-            owner=describe_owner(st.owner),
-            apiserver=f"https://127.0.0.1:{st.api_port}",
-            kubeconfig=str(st.kubeconfig),
-            node_names=tuple(kind_nodes.node_names(st)),
-            extra={"image": st.image},
-        )
+        names = tuple(kind_nodes.node_names(st))
+        extra = {"image": st.image}
+        return record_row(self.name, st, api_port=st.api_port, kubeconfig=st.kubeconfig, node_names=names, extra=extra)
 
     def _cluster(self, st: KindState) -> Cluster:
         return Cluster(

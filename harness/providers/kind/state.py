@@ -8,18 +8,14 @@ a cluster whose test run was killed. Written atomically after every change.
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.errors import ClusterError
 from harness.paths import state_root
 from harness.providers.common.owner import Owner
-
-STATE_FILE = "cluster.json"
+from harness.providers.common.state_file import STATE_FILE, all_states_in, read_state, save_state
 
 
 def kind_root() -> Path:
@@ -58,18 +54,12 @@ class KindState:
         return self.directory / "global-fs"
 
     def save(self) -> None:
-        raw: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in ("directory", "owner")}
-        raw["provider"] = "kind"
-        raw["owner"] = None if self.owner is None else self.owner.to_json()
-        path = self.directory / STATE_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(raw, indent=2))
-        os.replace(tmp, path)
+        save_state(self, "kind")
 
     @classmethod
     def load(cls, directory: Path) -> KindState:
         try:
-            raw = json.loads((directory / STATE_FILE).read_text())
+            raw = read_state(directory)
             return cls(
                 name=raw["name"],
                 directory=directory,
@@ -94,13 +84,4 @@ class KindState:
 
 
 def all_states() -> list[KindState | Path]:
-    root = kind_root()
-    if not root.is_dir():
-        return []
-    out: list[KindState | Path] = []
-    for entry in sorted(p for p in root.iterdir() if p.is_dir()):
-        try:
-            out.append(KindState.load(entry))
-        except ClusterError:
-            out.append(entry)
-    return out
+    return all_states_in(kind_root(), KindState.load)

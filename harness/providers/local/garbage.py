@@ -16,23 +16,18 @@ import psutil
 
 from harness.errors import ClusterError
 from harness.providers.base import Garbage
-from harness.providers.common.owner import owner_garbage_reason
+from harness.providers.common.recorded import recorded_garbage, recorded_garbage_reason
 from harness.providers.local import process, state
 from harness.providers.local.components import START_ORDER, stop_component
 
 
 def garbage_reason(st: state.ClusterState | Path, *, everything: bool) -> str | None:
-    if isinstance(st, Path):
-        return "its state file is missing or unreadable"
-    reason = owner_garbage_reason(st.owner, everything=everything)
-    if (
-        reason is None
-        and st.owner is None
-        and st.processes
-        and not any(process.alive(r) for r in st.processes.values())
-    ):
-        return "none of its components is running"
-    return reason
+    return recorded_garbage_reason(st, everything=everything, idle=_idle, why_idle="none of its components is running")
+
+
+def _idle(st: state.ClusterState) -> bool:
+    """Whether a cluster with recorded processes has none of them alive."""
+    return bool(st.processes) and not any(process.alive(r) for r in st.processes.values())
 
 
 def teardown(directory: Path) -> None:
@@ -56,13 +51,8 @@ def teardown(directory: Path) -> None:
 
 def local_garbage(*, everything: bool) -> list[Garbage]:
     """Garbage clusters, stray component processes, and lock files of vanished clusters."""
-    found: list[Garbage] = []
     states = state.all_states()
-    for st in states:
-        reason = garbage_reason(st, everything=everything)
-        if reason is not None:
-            directory = st if isinstance(st, Path) else st.directory
-            found.append(Garbage(f"cluster {directory.name}", reason, partial(_remove, directory)))
+    found = recorded_garbage(states, "cluster", partial(garbage_reason, everything=everything), _remove)
     known = {st.directory for st in states if isinstance(st, state.ClusterState)}
     for proc in process.marked_processes():
         try:

@@ -29,8 +29,8 @@ from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabil
 from harness.providers.common import ports
 from harness.providers.common.audit import AUDIT_POLICY
 from harness.providers.common.logs import log_tail
-from harness.providers.common.owner import describe_owner
 from harness.providers.common.readiness import node_is_ready, wait_default_service_account
+from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import StepTimings, timed_step
 from harness.providers.common.upgrade_plan import execute_plan
 from harness.providers.local import commands, pki, process, state
@@ -48,7 +48,7 @@ T = TypeVar("T")
 CONTROL_PLANE_AND_NODES = "control-plane-and-nodes"
 
 
-class LocalProvider:
+class LocalProvider(RecordedClusters[state.ClusterState]):
     """Runs clusters as local processes. Safe to use from several processes at once."""
 
     name = "local"
@@ -180,25 +180,6 @@ class LocalProvider:
     def kubeconfig(self, cluster: Cluster) -> Path:
         return cluster.kubeconfig
 
-    def get(self, name: str) -> Cluster:
-        state.validate_name(name)
-        directory = state.cluster_dir(name)
-        if not directory.exists():
-            raise ClusterError(f"no local cluster named {name!r}", hint="see 'spin-harness cluster list'")
-        return self._cluster(state.ClusterState.load(directory))
-
-    def clusters(self) -> builtins.list[Cluster]:
-        return [self._cluster(st) for st in state.all_states() if isinstance(st, state.ClusterState)]
-
-    def list(self) -> builtins.list[ClusterRow]:
-        return [
-            self._row(st) if isinstance(st, state.ClusterState) else ClusterRow.broken(st.name, self.name)
-            for st in state.all_states()
-        ]
-
-    def describe(self, cluster: Cluster) -> ClusterRow:
-        return self._row(state.ClusterState.load(cluster.state_dir))
-
     def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
         return local_garbage(everything=everything)
 
@@ -315,6 +296,15 @@ class LocalProvider:
     def _teardown_dir(self, directory: Path) -> None:
         teardown(directory)
 
+    def _cluster_dir(self, name: str) -> Path:
+        return state.cluster_dir(name)
+
+    def _load(self, directory: Path) -> state.ClusterState:
+        return state.ClusterState.load(directory)
+
+    def _all_states(self) -> builtins.list[state.ClusterState | Path]:
+        return state.all_states()
+
     def _cluster(self, st: state.ClusterState) -> Cluster:
         at = self._layout(st)
         return Cluster(
@@ -329,16 +319,7 @@ class LocalProvider:
         )
 
     def _row(self, st: state.ClusterState) -> ClusterRow:
-        return ClusterRow(
-            name=st.name,
-            provider=self.name,
-            phase=st.phase,
-            version=st.version,
-            nodes=st.nodes,
-            owner=describe_owner(st.owner),
-            apiserver=f"https://127.0.0.1:{st.ports.get('apiserver')}",
-            kubeconfig=str(st.directory / "kubeconfig"),
-        )
+        return record_row(self.name, st, api_port=st.ports.get("apiserver"), kubeconfig=st.directory / "kubeconfig")
 
 
 def refuse_existing(name: str) -> None:
