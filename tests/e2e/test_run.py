@@ -45,7 +45,11 @@ def write_matrix(
         "providers: [local]\n"
         f'paths:\n  - hops: ["{versions[0]}", "{versions[1]}"]\n'
         f'scenarios:\n  include: ["*"]\n  exclude: {exclude}\n'
-        f"probes:\n  budget:\n    api_max_outage_seconds: {outage}\n    min_availability: {availability}\n"
+        "probes:\n  budget:\n"
+        f"    api_max_outage_seconds: {outage}\n"
+        f"    webhook_max_outage_seconds: {outage}\n"
+        f"    ingress_max_outage_seconds: {outage}\n"
+        f"    min_availability: {availability}\n"
     )
     return path
 
