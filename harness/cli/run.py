@@ -1,7 +1,8 @@
 """``spin-harness run``, and the one way every command runs a matrix: as pytest items.
 
 ``gate`` and ``repro`` call :func:`run_pytest_on_matrix` too, so all three map pytest's exit
-status to the harness's exit codes the same way.
+status and the run's verdict to the harness's exit codes the same way
+(``harness.run.blame.exit_code``): 0 passed, 1 the platform failed, 2 the harness did.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ import argparse
 import json
 import pathlib
 import sys
+from typing import Any
 
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run``."""
-    p = top.add_parser("run", help="run a matrix: every cell, scenario and hop; exit 1 on breaking findings")
+    p = top.add_parser(
+        "run",
+        help="run a matrix: every cell, scenario and hop; exit 1 on breaking findings or broken tenant "
+        "promises, 2 when the harness failed (a cell errored, or nothing ran)",
+    )
     p.add_argument("matrix")
     p.add_argument("--report", default="reports/latest", help="report directory (default reports/latest)")
     p.add_argument("--cell", help="run only this cell id")
@@ -67,6 +73,7 @@ def run_pytest_on_matrix(
 
     from harness.matrix import load_matrix
     from harness.paths import resolve_matrix_argument
+    from harness.run.blame import exit_code
     from harness.toolchain.goproxy import published_versions
 
     matrix = str(resolve_matrix_argument(matrix))  # `matrices/smoke.yaml` from any directory
@@ -77,6 +84,8 @@ def run_pytest_on_matrix(
         load_allowlist(loaded.allowlist)
     report_dir = Path(report)
     report_dir.mkdir(parents=True, exist_ok=True)
+    # A run that dies before writing its summary must not be judged by the last run's.
+    (report_dir / "summary.json").unlink(missing_ok=True)
     args = [
         matrix,
         f"--matrix={matrix}",
@@ -103,17 +112,22 @@ def run_pytest_on_matrix(
     if workers > 1:
         args += ["-n", str(workers), "--dist", "loadgroup"]
     status = int(pytest.main([*args, *extra]))
-    if status == 0 and _nothing_ran(report_dir):
+    summary = _summary(report_dir)
+    verdict = str(summary["verdict"]) if summary and summary.get("verdict") else None
+    if verdict == "empty":
         print("spin-harness: nothing ran: every cell was skipped (the reasons are listed above)", file=sys.stderr)
-        return 2
-    if status in (0, 1):
-        return status
-    return 2
+    elif verdict == "error" and summary is not None and terminal:
+        errors = summary.get("errors", [])
+        print(f"spin-harness: ERROR: the harness failed at {len(errors)} step(s), exit 2:", file=sys.stderr)
+        for error in errors:
+            print(f"  {error['cell']} {error['step']}: [{error['cause']}] {error['reason']}", file=sys.stderr)
+    return exit_code(status, verdict)
 
 
-def _nothing_ran(report_dir: pathlib.Path) -> bool:
-    """The run's summary says no item passed or failed (every cell skipped, e.g. no provider here)."""
+def _summary(report_dir: pathlib.Path) -> dict[str, Any] | None:
+    """The run's ``summary.json``; ``None`` when it wrote none (it stopped short)."""
     try:
-        return bool(json.loads((report_dir / "summary.json").read_text()).get("verdict") == "empty")
+        summary = json.loads((report_dir / "summary.json").read_text())
     except (OSError, ValueError):
-        return False
+        return None
+    return summary if isinstance(summary, dict) else None

@@ -14,8 +14,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.report.svg import timeline_svg
+from harness.run.blame import HARNESS, item_blame
 
 GROUP_ORDER = ("cluster", "upgrade", "detectors")
+
+#: Which outcome a grid cell shows when a column has several items: the worst.
+_RANK = {"error": 3, "failed": 2, "passed": 1, "skipped": 0}
 
 
 def _environment() -> Environment:
@@ -39,9 +43,9 @@ def _grid(summary: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
         details: dict[str, list[str]] = defaultdict(list)
         for item in cell["items"]:
             column = item["scenario"]
-            outcome = item["outcome"]
+            outcome = "error" if item_blame(item) == HARNESS else item["outcome"]
             current = verdicts.get(column)
-            if outcome == "failed" or current is None or (current == "skipped" and outcome == "passed"):
+            if current is None or _RANK.get(outcome, 0) > _RANK.get(current, 0):
                 verdicts[column] = outcome
             steps = item.get("steps") or []
             skipped = sum(step["status"] == "skipped" for step in steps)
@@ -64,7 +68,7 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     for cell in summary["cells"]:
         for hop in cell.get("hops", []):
             hops.append({"cell": cell["id"], "hop": hop, "svg": timeline_svg(hop.get("timelines", []), hop["seconds"])})
-    failed_items = [i for c in summary["cells"] for i in c["items"] if i["outcome"] == "failed"]
+    failed_items = [i | {"blame": item_blame(i)} for c in summary["cells"] for i in c["items"] if item_blame(i)]
     skipped_steps = [
         {"cell": c["id"], "scenario": i["scenario"], "phase": i["phase"], **step}
         for c in summary["cells"]

@@ -1,12 +1,21 @@
 """The gate's verdict: one screen for the terminal and the same in Markdown for a change ticket.
 
-Breaking findings come first, each with where it happened, which manifest is affected and the
-fix when one is known (the replacement API version); then failed steps; then warnings.
+``PASS``, ``FAIL`` (the platform broke: exit 1) or ``ERROR`` (the harness did: exit 2; see
+``harness.run.blame``). An ``ERROR`` names each cell and step the harness failed at, and why,
+before anything else: a reader must not take an unfinished run for a verdict on the upgrade.
+Then breaking findings (also those found before the error), each with where it happened, which
+manifest is affected and the fix when one is known (the replacement API version); then the
+steps where a tenant promise broke; then warnings.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from harness.run.blame import PLATFORM, harness_errors, item_blame
+
+#: The word for each run verdict; ``empty`` (every cell skipped) is the harness's failure too.
+WORDS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "empty": "ERROR"}
 
 
 def _fix(finding: dict[str, Any]) -> str:
@@ -36,8 +45,8 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
     findings = summary.get("findings", [])
     breaking = [f for f in findings if f["severity"] == "breaking"]
     warnings = [f for f in findings if f["severity"] == "warning"]
-    failed = [i for c in summary.get("cells", []) for i in c["items"] if i["outcome"] == "failed"]
-    verdict = "PASS" if summary.get("verdict") == "passed" else "FAIL"
+    failed = [i for c in summary.get("cells", []) for i in c["items"] if item_blame(i) == PLATFORM]
+    verdict = WORDS.get(str(summary.get("verdict")), "ERROR")
     cells = ", ".join(c["id"] for c in summary.get("cells", []))
     lines: list[str] = []
     bullet = "- " if markdown else "  "
@@ -45,6 +54,8 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
         lines += [f"## Upgrade gate: **{verdict}**", "", f"Path: `{cells}`", ""]
     else:
         lines += [f"spin-harness gate: {verdict}   ({cells})", ""]
+    if verdict == "ERROR":
+        lines += _errors(summary, markdown=markdown, bullet=bullet, breaking=bool(breaking))
     if breaking:
         lines.append("### Breaking changes" if markdown else f"BREAKING ({len(breaking)}):")
         for f in breaking:
@@ -60,7 +71,7 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
     if other_failures:
         lines.append("### Failed steps" if markdown else f"FAILED STEPS ({len(other_failures)}):")
         for item in other_failures:
-            step = item["nodeid"].split("::", 1)[1]
+            step = item["nodeid"].split("::", 1)[-1]
             first = (item.get("message") or "").strip().splitlines()
             reason = first[-1][:200] if first else ""
             lines.append(f"{bullet}`{step}`: {reason}" if markdown else f"{bullet}{step}: {reason}")
@@ -75,7 +86,32 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
     if verdict == "PASS" and not warnings:
         lines.append("Nothing broke: every scenario verified before and after each hop, no detector fired.")
     counts = summary.get("counts", {})
+    errored = f" ({counts['errors']} of them harness errors)" if counts.get("errors") else ""
     lines.append(
-        f"{counts.get('passed', 0)} steps passed, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped"
+        f"{counts.get('passed', 0)} steps passed, {counts.get('failed', 0)} failed{errored}, "
+        f"{counts.get('skipped', 0)} skipped"
     )
     return "\n".join(lines) + "\n"
+
+
+def _errors(summary: dict[str, Any], *, markdown: bool, bullet: str, breaking: bool) -> list[str]:
+    """The lines that say the harness, not the platform, failed: which cell, which step, why."""
+    errors = summary.get("errors")
+    if errors is None:  # a summary written before errors were listed
+        errors = harness_errors(summary.get("cells", []))
+    found = " The breaking changes below were found before it failed and stand." if breaking else ""
+    lines = [
+        "### Harness errors" if markdown else f"HARNESS ERROR ({len(errors)}):",
+        "The harness failed, not the platform: what it could not run was not tested, so this is no "
+        f"verdict on the upgrade yet. Fix the cause and run the gate again.{found}",
+    ]
+    if not errors:
+        lines.append(f"{bullet}no cell ran: every one was skipped (see the report for why)")
+    for error in errors:
+        where = f"{error['cell']} {error['step']}"
+        lines.append(
+            f"{bullet}`{where}` [{error['cause']}]: {error['reason']}"
+            if markdown
+            else f"{bullet}{where} [{error['cause']}]: {error['reason']}"
+        )
+    return [*lines, ""]

@@ -2,20 +2,27 @@
 
 ``timeout`` a wait ran out; ``component-crash`` a cluster process died or would not start;
 ``webhook`` an admission webhook failed or timed out; ``tls`` a certificate problem;
-``assertion`` the platform did not behave as a scenario or detector requires; ``harness-error``
-anything else (a bug, or bad input, in the harness itself).
+``assertion`` the platform did not behave as a scenario or detector requires; ``toolchain`` a
+binary or image could not be built, fetched or found; ``worker-crash`` the pytest-xdist worker
+running the item died; ``harness-error`` anything else (a bug, or bad input, in the harness
+itself). Whose failure each cause is, the platform's or the harness's: ``harness.run.blame``.
 """
 
 from __future__ import annotations
 
 import ssl
 
-from harness.errors import ClusterError, WaitTimeout
+from harness.errors import ClusterError, ImageError, ToolchainError, WaitTimeout
 
-CAUSES = ("timeout", "component-crash", "webhook", "tls", "assertion", "harness-error")
+CAUSES = ("timeout", "component-crash", "webhook", "tls", "assertion", "toolchain", "worker-crash", "harness-error")
+
+#: The cause of an item whose pytest-xdist worker died while running it (no exception to classify).
+WORKER_CRASH = "worker-crash"
 
 
 def classify(exc: BaseException) -> str:
+    if isinstance(exc, (ToolchainError, ImageError)):
+        return "toolchain"
     text = str(exc).lower()
     if "failed calling webhook" in text or ("admission webhook" in text and "denied" not in text):
         return "webhook"

@@ -21,9 +21,10 @@ from harness.matrix import Matrix
 from harness.report.allure_html import write_allure_html
 from harness.report.html import write_html
 from harness.report.serialise import REPORT_ATTRIBUTE, from_wire, summary_entry, to_wire
+from harness.run.causes import WORKER_CRASH
 from harness.run.items import CellItem, MatrixFile, stop_after
 from harness.run.stash import CELL_RUNS, MATRIX, RECORD
-from harness.run.summary import Summary
+from harness.run.summary import ItemResult, Summary
 
 NAME = "spin-harness-matrix"
 
@@ -82,7 +83,12 @@ class MatrixPlugin:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, REPORT_ATTRIBUTE, None)
-        if self.summary is None or data is None:
+        if self.summary is None:
+            return
+        if data is None:
+            crashed = crash_result(report, [cell.id for cell in self.config.stash[MATRIX].cells])
+            if crashed is not None:
+                self.summary.add(crashed, {})
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             message = ""
@@ -110,3 +116,23 @@ class MatrixPlugin:
             page = write_html(self.report_dir)
             _allure_page, allure_note = write_allure_html(self.report_dir)
             print(f"\nspin-harness: summary written to {path}; report {page}; {allure_note}", file=sys.stderr)
+
+
+def crash_result(report: pytest.TestReport, cell_ids: list[str]) -> ItemResult | None:
+    """The summary entry of an item whose pytest-xdist worker died running it, else ``None``.
+
+    The controlling process makes that report itself (``when`` is ``"???"``): no record came
+    back from the worker, only the node id, so the cell and step are read from it here, the
+    one place an id is taken apart. The cell's other items run again on a new worker.
+    """
+    if not report.failed or report.when not in ("???", None):
+        return None
+    nodeid = report.nodeid
+    for cell in sorted(cell_ids, key=len, reverse=True):
+        marker = f"::{cell}::"
+        if marker not in nodeid:
+            continue
+        name = nodeid.split(marker, 1)[1].removesuffix(f"@{cell}")
+        group, _, step = name.partition("::")
+        return ItemResult(nodeid, cell, group, step, "failed", 0.0, str(report.longrepr), cause=WORKER_CRASH)
+    return None

@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.run.blame import cell_verdict, harness_errors, item_blame, run_verdict
+
 SUMMARY_NAME = "summary.json"
-SCHEMA_VERSION = 1
+#: 2: the ``error`` verdict, ``blame`` on failed items, ``errors`` and ``counts.errors`` (schema 1
+#: summaries are still read: ``finalise`` classifies their items from their causes).
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -72,30 +76,39 @@ class Summary:
 
 
 def finalise(matrix: str, cells: list[dict[str, Any]], started: float, finished: float) -> dict[str, Any]:
-    """Verdicts and counts from cells; shared by a run and by ``report merge`` so both agree."""
+    """Verdicts and counts from cells; shared by a run and by ``report merge`` so both agree.
+
+    A cell's verdict is ``error`` when the harness failed in it, ``failed`` when the platform
+    did (``harness.run.blame``); ``errors`` lists each step the harness failed at and why.
+    Items of summaries written before ``blame`` existed get it here, from their cause.
+    """
     items = [item for cell in cells for item in cell["items"]]
+    for item in items:
+        whose = item_blame(item)
+        if whose is not None:
+            item["blame"] = whose
     for cell in cells:
-        failed = any(i["outcome"] == "failed" for i in cell["items"])
-        breaking = any(f["severity"] == "breaking" for f in cell.get("findings", []))
-        skipped = bool(cell["items"]) and all(i["outcome"] == "skipped" for i in cell["items"])
-        cell["verdict"] = "failed" if failed or breaking else ("skipped" if skipped else "passed")
+        cell["verdict"] = cell_verdict(cell["items"], cell.get("findings", []))
+        cell["errors"] = harness_errors([cell])
     findings = [f | {"cell": c["id"]} for c in cells for f in c.get("findings", [])]
-    verdicts = [c["verdict"] for c in cells]
+    errors = [error for cell in cells for error in cell["errors"]]
     return {
         "schema": SCHEMA_VERSION,
         "matrix": matrix,
         "started": started,
         "finished": finished,
-        "verdict": "failed" if "failed" in verdicts else ("passed" if "passed" in verdicts else "empty"),
+        "verdict": run_verdict(c["verdict"] for c in cells),
         "counts": {
             "cells": len(cells),
             "items": len(items),
             "passed": sum(i["outcome"] == "passed" for i in items),
             "failed": sum(i["outcome"] == "failed" for i in items),
             "skipped": sum(i["outcome"] == "skipped" for i in items),
+            "errors": len(errors),
             "breaking": sum(f["severity"] == "breaking" for f in findings),
             "warning": sum(f["severity"] == "warning" for f in findings),
         },
         "cells": cells,
         "findings": findings,
+        "errors": errors,
     }

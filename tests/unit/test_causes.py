@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from harness.errors import ClusterError, HarnessError, WaitTimeout
+from harness.errors import ClusterError, HarnessError, ImageError, ToolchainError, WaitTimeout
 from harness.run.causes import classify
 
 
@@ -23,6 +23,10 @@ from harness.run.causes import classify
         (ssl.SSLError("certificate verify failed"), "tls"),
         (AssertionError("expected denied, got allowed"), "assertion"),
         (HarnessError("no playbook found"), "harness-error"),
+        (ToolchainError("cannot provide kube-apiserver for kubernetes v1.36.3"), "toolchain"),
+        (ToolchainError("go build timed out after 1800s"), "toolchain"),
+        (ImageError("no node image kindest/node:v1.36.3"), "toolchain"),
+        (KeyError("tenant"), "harness-error"),
     ],
 )
 def test_classify(exc: BaseException, cause: str) -> None:

@@ -36,6 +36,7 @@ def summary(cells: int = 2) -> dict[str, Any]:
                 "outcome": "failed" if index == 0 else "passed",
                 "seconds": 1.0,
                 "message": "expected <denied>",
+                "cause": "assertion",
             },
         ]
         hop = {

@@ -138,6 +138,7 @@ def test_summary_json_is_built_from_records() -> None:
             "message": "boom",
             "cause": "assertion",
             "steps": [],
+            "blame": "platform",
         }
     ]
     assert cell["hops"][0]["label"] == "v1.36.3>v1.37.2" and cell["timings"] == {"create@v1.36.3": 8.0}
