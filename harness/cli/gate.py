@@ -45,7 +45,11 @@ GATE_MIN_AVAILABILITY = 0.05
 
 def register_gate(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``gate``."""
-    p = top.add_parser("gate", help="pre-upgrade gate: replay workloads, walk --from to --to, print a verdict")
+    p = top.add_parser(
+        "gate",
+        help="pre-upgrade gate: replay workloads, walk --from to --to, print a verdict "
+        "(exit 0 PASS, 1 FAIL: the upgrade breaks something, 2 ERROR: the harness failed)",
+    )
     p.add_argument("--from", dest="source", required=True, help="production version")
     p.add_argument("--to", dest="target", required=True, help="candidate version")
     p.add_argument("--workloads", action="append", help="an export directory (repeatable)")
@@ -104,7 +108,8 @@ def repro_matrix(key: CellKey) -> MatrixSpec:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code."""
+    """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code
+    (``harness.run.blame``: 2 and ERROR when the harness, not the platform, failed)."""
     from harness.report.verdict import render_verdict
 
     config = ToolchainConfig.from_env()
