@@ -83,6 +83,9 @@ def test_planted_outage_makes_the_run_exit_1_and_names_it(
     assert result.returncode == 1, result.stdout[-3000:]
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["verdict"] == "failed"
+    # The platform failed, not the harness: no error anywhere, every failed step the platform's.
+    assert summary["errors"] == [] and summary["cells"][0]["verdict"] == "failed"
+    assert all(i["blame"] == "platform" for i in summary["cells"][0]["items"] if i["outcome"] == "failed")
     breaking = [f for f in summary["findings"] if f["severity"] == "breaking"]
     assert [f["kind"] for f in breaking] == ["disruption"]
     assert breaking[0]["subject"] == "kube-apiserver" and breaking[0]["evidence"]["outages"]
