@@ -109,9 +109,9 @@ def harness_errors(cells: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
 def first_line(message: str, nodeid: str = "", limit: int = 300) -> str:
     """The line of a failure message that says what went wrong, without the item's node id.
 
-    The harness's own messages (``repr_failure``) read ``NODEID: what went wrong``; a pytest
-    traceback ends with its ``E   Exception: ...`` lines, and the first of the last such block
-    names the exception.
+    The harness's own messages (``repr_failure``) read ``NODEID: what went wrong``, and when
+    that ends with a colon, the last line says why; a pytest traceback ends with its
+    ``E   Exception: ...`` lines, and the first of the last such block names the exception.
     """
     lines = [line.rstrip() for line in message.strip().splitlines() if line.strip()]
     if not lines:
@@ -125,4 +125,8 @@ def first_line(message: str, nodeid: str = "", limit: int = 300) -> str:
     first = lines[0].strip()
     if nodeid and first.startswith(nodeid) and ": " in first:
         first = first.partition(": ")[2]
+    if first.endswith(":") and len(lines) > 1:
+        # "cannot provide ...:" or "kube-apiserver exited during start-up:" then the detail;
+        # the last line is the one that says why (a source's refusal, a log's final error).
+        first = f"{first} {lines[-1].strip()}"
     return first[:limit]

@@ -93,7 +93,7 @@ class MatrixPlugin:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             message = ""
             if report.failed:
-                message = str(report.longrepr)[-4000:]
+                message = _clip(str(report.longrepr))
             elif report.skipped and isinstance(report.longrepr, tuple):
                 message = str(report.longrepr[2])
             self.summary.add(*summary_entry(from_wire(data), report.outcome, report.duration, message))
@@ -116,6 +116,14 @@ class MatrixPlugin:
             page = write_html(self.report_dir)
             _allure_page, allure_note = write_allure_html(self.report_dir)
             print(f"\nspin-harness: summary written to {path}; report {page}; {allure_note}", file=sys.stderr)
+
+
+def _clip(message: str, head: int = 1000, tail: int = 3000) -> str:
+    """A failure message cut to size: its start says what failed, its end why (a traceback's
+    exception, a log's last lines), so both are kept."""
+    if len(message) <= head + tail:
+        return message
+    return f"{message[:head]}\n[... {len(message) - head - tail} characters ...]\n{message[-tail:]}"
 
 
 def crash_result(report: pytest.TestReport, cell_ids: list[str]) -> ItemResult | None:

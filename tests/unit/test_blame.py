@@ -285,7 +285,11 @@ def test_the_plugin_records_a_crashed_worker_and_the_run_errors(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("message", "line"),
     [
-        ("m.yaml::c::cluster::create@v1: cannot provide etcd (hint)\n  dir: no etcd", "cannot provide etcd (hint)"),
+        ("m.yaml::c::cluster::create@v1: kwok is not running (hint)\n  | log", "kwok is not running (hint)"),
+        (
+            "m.yaml::c::cluster::create@v1: cannot provide etcd for etcd v3.6.6:\n  dir: no etcd under /b (hint)",
+            "cannot provide etcd for etcd v3.6.6: dir: no etcd under /b (hint)",
+        ),
         ("    def runtest(self):\n>       x()\nE       KeyError: 'tenant'\n\nh/x.py:3: KeyError", "KeyError: 'tenant'"),
         (
             "E   ValueError: first\nsomething\nE   RuntimeError: boom\nE     second line\nx.py:9: RuntimeError",
@@ -296,3 +300,18 @@ def test_the_plugin_records_a_crashed_worker_and_the_run_errors(tmp_path: Path) 
 )
 def test_first_line_is_what_went_wrong(message: str, line: str) -> None:
     assert first_line(message, "m.yaml::c::cluster::create@v1") == line
+
+
+def test_a_long_failure_message_keeps_what_failed_and_why() -> None:
+    from harness.run.matrix_plugin import _clip
+
+    message = (
+        "m.yaml::c::cluster::create@v1: kube-apiserver exited during start-up:\n" + "x" * 9000 + "\nError: bad flag"
+    )
+    clipped = _clip(message)
+    assert len(clipped) < 4100 and clipped.startswith("m.yaml::c::cluster::create@v1: kube-apiserver exited")
+    assert clipped.endswith("Error: bad flag")
+    assert (
+        first_line(clipped, "m.yaml::c::cluster::create@v1") == "kube-apiserver exited during start-up: Error: bad flag"
+    )
+    assert _clip("short") == "short"
