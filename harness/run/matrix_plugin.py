@@ -24,6 +24,7 @@ from harness.report.serialise import REPORT_ATTRIBUTE, from_wire, summary_entry,
 from harness.run.items import CellItem, MatrixFile, stop_after
 from harness.run.stash import CELL_RUNS, MATRIX, RECORD
 from harness.run.summary import Summary
+from harness.session_cleanup import removal_failed
 
 NAME = "spin-harness-matrix"
 
@@ -96,8 +97,9 @@ class MatrixPlugin:
         for run in self.config.stash.get(CELL_RUNS, {}).values():
             try:
                 note = run.finish()
-            except Exception as exc:  # keep removing the other cells' clusters
-                note = f"could not remove the cluster of {run.cell.id}: {exc}"
+            except Exception as exc:  # keep removing the other cells' clusters; the session fails
+                removal_failed(self.config)(f"the cluster of {run.cell.id}: {exc}")
+                continue
             if note:
                 print(f"\n{run.cell.id}: {note}", file=sys.stderr)
                 if self.summary is not None:
