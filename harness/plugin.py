@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--inject-fault",
         action="append",
         default=[],
-        help="fault during every hop: kill|stop:COMPONENT:SECONDS[@CELL-GLOB] (repeatable)",
+        help="fault during every hop: kill|stop:COMPONENT:WHEN[:FOR][@CELL-GLOB] (repeatable; harness/run/faults.py)",
     )
     group.addoption("--until", default=None, help="stop each cell after this phase (setup, verify@v1.36.3, hop@...)")
 
