@@ -48,13 +48,13 @@ def recorded_cluster(name: str, owner: state.Owner | None, component: subprocess
     return directory
 
 
-def pytest_session(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+def pytest_session(tmp_path: Path, body: str, *options: str) -> subprocess.CompletedProcess[str]:
     """A pytest session of one test file, as a user's suite would run it (plugin from its entry point)."""
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "test_it.py").write_text(body)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_it.py"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *options, "test_it.py"],
         cwd=suite,
         env=dict(os.environ),
         capture_output=True,
@@ -144,8 +144,10 @@ def test_makes_a_cluster(factory):
 """
 
 
-def test_a_cluster_that_cannot_be_removed_fails_the_session_by_name(tmp_path: Path) -> None:
-    result = pytest_session(tmp_path, FAILING_REMOVAL)
+@pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["in-process", "xdist-worker"])
+def test_a_cluster_that_cannot_be_removed_fails_the_session_by_name(tmp_path: Path, workers: list[str]) -> None:
+    # Under pytest-xdist the failure happens on a worker and must reach the controlling process.
+    result = pytest_session(tmp_path, FAILING_REMOVAL, *workers)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 passed, 1 error" in result.stdout  # the teardown errors; the test itself passed
     assert "WARNING could not remove local cluster stuck: stuck would not stop" in result.stdout
