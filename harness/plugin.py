@@ -2,8 +2,10 @@
 
 Registered through the ``pytest11`` entry point, so any test suite that installs spin-harness
 gets ``cluster_factory`` (clusters created on demand and always removed, unless
-``--keep-clusters``) and the provider options. With ``--matrix``, it registers the matrix run's
-own plugin object (``harness.run.matrix_plugin``), which collects the matrix and writes the report.
+``--keep-clusters``) and the provider options. Every session gets the cleanup plugin object
+(``harness.session_cleanup``): what dead runs left is collected at the start, and a cluster that
+could not be removed fails the session. With ``--matrix``, it registers the matrix run's own
+plugin object (``harness.run.matrix_plugin``), which collects the matrix and writes the report.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ import itertools
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.errors import ClusterError
 from harness.providers import DEFAULT_PROVIDER, Cluster, ClusterProvider, get_provider
+from harness.session_cleanup import NAME as CLEANUP_NAME
+from harness.session_cleanup import SessionCleanup, removal_failed
 from harness.versions import KubeVersion
 
 _names = itertools.count()
@@ -46,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--inject-fault",
         action="append",
         default=[],
-        help="fault during every hop: kill|stop:COMPONENT:SECONDS[@CELL-GLOB] (repeatable)",
+        help="fault during every hop: kill|stop:COMPONENT:WHEN[:FOR][@CELL-GLOB] (repeatable; harness/run/faults.py)",
     )
     group.addoption("--until", default=None, help="stop each cell after this phase (setup, verify@v1.36.3, hop@...)")
 
@@ -60,6 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # fixture finalizers and sessionfinish run.
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    if not config.pluginmanager.has_plugin(CLEANUP_NAME):
+        config.pluginmanager.register(SessionCleanup(config), CLEANUP_NAME)
     matrix_path = config.getoption("--matrix")
     if not matrix_path:
         return
@@ -79,6 +86,8 @@ class ClusterFactory:
     keep: bool
     prefix: str
     created: list[Cluster] = field(default_factory=list)
+    #: Told of each cluster that could not be removed (the session's cleanup report).
+    on_removal_failure: Callable[[str], None] = lambda _message: None
 
     def create(self, version: KubeVersion, nodes: int = 1, name: str | None = None) -> Cluster:
         name = name or f"{self.prefix}-{next(_names)}"
@@ -87,16 +96,27 @@ class ClusterFactory:
         return cluster
 
     def close(self) -> list[str]:
-        notes = []
+        """Remove the clusters made, newest first; return the KUBECONFIG lines of kept ones.
+
+        Raises ``ClusterError`` naming every cluster that could not be removed, once all were
+        tried, so the test's teardown errors instead of leaving a cluster running unnoticed.
+        """
+        notes, failures = [], []
         for cluster in reversed(self.created):
             if self.keep:
                 notes.append(f"kept cluster {cluster.name}: export KUBECONFIG={cluster.kubeconfig}")
                 continue
             try:
                 self.provider.delete(cluster)
-            except Exception as exc:  # report, keep removing the others
-                notes.append(f"could not remove cluster {cluster.name}: {exc}")
+            except Exception as exc:  # keep removing the others, then fail
+                failure = f"{self.provider.name} cluster {cluster.name}: {exc}"
+                failures.append(failure)
+                self.on_removal_failure(failure)
         self.created.clear()
+        if failures:
+            raise ClusterError(
+                "could not remove " + "; ".join(failures), hint="see why above, then run 'spin-harness gc'"
+            )
         return notes
 
 
@@ -109,6 +129,7 @@ def cluster_factory(request: pytest.FixtureRequest) -> Iterator[ClusterFactory]:
         get_provider(provider_name),
         bool(request.config.getoption("--keep-clusters")),
         prefix=f"t{os.getpid() % 100000}{worker[-2:]}",
+        on_removal_failure=removal_failed(request.config),
     )
     yield factory
     for note in factory.close():
@@ -139,6 +160,7 @@ def cluster(request: pytest.FixtureRequest, upgrade_path: tuple[KubeVersion, ...
         get_provider(provider_name),
         bool(request.config.getoption("--keep-clusters")),
         prefix=f"m{os.getpid() % 100000}{os.environ.get('PYTEST_XDIST_WORKER', 'gw')[-2:]}",
+        on_removal_failure=removal_failed(request.config),
     )
     try:
         yield factory.create(upgrade_path[0], nodes=2)

@@ -32,7 +32,10 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="kill|stop:COMPONENT:SECONDS[@CELL-GLOB] during every hop (repeatable)",
+        help=(
+            "kill|stop:COMPONENT:WHEN[:FOR][@CELL-GLOB] during every hop (repeatable): WHEN is seconds"
+            " into the hop or replaced+SECONDS, FOR how long a stop lasts"
+        ),
     )
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
     p.set_defaults(handler=cmd_run)

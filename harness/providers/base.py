@@ -105,6 +105,9 @@ class Garbage:
     collect: Callable[[], None]
     #: Housekeeping (a stale lock file) that ``gc`` does without listing it.
     quiet: bool = False
+    #: It belongs to a process that is gone (a killed run or worker): what a pytest session
+    #: collects when it starts, since no live run can still be using it.
+    owner_gone: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from harness.run.causes import WORKER_CRASH
 from harness.run.items import CellItem, MatrixFile, stop_after
 from harness.run.stash import CELL_RUNS, MATRIX, RECORD
 from harness.run.summary import ItemResult, Summary
+from harness.session_cleanup import removal_failed
 
 NAME = "spin-harness-matrix"
 
@@ -102,8 +103,9 @@ class MatrixPlugin:
         for run in self.config.stash.get(CELL_RUNS, {}).values():
             try:
                 note = run.finish()
-            except Exception as exc:  # keep removing the other cells' clusters
-                note = f"could not remove the cluster of {run.cell.id}: {exc}"
+            except Exception as exc:  # keep removing the other cells' clusters; the session fails
+                removal_failed(self.config)(f"the cluster of {run.cell.id}: {exc}")
+                continue
             if note:
                 print(f"\n{run.cell.id}: {note}", file=sys.stderr)
                 if self.summary is not None:

@@ -22,33 +22,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from harness.errors import InputError
-from harness.paths import state_root
+from harness.service_dirs import services_root
 from harness.webhooks.server import WebhookServer
 
 ADMISSION_WEBHOOK = "admission-webhook"
 SERVICE_NAMES = (ADMISSION_WEBHOOK,)
 #: A slow webhook answers after this many seconds: longer than the registrations' timeout.
 SLOW_WEBHOOK_SECONDS = 8.0
-
-
-def services_root() -> Path:
-    return state_root() / "services"
-
-
-def _owner_pid(directory: Path) -> int | None:
-    head = directory.name.split("-", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
-def orphaned_service_dirs() -> list[Path]:
-    """Service directories whose owning process is gone (what ``gc`` removes)."""
-    root = services_root()
-    if not root.is_dir():
-        return []
-    return [d for d in sorted(root.iterdir()) if d.is_dir() and not psutil.pid_exists(_owner_pid(d) or -1)]
 
 
 class ServiceSet:

@@ -1,4 +1,9 @@
-"""Interrupted runs leave nothing behind once ``spin-harness gc`` has run (Ctrl-C, SIGTERM, kill -9)."""
+"""Interrupted runs leave nothing behind: Ctrl-C and SIGTERM on their own, kill -9 once collected.
+
+A run stopped by Ctrl-C or SIGTERM must have removed its clusters by the time it exits (checked
+before anything else runs). What a SIGKILLed process leaves is collected by ``spin-harness gc``,
+or by the next pytest session with the spin-harness plugin, at its start.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.providers.local import process
+from harness.errors import ClusterError
+from harness.plugin import ClusterFactory
+from harness.providers.common import ports
+from harness.providers.local import process, state
+from harness.providers.local.garbage import teardown
+from harness.service_dirs import services_root
 from harness.versions import KubeVersion
 from tests.e2e.test_run import ROOT, write_matrix
 
@@ -65,6 +75,11 @@ def gc_and_check() -> None:
     assert marked_here() == []
 
 
+def recorded_ports() -> list[int]:
+    """The loopback ports of every local cluster recorded now."""
+    return [port for st in state.all_states() if isinstance(st, state.ClusterState) for port in st.ports.values()]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_run_leaves_nothing(
     tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion], sig: signal.Signals
@@ -73,14 +88,91 @@ def test_interrupted_run_leaves_nothing(
     run = start_run(matrix, tmp_path / "report")
     try:
         wait_for_clusters(1)
+        taken = recorded_ports()
+        assert taken, "the cluster records no ports"
         run.send_signal(sig)
         run.wait(timeout=120)
+        assert run.returncode != 0
+        # The run's own cleanup, checked before gc (or any later session) could do it instead.
+        assert cluster_dirs() == [], "the interrupted run left its cluster directory"
+        assert marked_here() == [], "the interrupted run left cluster processes running"
+        assert [port for port in taken if not ports.port_is_free(port)] == []
+        assert list(services_root().glob(f"{run.pid}-*")) == []
     finally:
         if run.poll() is None:
             run.kill()
             run.wait()
-    assert run.returncode != 0
-    gc_and_check()
+        gc_and_check()
+
+
+OWNER = """
+import sys, time
+from harness.providers import get_provider
+from harness.versions import KubeVersion
+
+get_provider("local").create(sys.argv[1], KubeVersion.parse(sys.argv[2]), nodes=1)
+time.sleep(3600)
+"""
+
+
+def wait_ready(name: str, owner: subprocess.Popen[bytes], timeout: float = 300) -> state.ClusterState:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert owner.poll() is None, f"the owner process exited with {owner.returncode}"
+        try:
+            st: state.ClusterState | None = state.ClusterState.load(state.cluster_dir(name))
+        except ClusterError:  # not written yet
+            st = None
+        if st is not None and st.phase == "ready":
+            return st
+        time.sleep(0.5)
+    raise AssertionError(f"cluster {name} was not ready in {timeout}s")
+
+
+def test_a_dead_owners_cluster_is_collected_when_a_session_starts(
+    tmp_path: Path, cluster_factory: ClusterFactory, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    name = f"dead{os.getpid() % 100000}"
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, name, str(e2e_versions[1])], cwd=ROOT)
+    try:
+        dead = wait_ready(name, owner)
+        owner.kill()  # SIGKILL: the owner's own cleanup never runs
+        owner.wait()
+        components = process.marked_processes(dead.directory)
+        assert components, "the killed owner's cluster should still be running"
+        # A cluster of a live process (this test's) must survive the session start.
+        live = cluster_factory.create(e2e_versions[1], nodes=1)
+
+        session = pytest_session_in(tmp_path / "suite")
+
+        assert session.returncode == 0, session.stdout[-3000:] + session.stderr[-2000:]
+        assert f"spin-harness: collected cluster {name} (its owner process {owner.pid} is gone)" in session.stdout
+        assert not dead.directory.exists()
+        assert [p.pid for p in components if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+        assert [port for port in dead.ports.values() if not ports.port_is_free(port)] == []
+        assert live.name not in session.stdout
+        assert live.state_dir.is_dir() and all(cluster_factory.provider.status(live).values())
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        if state.cluster_dir(name).exists():  # the session did not collect it: remove it here
+            teardown(state.cluster_dir(name))
+
+
+def pytest_session_in(suite: Path) -> subprocess.CompletedProcess[str]:
+    """A user's pytest session (one passing test) with the spin-harness plugin from its entry point."""
+    suite.mkdir()
+    (suite / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_nothing.py"],
+        cwd=suite,
+        env=dict(os.environ, SPIN_HARNESS_QUIET="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_killed_xdist_worker_is_collected(tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion]) -> None:

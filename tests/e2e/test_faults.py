@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
 from harness.versions import KubeVersion
-from tests.e2e.test_run import run_matrix
+from tests.e2e.test_cleanup import gc_and_check, marked_here
+from tests.e2e.test_run import run_matrix, write_matrix
 
 pytestmark = pytest.mark.e2e
 
@@ -51,4 +53,36 @@ def test_component_killed_mid_hop_fails_only_that_cell(
 def test_bad_fault_spec_exits_2(tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion]) -> None:
     matrix = two_cell_matrix(tmp_path / "m.yaml", e2e_versions)
     result = run_matrix(matrix, tmp_path / "report", "--inject-fault", "explode:etcd")
-    assert result.returncode == 2 and "ACTION:COMPONENT:SECONDS" in result.stderr
+    assert result.returncode == 2 and "ACTION:COMPONENT:WHEN" in result.stderr
+
+
+def test_an_apiserver_frozen_past_the_smoke_budget_is_a_breaking_outage(
+    tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    """The smoke file's budget (15 s without the API, 25% availability), and a hop whose new
+    apiserver hangs for 25 s as soon as the upgrade has started it: the run must say so."""
+    matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=15, availability=0.25, exclude='["*"]')
+    try:
+        result = run_matrix(matrix, tmp_path / "report", "--inject-fault", "stop:kube-apiserver:replaced+0:25")
+        # Nothing stays frozen, nothing stays running: the hop thawed it, the cell removed it.
+        assert marked_here() == [], "the run left cluster processes behind"
+    finally:
+        for proc in marked_here():  # a failed run: thaw what it froze so it can be stopped
+            proc.send_signal(signal.SIGCONT)
+        gc_and_check()
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    [cell] = summary["cells"]
+    assert cell["verdict"] == "failed"
+    # A finding, not a crash: the upgrade waited for the frozen apiserver, the cluster is healthy.
+    not_passed = [
+        (i["scenario"], i["phase"].split("@")[0], i["outcome"]) for i in cell["items"] if i["outcome"] != "passed"
+    ]
+    assert not_passed == [("detectors", "disruption", "failed")]
+    [stop, cont] = cell["hops"][0]["faults"]
+    assert stop.startswith("stop kube-apiserver (pid ") and stop.endswith(" for 25s")
+    assert cont.startswith("cont kube-apiserver (pid ")
+    breaking = [f for f in summary["findings"] if f["severity"] == "breaking"]
+    assert [(f["kind"], f["subject"]) for f in breaking] == [("disruption", "kube-apiserver")]
+    assert breaking[0]["evidence"]["longest_outage_seconds"] > 15
+    assert "budget 15.0s" in breaking[0]["detail"]

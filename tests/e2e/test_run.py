@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+from harness.run.cell_factory import available_scenarios
 from harness.toolchain import goproxy
 from harness.versions import KubeVersion
 
@@ -70,7 +72,21 @@ def test_smoke_style_run_passes_and_writes_summary(
     assert f"upgrade::hop@{e2e_versions[1]}" in phases
     assert phases[-1] == f"cluster::delete@{e2e_versions[1]}"
     assert cell["hops"][0]["playbook"], "the upgrade playbook's events are recorded"
-    assert (tmp_path / "report" / "junit.xml").is_file()
+    # Every scenario of the suite ran each of its phases, and each passed.
+    older, newer = e2e_versions
+    scenario_phases = [f"setup@{older}", f"verify@{older}", f"during@{newer}", f"verify@{newer}", f"teardown@{newer}"]
+    scenarios = available_scenarios()
+    assert {"tenant-rbac", "admission-webhooks", "quotas"} <= set(scenarios)
+    assert cell["scenarios"] == {name: dict.fromkeys(scenario_phases, "passed") for name in scenarios}
+    assert {f"{name}::{phase}" for name in scenarios for phase in scenario_phases} <= set(phases)
+    # ... and the JUnit file CI dashboards read says the same, test case by test case
+    # (class name ``<matrix file>.<cell>.<scenario>``, name ``<phase>@<version>``).
+    junit = ElementTree.parse(tmp_path / "report" / "junit.xml")
+    cases = {(c.get("classname", "").rsplit(".", 1)[-1], c.get("name")): c for c in junit.iter("testcase")}
+    for name in scenarios:
+        for phase in scenario_phases:
+            outcome = [child.tag for child in cases[name, phase] if child.tag in ("failure", "error", "skipped")]
+            assert outcome == [], (name, phase)
 
 
 def test_planted_outage_makes_the_run_exit_1_and_names_it(

@@ -126,5 +126,6 @@ def recorded_garbage(
         directory = st if isinstance(st, Path) else st.directory
         why = reason(st)
         if why is not None:
-            found.append(Garbage(f"{what} {directory.name}", why, partial(remove, directory)))
+            owner_gone = not isinstance(st, Path) and st.owner is not None and not st.owner.alive()
+            found.append(Garbage(f"{what} {directory.name}", why, partial(remove, directory), owner_gone=owner_gone))
     return found

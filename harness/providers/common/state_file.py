@@ -2,6 +2,9 @@
 
 A state is a dataclass with a ``directory`` (where the record lives, not written into it) and
 an ``owner``; every other field is written as JSON, with the provider's name, atomically.
+Every provider's records (the local provider's too) sit at ``<state root>/<folder>/<cluster>/
+cluster.json`` with ``provider`` and ``owner``, so which providers hold a cluster of a gone
+owner can be read without loading any provider (``providers_with_gone_owners``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.errors import ClusterError
+from harness.providers.common.owner import Owner
 
 STATE_FILE = "cluster.json"
 
@@ -47,3 +51,21 @@ def all_states_in(root: Path, load: Callable[[Path], S]) -> list[S | Path]:
         except ClusterError:
             out.append(entry)
     return out
+
+
+def providers_with_gone_owners(state_root: Path) -> set[str]:
+    """Names of the providers with a cluster record under ``state_root`` whose owner process is gone.
+
+    Unreadable records are skipped: they may be half-written by a process creating a cluster.
+    """
+    found: set[str] = set()
+    for path in state_root.glob(f"*/*/{STATE_FILE}"):
+        try:
+            raw = json.loads(path.read_text())
+            owner = Owner.from_json(raw.get("owner"))
+            provider = str(raw["provider"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if owner is not None and not owner.alive():
+            found.add(provider)
+    return found

@@ -44,5 +44,6 @@ def _build_containers() -> list[Garbage]:
         if not owner.startswith("build-") or not owner[6:].isdigit() or psutil.pid_exists(int(owner[6:])):
             continue
         remove = partial(docker.container.remove, container, force=True, volumes=True)
-        found.append(Garbage(f"build container {container.name}", f"its build process {owner[6:]} is gone", remove))
+        what, why = f"build container {container.name}", f"its build process {owner[6:]} is gone"
+        found.append(Garbage(what, why, remove, owner_gone=True))
     return found
