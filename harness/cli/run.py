@@ -80,6 +80,8 @@ def run_pytest_on_matrix(
     from harness.toolchain.goproxy import published_versions
 
     matrix = str(resolve_matrix_argument(matrix))  # `matrices/smoke.yaml` from any directory
+    if progress is not None:
+        progress(f"loading {matrix} (the published versions from the Go module proxy)")
     loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
     if loaded.allowlist is not None:
         from harness.allowlist import load_allowlist

@@ -30,12 +30,18 @@ def item_label(nodeid: str) -> str:
     return f"{cell}: {group} {step}"
 
 
+def _shorten(text: str, limit: int = 160) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 class ProgressPlugin:
     """Reports a matrix run's items through ``progress`` as pytest runs them."""
 
     def __init__(self, progress: ProgressFn) -> None:
         self.progress = progress
         self.failed = 0
+        self._last_skip = ""
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[PROGRESS] = self.progress
@@ -57,7 +63,11 @@ class ProgressPlugin:
             self.progress(f"{label}: FAILED ({report.when})")
         elif report.skipped and report.when != "teardown":
             reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
-            self.progress(f"{label}: skipped {reason.removeprefix('Skipped: ')}".rstrip())
+            reason = reason.removeprefix("Skipped: ")
+            # A broken cell skips all its later items for one reason: say it once.
+            shown = "(the same reason)" if reason == self._last_skip else _shorten(reason)
+            self._last_skip = reason
+            self.progress(f"{label}: skipped {shown}".rstrip())
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
