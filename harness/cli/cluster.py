@@ -99,12 +99,14 @@ def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
     name = provider_of(args.name, args.provider)
     cluster = get_provider(name).get(args.name)
     target = _target(args, cluster.version)
+    # The result goes to stdout (scripts and the playbook read it) once the display has closed.
     with progress_display(f"upgrade {args.name} to {target}", quiet=args.quiet) as progress:
         provider = get_provider(name, progress=progress)
         if args.action in (None, "all"):
-            print(provider.upgrade(cluster, target, force=args.force).version)
+            result = str(provider.upgrade(cluster, target, force=args.force).version)
         else:
-            print(provider.upgrade_action(cluster, target, UpgradeAction(args.action, args.node), force=args.force))
+            result = provider.upgrade_action(cluster, target, UpgradeAction(args.action, args.node), force=args.force)
+    print(result)
     return 0
 
 

@@ -32,6 +32,7 @@ from harness.matrix.spec import (
     ProbesSpec,
     ScenarioSelectionSpec,
 )
+from harness.progress import progress_display
 from harness.providers import DEFAULT_PROVIDER
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion
@@ -82,16 +83,18 @@ def cmd_repro(args: argparse.Namespace) -> int:
         if key.steps:
             raise InputError(f"{args.cell_id}: platform steps need the matrix file", hint="pass --matrix FILE")
         matrix = str(write_matrix(repro_matrix(key), Path(args.report) / MATRIX_NAME))
-    status = run_pytest_on_matrix(
-        matrix,
-        report=args.report,
-        cell=key.id,
-        provider=None,
-        workers=1,
-        keep=not args.no_keep,
-        extra=[],
-        until=args.until,
-    )
+    with progress_display(f"repro {key.id}", quiet=args.quiet, live=False) as progress:
+        status = run_pytest_on_matrix(
+            matrix,
+            report=args.report,
+            cell=key.id,
+            provider=None,
+            workers=1,
+            keep=not args.no_keep,
+            extra=[],
+            until=args.until,
+            progress=progress,
+        )
     summary = Path(args.report) / "summary.json"
     if summary.is_file():
         for cell in json.loads(summary.read_text()).get("cells", []):
@@ -113,20 +116,31 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from harness.report.verdict import render_verdict
 
     config = ToolchainConfig.from_env()
-    spec = gate_matrix(
-        version_from_flag(args.source, config, field="--from"),
-        version_from_flag(args.target, config, field="--to"),
-        provider=args.provider,
-        scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
-        workloads=[_export_directory(directory) for directory in args.workloads or []],
-        components=args.component or [],
-        max_outage=args.max_outage,
-    )
     report = Path(args.report)
-    matrix = write_matrix(spec, report / MATRIX_NAME)
-    status = run_pytest_on_matrix(
-        str(matrix), report=args.report, cell=None, provider=None, workers=1, keep=False, extra=[], terminal=False
-    )
+    # The verdict goes to stdout once the display has closed; progress only ever to stderr.
+    with progress_display("gate", quiet=args.quiet) as progress:
+        progress(f"resolving {args.source} and {args.target}")
+        spec = gate_matrix(
+            version_from_flag(args.source, config, field="--from"),
+            version_from_flag(args.target, config, field="--to"),
+            provider=args.provider,
+            scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
+            workloads=[_export_directory(directory) for directory in args.workloads or []],
+            components=args.component or [],
+            max_outage=args.max_outage,
+        )
+        matrix = write_matrix(spec, report / MATRIX_NAME)
+        status = run_pytest_on_matrix(
+            str(matrix),
+            report=args.report,
+            cell=None,
+            provider=None,
+            workers=1,
+            keep=False,
+            extra=[],
+            terminal=False,
+            progress=progress,
+        )
     summary_path = report / "summary.json"
     if not summary_path.is_file():
         return 2

@@ -13,6 +13,8 @@ import pathlib
 import sys
 from typing import Any
 
+from harness.progress import ProgressFn, progress_display
+
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run``."""
@@ -46,15 +48,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     for spec in args.inject_fault:
         Fault.parse(spec)  # bad input: exit 2 before anything starts
-    return run_pytest_on_matrix(
-        args.matrix,
-        report=args.report,
-        cell=args.cell,
-        provider=args.provider,
-        workers=args.workers,
-        keep=args.keep_clusters,
-        extra=[*(f"--inject-fault={spec}" for spec in args.inject_fault), *args.pytest_args],
-    )
+    # pytest's own output shares the terminal: plain lines, never a live display.
+    with progress_display(f"run {args.matrix}", quiet=args.quiet, live=False) as progress:
+        return run_pytest_on_matrix(
+            args.matrix,
+            report=args.report,
+            cell=args.cell,
+            provider=args.provider,
+            workers=args.workers,
+            keep=args.keep_clusters,
+            extra=[*(f"--inject-fault={spec}" for spec in args.inject_fault), *args.pytest_args],
+            progress=progress,
+        )
 
 
 def run_pytest_on_matrix(
@@ -68,8 +73,13 @@ def run_pytest_on_matrix(
     extra: list[str],
     until: str | None = None,
     terminal: bool = True,
+    progress: ProgressFn | None = None,
 ) -> int:
-    """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes."""
+    """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes.
+
+    ``progress`` (a command's display) is told each item as it starts, and, when the cells run
+    in this process (no ``workers``), the steps inside them (``harness.run.progress_plugin``).
+    """
     from pathlib import Path
 
     import pytest
@@ -80,6 +90,8 @@ def run_pytest_on_matrix(
     from harness.toolchain.goproxy import published_versions
 
     matrix = str(resolve_matrix_argument(matrix))  # `matrices/smoke.yaml` from any directory
+    if progress is not None:
+        progress(f"loading {matrix} (the published versions from the Go module proxy)")
     loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
     if loaded.allowlist is not None:
         from harness.allowlist import load_allowlist
@@ -114,7 +126,12 @@ def run_pytest_on_matrix(
         args.append(f"--until={until}")
     if workers > 1:
         args += ["-n", str(workers), "--dist", "loadgroup"]
-    status = int(pytest.main([*args, *extra]))
+    plugins: list[object] = []
+    if progress is not None:
+        from harness.run.progress_plugin import ProgressPlugin
+
+        plugins.append(ProgressPlugin(progress))
+    status = int(pytest.main([*args, *extra], plugins=plugins))
     summary = _summary(report_dir)
     verdict = str(summary["verdict"]) if summary and summary.get("verdict") else None
     if verdict == "empty":

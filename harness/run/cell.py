@@ -28,6 +28,7 @@ from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.matrix import Cell, Hop, ProbeBudget
 from harness.platform_layer import install
+from harness.progress import ProgressFn, no_progress
 from harness.providers import Cluster, ClusterProvider
 from harness.providers.common.logs import log_tail
 from harness.run.artifacts import artifact_dir_name, collect_artifacts
@@ -81,8 +82,11 @@ class CellRun:
         workloads: tuple[Path, ...] = (),
         allowlist: AllowList | None = None,
         faults: Sequence[Fault] = (),
+        progress: ProgressFn = no_progress,
     ) -> None:
         self.cell = cell
+        #: Steps inside the cell's items (the items themselves are reported by the run).
+        self.progress = progress
         self.provider = provider
         self.scenarios = list(scenarios)
         self.budget = budget
@@ -127,6 +131,7 @@ class CellRun:
 
     def install_component(self, component: str, version: str) -> None:
         cluster = self.require_cluster()
+        self.progress(f"platform component {component} at {version}")
         self._timed(f"platform {component}@{version}", lambda: install(cluster.kubeconfig, component, version))
 
     def workload_manifests(self) -> list[Manifest]:
@@ -135,9 +140,9 @@ class CellRun:
     def replay_workloads(self) -> list[ApplyResult]:
         """Apply the matrix's workload exports for real; every rejection is reported."""
         cluster = self.require_cluster()
-        results: list[ApplyResult] = self._timed(
-            "workloads", lambda: apply_manifests(cluster.kubeconfig, self.workload_manifests())
-        )
+        manifests = self.workload_manifests()
+        self.progress(f"applying {len(manifests)} workload manifest(s)")
+        results: list[ApplyResult] = self._timed("workloads", lambda: apply_manifests(cluster.kubeconfig, manifests))
         failed = [r for r in results if not r.ok]
         if failed:
             raise AssertionError(
@@ -196,7 +201,11 @@ class CellRun:
         with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
             ctx = self._snapshot_context(api, version)
             ordered = sorted(DETECTORS, key=lambda d: not d.reads_after)
-            return {d.name: d.snapshot(ctx) for d in ordered}
+            snapshots: dict[str, Any] = {}
+            for chosen in ordered:
+                self.progress(f"before the hop: detector {chosen.name} reads the cluster")
+                snapshots[chosen.name] = chosen.snapshot(ctx)
+            return snapshots
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
@@ -222,15 +231,18 @@ class CellRun:
         injector = FaultTimer(cluster.name, self.faults).start() if self.faults else None
         try:
             if hop.kind == "upgrade":
+                self.progress(f"hop {hop.index}: playbook upgrade.yml to {hop.control_plane}")
                 try:
                     record.playbook = run_playbook(
                         "upgrade.yml",
                         {"cluster": cluster.name, "to_version": str(hop.control_plane), "provider": cluster.provider},
+                        progress=self.progress,
                     )
                 except ClusterError as exc:
                     record.playbook = getattr(exc, "playbook", None)
                     raise
             for move in hop.platform:
+                self.progress(f"hop {hop.index}: platform component {move.component} to {move.to_version}")
                 install(cluster.kubeconfig, move.component, move.to_version)
                 self.platform_versions[move.component] = move.to_version
         finally:
@@ -270,6 +282,7 @@ class CellRun:
         chosen = detector(name)
         after = None
         if chosen.reads_after:
+            self.progress(f"after the hop: detector {name} reads the cluster")
             with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
                 after = chosen.snapshot(self._snapshot_context(api, hop.to_version))
         context = HopContext(hop.label, hop.target, self.budget, hop.timelines, self.api_users)

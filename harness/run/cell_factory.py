@@ -13,6 +13,7 @@ from harness.paths import scenarios_dir
 from harness.providers import ClusterProvider, get_provider
 from harness.run.cell import CellRun
 from harness.run.faults import Fault
+from harness.run.progress_plugin import progress_of
 from harness.run.scenario_driver import ScenarioDriver
 from harness.run.stash import MATRIX
 
@@ -50,7 +51,8 @@ def scenario_drivers(names: list[str], cell: Cell, provider: ClusterProvider | N
 
 def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
     matrix = config.stash[MATRIX]
-    provider = get_provider(cell.provider)
+    progress = progress_of(config)
+    provider = get_provider(cell.provider, progress=progress)
     names = scenario_names(matrix)
     drivers = scenario_drivers(names, cell, provider) if names else []
     report_dir = Path(config.getoption("--report-dir") or "reports/latest")
@@ -65,4 +67,5 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
         workloads=matrix.workloads,
         allowlist=load_allowlist(matrix.allowlist) if matrix.allowlist else None,
         faults=[Fault.parse(spec) for spec in config.getoption("--inject-fault") or []],
+        progress=progress,
     )

@@ -9,6 +9,7 @@ import pytest
 
 if TYPE_CHECKING:
     from harness.matrix import Matrix
+    from harness.progress import ProgressFn
     from harness.run.cell import CellRun
     from harness.run.records import ItemRecord
 
@@ -18,3 +19,5 @@ MATRIX: pytest.StashKey[Matrix] = pytest.StashKey()
 CELL_RUNS: pytest.StashKey[dict[str, CellRun]] = pytest.StashKey()
 #: What an item contributes to the report (``item.stash``).
 RECORD: pytest.StashKey[ItemRecord] = pytest.StashKey()
+#: The display of the command running pytest in-process (``harness.run.progress_plugin``).
+PROGRESS: pytest.StashKey[ProgressFn] = pytest.StashKey()

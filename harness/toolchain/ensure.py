@@ -13,11 +13,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from harness.errors import ToolchainError
 from harness.paths import cache_root
@@ -203,13 +204,28 @@ def ensure_product(
     config = config or ToolchainConfig.from_env()
     directory = product_dir(config.root, build)
     directory.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(directory) + ".lock"):
+    with _build_lock(directory, build, progress):
         manifest = Manifest.load(directory, build.product.value, build.version)
         found = {c: manifest.verified(directory, c.value) for c in components}
         missing = [c for c, path in found.items() if path is None]
         if missing:
             _provide(build, missing, directory, manifest, config, progress)
         return {c: directory / c.value for c in components}
+
+
+@contextmanager
+def _build_lock(directory: Path, build: ProductBuild, progress: ProgressFn) -> Iterator[None]:
+    """The product build's lock; when another process holds it (building), say so, then wait."""
+    lock = FileLock(str(directory) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        progress(f"waiting for another process's build of {build.product.value} {build.version} ({lock.lock_file})")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _provide(

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.errors import ClusterError, HarnessError
 from harness.paths import playbooks_dir
+from harness.progress import ProgressFn, no_progress
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,13 @@ _STATUS = {
 }
 
 
-def run_playbook(name: str, extravars: dict[str, Any], *, timeout: float = 1800) -> PlaybookRun:
-    """Run ``playbooks/<name>`` against localhost; raise ``ClusterError`` naming the failed task."""
+def run_playbook(
+    name: str, extravars: dict[str, Any], *, timeout: float = 1800, progress: ProgressFn = no_progress
+) -> PlaybookRun:
+    """Run ``playbooks/<name>`` against localhost; raise ``ClusterError`` naming the failed task.
+
+    ``progress`` is told each task as it starts (``Run each action...`` names the plan's actions).
+    """
     try:
         import ansible_runner
     except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -70,6 +76,7 @@ def run_playbook(name: str, extravars: dict[str, Any], *, timeout: float = 1800)
         kind = event.get("event", "")
         if kind == "runner_on_start":
             started_at[data.get("task_uuid", "")] = time.monotonic()
+            progress(f"{name}: {data.get('task', '?')}")
         elif kind in _STATUS:
             result = data.get("res", {}) or {}
             status = _STATUS[kind]

@@ -87,3 +87,39 @@ def test_manifests_of_earlier_builds_give_an_estimate(tmp_path: Path) -> None:
     assert history.from_manifests("kubernetes", ["kube-apiserver", "kubectl"]) == 612.0
     assert history.from_manifests("kubernetes", ["kubelet"]) is None
     assert history.from_manifests("etcd", ["etcd"]) is None
+
+
+def test_a_build_held_by_another_process_is_announced_before_waiting(tmp_path: Path) -> None:
+    import threading
+
+    from filelock import FileLock
+
+    from harness.toolchain.components import Product, ProductBuild
+    from harness.toolchain.ensure import _build_lock
+
+    directory = tmp_path / "v1.36.3"
+    held = FileLock(str(directory) + ".lock")
+    held.acquire()
+    lines: list[str] = []
+    told, inside = threading.Event(), threading.Event()
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        told.set()
+
+    def wait_for_it() -> None:
+        with _build_lock(directory, ProductBuild(Product.KUBERNETES, "v1.36.3"), progress):
+            inside.set()
+
+    waiter = threading.Thread(target=wait_for_it)
+    waiter.start()
+    try:
+        assert told.wait(30)
+        assert not inside.is_set()  # told, and still blocked on the build's lock
+        assert lines == [f"waiting for another process's build of kubernetes v1.36.3 ({directory}.lock)"]
+    finally:
+        held.release()
+    waiter.join(30)
+    assert inside.is_set()
+    with _build_lock(directory, ProductBuild(Product.KUBERNETES, "v1.36.3"), lines.append):
+        assert len(lines) == 1  # a free lock is taken without a word

@@ -1,10 +1,13 @@
-"""Progress: durations, time-left estimates, plain-line pacing (injected clock) and the terminal rows."""
+"""Progress: durations, time-left estimates, plain-line pacing and heartbeats (injected clock), the
+terminal rows, and which display a command gets (quiet, log lines, live; always on stderr)."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import os
 import random
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -14,11 +17,13 @@ from harness.progress import (
     LineMeter,
     MeterState,
     NullMeter,
+    PlainLines,
     TerminalDisplay,
     format_duration,
     meter,
     no_progress,
     phase,
+    progress_display,
     remaining_estimate,
 )
 
@@ -118,3 +123,110 @@ def test_terminal_rows_show_count_elapsed_and_time_left() -> None:
     assert "812/1934 packages" in text
     assert "left" in text
     assert len(display.live.tasks) == 1  # the meter's row is gone once the step ends
+
+
+def test_a_log_gets_a_heartbeat_when_a_step_says_nothing() -> None:
+    clock = FakeClock()
+    lines: list[str] = []
+    shown = PlainLines("gate", lines.append, clock=clock)
+    shown("etcd...")
+    for _ in range(7):  # 3.5 s: not yet
+        clock.now += 0.5
+        shown.tick()
+    assert lines == ["[   0.0s] gate: etcd..."]
+    clock.now += 0.5
+    shown.tick()
+    assert lines[-1] == "[   4.0s] gate: etcd ... still running, 4s"
+    clock.now += 1
+    shown("kube-apiserver...")  # a new step: its own elapsed time, the silence starts again
+    clock.now += 3.5
+    shown.tick()
+    assert len(lines) == 3
+    clock.now += 0.5
+    shown.tick()
+    assert lines[-1] == "[   9.0s] gate: kube-apiserver ... still running, 4s"
+
+
+def test_log_lines_are_never_more_than_5_seconds_apart_however_steps_come() -> None:
+    clock = FakeClock()
+    times: list[float] = []
+    shown = PlainLines("gate", lambda _line: times.append(clock.now), clock=clock)
+    chance = random.Random(11)
+    started = clock.now
+    # Steps come in bursts, then nothing for up to a minute (a hop, a scratch cluster); the
+    # heartbeat ticks every 0.5 s as the real thread does.
+    while clock.now - started < 600:
+        clock.now += 0.5
+        if chance.random() < 0.05:
+            for _ in range(chance.randint(1, 5)):
+                shown(f"step {clock.now}")
+        shown.tick()
+    gaps = [b - a for a, b in itertools.pairwise([started, *times])]
+    assert max(gaps) <= 5.0
+    assert len(times) > 120
+
+
+def test_a_meter_in_a_log_shows_its_count_in_the_heartbeat() -> None:
+    clock = FakeClock()
+    lines: list[str] = []
+    shown = PlainLines("toolchain v1.36.3", lines.append, clock=clock)
+    with meter(shown, "go build kwok v0.8.0", unit="packages", total=974, previous=300) as counted:
+        counted.advance(100)  # counting writes nothing by itself
+        assert lines == []
+        clock.now += 4
+        shown.tick()
+        assert lines == ["[   4.0s] toolchain v1.36.3: go build kwok v0.8.0: 100/974 packages, 4s elapsed, ~4m56s left"]
+    clock.now += 4
+    shown.tick()  # the meter is closed: back to the plain heartbeat
+    assert lines[-1] == "[   8.0s] toolchain v1.36.3: working, 8s"
+
+
+def test_quiet_display_is_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    with progress_display("gate", quiet=True) as progress:
+        assert progress is no_progress
+        progress("step")
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_log_display_writes_lines_to_stderr_only(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")  # whatever the CI job sets
+    with progress_display("gate") as progress:
+        assert isinstance(progress, PlainLines)
+        progress("cell local:v1.36.3>v1.37.2: cluster create@v1.36.3")
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err.endswith("gate: cell local:v1.36.3>v1.37.2: cluster create@v1.36.3\n")
+
+
+def test_a_terminal_gets_the_live_display_unless_lines_are_asked_for(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat the stream as a terminal
+    with progress_display("gate") as progress:
+        assert isinstance(progress, TerminalDisplay)
+        progress("cluster create")
+    with progress_display("run", live=False) as progress:
+        assert isinstance(progress, PlainLines)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "cluster create" in err
+
+
+def test_progress_still_reaches_stderr_while_descriptor_2_is_captured(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """What pytest does around each test of a gate's matrix: fd 2 goes to a file for a while."""
+    captured = tmp_path / "captured"
+    with progress_display("gate") as progress, captured.open("w") as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            progress("hop 1: playbook upgrade.yml to v1.37.2")
+            os.write(2, b"a test's own output\n")
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    assert "hop 1: playbook upgrade.yml" in capfd.readouterr().err
+    assert captured.read_text() == "a test's own output\n"

@@ -11,6 +11,8 @@ def execute_plan(
     provider: ClusterProvider, cluster: Cluster, to_version: KubeVersion, *, force: bool, progress: ProgressFn
 ) -> Cluster:
     """Run every action of ``provider.upgrade_plan`` in order, reporting what each did; the cluster after."""
-    for action in provider.upgrade_plan(cluster, to_version):
+    plan = provider.upgrade_plan(cluster, to_version)
+    for number, action in enumerate(plan, 1):
+        progress(f"upgrade action {number}/{len(plan)}: {action}...")
         progress(provider.upgrade_action(cluster, to_version, action, force=force))
     return provider.get(cluster.name)

@@ -288,7 +288,9 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
                 detail = f"{len(ready)}/{st.nodes} nodes Ready"
                 return len(ready) >= st.nodes, detail
 
+            self.progress(f"{st.nodes} node(s) Ready...")
             wait_until("all nodes Ready", nodes_ready, timeout=self.timeouts.nodes)
+            self.progress("the default ServiceAccount...")
             wait_default_service_account(core, timeout=self.timeouts.service_account)
 
     # -- teardown ---------------------------------------------------------------------

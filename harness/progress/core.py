@@ -1,11 +1,12 @@
-"""Progress for people at a terminal, plain lines for logs, silence for CI's quiet mode.
+"""The pieces of progress every display shares: durations, meters, the heartbeat, quiet mode.
 
-Long steps (toolchain builds, image builds, cluster creation, each upgrade hop) call a
-``ProgressFn`` with one line per step; this module decides how those lines are shown. A step
-that can take minutes opens a *meter* (``meter(progress, label, total=...)``): on a terminal it
-is a live rich bar (count, elapsed, a rough time left); in a log it is a plain line at most
-every ``PLAIN_INTERVAL`` seconds and, thanks to a heartbeat, at least every 5 seconds while the
-step runs, so a hung step and a working one look different. Under ``--quiet`` nothing is shown.
+Long steps (toolchain builds, image builds, cluster creation, each upgrade hop, a gate's cells)
+call a ``ProgressFn`` with one line per step; a step that can take minutes opens a *meter*
+(``meter(progress, label, total=...)``). How lines and meters are shown is the display's
+business (``harness.progress.display``): a live rich status on a terminal, plain lines in a
+log, nothing under ``--quiet``. A display that shows meters itself (``MeterDisplay``) gets the
+meter; any other ``ProgressFn`` (a caller's wrapper, a list in a test) gets plain lines paced by
+a ``LineMeter`` and its heartbeat, so a hung step and a working one look different.
 
 The pure parts (durations, the remaining-time estimate, the plain-line meter with its injected
 clock) are separate from the threads and the terminal, so they are tested without waiting.
@@ -18,22 +19,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from rich.console import Console, RenderableType
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+from rich.console import Console
 
 #: Receives one human-readable line per step of a long operation.
 ProgressFn = Callable[[str], None]
@@ -119,6 +109,17 @@ class Meter(Protocol):
         ...
 
 
+@runtime_checkable
+class MeterDisplay(Protocol):
+    """A ``ProgressFn`` that shows meters itself (a terminal's rows, a log's heartbeat)."""
+
+    def __call__(self, message: str) -> None: ...
+
+    def meter(
+        self, label: str, unit: str, total: int | None, previous: float | None
+    ) -> AbstractContextManager[Meter]: ...
+
+
 class NullMeter:
     """The meter of quiet mode."""
 
@@ -172,7 +173,7 @@ class LineMeter:
         self.emit(line)
 
 
-class _Heartbeat:
+class Heartbeat:
     """Calls ``tick`` every ``period`` seconds on a daemon thread until stopped."""
 
     def __init__(self, tick: Callable[[], None], period: float = HEARTBEAT_SECONDS) -> None:
@@ -185,92 +186,13 @@ class _Heartbeat:
         while not self._stop.wait(self._period):
             self._tick()
 
-    def __enter__(self) -> _Heartbeat:
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-class _MeterBar(ProgressColumn):
-    """A bar for meters; none on the title row (it only names the current step)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bar = BarColumn(bar_width=24)
-
-    def render(self, task: Task) -> RenderableType:
-        if task.fields.get("title"):
-            return Text("")
-        return self.bar.render(task)
-
-
-class _CountColumn(ProgressColumn):
-    """``812/1934 packages`` once a total is known, the count alone before."""
-
-    def render(self, task: Task) -> Text:
-        unit = task.fields.get("unit", "")
-        if not unit:
-            return Text("")
-        if task.total:
-            return Text(f"{int(task.completed)}/{int(task.total)} {unit}")
-        return Text(f"{int(task.completed)} {unit}" if task.completed else "")
-
-
-class _RemainingColumn(ProgressColumn):
-    """Time left estimated from the previous run of the same step."""
-
-    def render(self, task: Task) -> Text:
-        return Text(remaining_estimate(task.fields.get("previous"), task.elapsed or 0.0), style="dim")
-
-
-class TerminalDisplay:
-    """The ``ProgressFn`` of a terminal: a live rich display with one row per running meter.
-
-    Called with a line, it prints the line (with time) above the rows and shows it beside the
-    title; ``meter`` adds a row with a bar, the count, elapsed time and time left.
-    """
-
-    def __init__(self, title: str, console: Console = stderr_console) -> None:
-        self.title = title
-        self.live = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            _MeterBar(),
-            _CountColumn(),
-            TimeElapsedColumn(),
-            _RemainingColumn(),
-            console=console,
-            transient=True,
-        )
-        self._title_task = self.live.add_task(title, total=None, unit="", title=True)
-
-    def __call__(self, message: str) -> None:
-        self.live.update(self._title_task, description=f"{self.title}: {message}")
-        self.live.console.log(message)
-
-    @contextmanager
-    def meter(self, label: str, unit: str, total: int | None, previous: float | None) -> Iterator[Meter]:
-        self.live.update(self._title_task, description=f"{self.title}: {label}")
-        task = self.live.add_task(label, total=total, unit=unit, previous=previous)
-        try:
-            yield _RichMeter(self.live, task)
-        finally:
-            self.live.remove_task(task)
-
-
-class _RichMeter:
-    def __init__(self, live: Progress, task: TaskID) -> None:
-        self.live = live
-        self.task = task
-
-    def advance(self, count: int = 1) -> None:
-        self.live.advance(self.task, count)
-
-    def set_total(self, total: int | None) -> None:
-        self.live.update(self.task, total=total)
 
 
 @contextmanager
@@ -284,18 +206,19 @@ def meter(
 ) -> Iterator[Meter]:
     """A meter for one long step, shown the way ``progress`` shows things.
 
-    A terminal display gets a live row; quiet mode nothing; any other ``ProgressFn`` (log
-    lines, a caller's wrapper) gets plain lines, at least every 5 seconds while the step runs.
+    A display that shows meters (a terminal's live rows, a log's heartbeat lines) gets the
+    meter; quiet mode nothing; any other ``ProgressFn`` (a caller's wrapper) gets plain lines,
+    at least every 5 seconds while the step runs.
     """
     if progress is no_progress:
         yield NullMeter()
         return
-    if isinstance(progress, TerminalDisplay):
+    if isinstance(progress, MeterDisplay):
         with progress.meter(label, unit, total, previous) as shown:
             yield shown
         return
     lines = LineMeter(progress, MeterState(label, unit, time.monotonic(), total=total, previous=previous))
-    with _Heartbeat(lines.tick):
+    with Heartbeat(lines.tick):
         yield lines
 
 
@@ -305,23 +228,3 @@ def phase(progress: ProgressFn, label: str) -> Iterator[None]:
     progress(label)
     with meter(progress, label):
         yield
-
-
-@contextmanager
-def progress_display(title: str, *, quiet: bool = False) -> Iterator[ProgressFn]:
-    """A live display on a terminal; timestamped lines otherwise; nothing when ``quiet``."""
-    if quiet:
-        yield no_progress
-        return
-    if stderr_console.is_terminal:
-        display = TerminalDisplay(title)
-        with display.live:
-            yield display
-        return
-    started = time.monotonic()
-
-    def line(message: str) -> None:
-        elapsed = time.monotonic() - started
-        print(f"[{elapsed:6.1f}s] {title}: {message}", file=sys.stderr, flush=True)
-
-    yield line

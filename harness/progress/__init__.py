@@ -1,0 +1,55 @@
+"""Progress for people at a terminal, plain lines for logs, silence for CI's quiet mode.
+
+``core`` has what every display shares (meters, durations, the heartbeat, quiet mode),
+``terminal`` the live rich display, ``lines`` the plain-line display of logs, and ``display``
+picks one for a command. Callers import from here.
+"""
+
+from harness.progress.core import (
+    HEARTBEAT_SECONDS,
+    PLAIN_INTERVAL,
+    Clock,
+    Heartbeat,
+    LineMeter,
+    Meter,
+    MeterDisplay,
+    MeterState,
+    NullMeter,
+    ProgressFn,
+    format_duration,
+    meter,
+    no_progress,
+    notice,
+    phase,
+    quiet_by_default,
+    remaining_estimate,
+    stderr_console,
+)
+from harness.progress.display import progress_display, stderr_copy
+from harness.progress.lines import PlainLines
+from harness.progress.terminal import TerminalDisplay
+
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "PLAIN_INTERVAL",
+    "Clock",
+    "Heartbeat",
+    "LineMeter",
+    "Meter",
+    "MeterDisplay",
+    "MeterState",
+    "NullMeter",
+    "PlainLines",
+    "ProgressFn",
+    "TerminalDisplay",
+    "format_duration",
+    "meter",
+    "no_progress",
+    "notice",
+    "phase",
+    "progress_display",
+    "quiet_by_default",
+    "remaining_estimate",
+    "stderr_console",
+    "stderr_copy",
+]
