@@ -31,10 +31,13 @@ from harness.matrix.spec import (
     ProbeBudget,
     ProbesSpec,
     ScenarioSelectionSpec,
+    WorkloadSpec,
 )
 from harness.providers import DEFAULT_PROVIDER
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion
+from harness.workloads.helm import is_chart
+from harness.workloads.manifest import WorkloadInput
 
 #: The matrix a gate or repro run was built from, inside its report directory.
 MATRIX_NAME = "matrix.yaml"
@@ -48,7 +51,12 @@ def register_gate(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = top.add_parser("gate", help="pre-upgrade gate: replay workloads, walk --from to --to, print a verdict")
     p.add_argument("--from", dest="source", required=True, help="production version")
     p.add_argument("--to", dest="target", required=True, help="candidate version")
-    p.add_argument("--workloads", action="append", help="an export directory (repeatable)")
+    p.add_argument(
+        "--workloads",
+        action="append",
+        help="tenant manifests: a folder (.yaml/.yml/.json, Lists), a file, or a Helm chart folder (repeatable)",
+    )
+    p.add_argument("--values", action="append", default=[], metavar="FILE", help="values file for the chart(s)")
     p.add_argument("--scenarios", help="comma-separated scenario names or globs (default: all)")
     p.add_argument("--component", action="append", help="platform component moved with the upgrade: NAME=FROM:TO")
     p.add_argument("--provider", default=DEFAULT_PROVIDER)
@@ -106,14 +114,19 @@ def repro_matrix(key: CellKey) -> MatrixSpec:
 def cmd_gate(args: argparse.Namespace) -> int:
     """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code."""
     from harness.report.verdict import render_verdict
+    from harness.workloads.read import read_workloads, with_values
 
     config = ToolchainConfig.from_env()
+    inputs = with_values([_workload_path(p) for p in args.workloads or []], _values(args.values), "--values")
+    # Read (and render) now: a file that cannot be read fails before any cluster starts.
+    for note in read_workloads(inputs).notes():
+        print(f"workloads: {note}")
     spec = gate_matrix(
         version_from_flag(args.source, config, field="--from"),
         version_from_flag(args.target, config, field="--to"),
         provider=args.provider,
         scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
-        workloads=[_export_directory(directory) for directory in args.workloads or []],
+        workloads=inputs,
         components=args.component or [],
         max_outage=args.max_outage,
     )
@@ -141,7 +154,7 @@ def gate_matrix(
     *,
     provider: str,
     scenarios: Sequence[str],
-    workloads: Sequence[Path],
+    workloads: Sequence[WorkloadInput],
     components: Sequence[str],
     max_outage: float,
 ) -> MatrixSpec:
@@ -163,16 +176,30 @@ def gate_matrix(
             scenarios=selection,
             probes=ProbesSpec(budget=budget),
             platform=platform,
-            workloads=[str(directory) for directory in workloads],
+            workloads=[_workload_spec(entry) for entry in workloads],
         )
 
 
-def _export_directory(text: str) -> Path:
-    """A ``--workloads`` directory, absolute so the written matrix works from anywhere."""
-    directory = Path(text)
-    if not directory.is_dir():
-        raise InputError(f"--workloads: {text} is not a directory", hint="give an export directory")
-    return directory.resolve()
+def _workload_path(text: str) -> Path:
+    """A ``--workloads`` path, absolute so the written matrix works from anywhere."""
+    path = Path(text)
+    if not path.exists():
+        raise InputError(
+            f"--workloads: {text} does not exist", hint="give an export folder, a manifest file or a chart folder"
+        )
+    return path.resolve()
+
+
+def _values(texts: Sequence[str]) -> list[Path]:
+    return [Path(text).resolve() for text in texts]
+
+
+def _workload_spec(entry: WorkloadInput) -> WorkloadSpec:
+    """The matrix entry for one input: a plain path, or a chart with its values files."""
+    with _flag("--workloads"):
+        if entry.values or is_chart(entry.path):
+            return WorkloadSpec(chart=str(entry.path), values=[str(v) for v in entry.values])
+        return WorkloadSpec(path=str(entry.path))
 
 
 def _platform(specs: Sequence[str]) -> PlatformSpec:

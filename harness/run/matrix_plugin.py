@@ -24,6 +24,7 @@ from harness.report.serialise import REPORT_ATTRIBUTE, from_wire, summary_entry,
 from harness.run.items import CellItem, MatrixFile, stop_after
 from harness.run.stash import CELL_RUNS, MATRIX, RECORD
 from harness.run.summary import Summary
+from harness.workloads.read import read_workloads
 
 NAME = "spin-harness-matrix"
 
@@ -38,6 +39,9 @@ class MatrixPlugin:
         config.stash[CELL_RUNS] = {}
         #: Only the controlling process writes the summary (workers send it their reports).
         self.summary = None if hasattr(config, "workerinput") else Summary(matrix=matrix_option)
+        if self.summary is not None and matrix.workloads:
+            # Read here too, so input that was not read (other file types, hidden files) is in the summary.
+            self.summary.workload_inputs = read_workloads(matrix.workloads).to_json()
         self.report_dir = Path(config.getoption("--report-dir") or "reports/latest")
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

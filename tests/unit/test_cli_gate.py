@@ -18,6 +18,7 @@ from harness.cli import gate, main
 from harness.matrix import load_matrix
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion
+from harness.workloads.manifest import WorkloadInput
 
 #: Newest patches v1.35.4, v1.36.3, v1.37.2, as the module proxy might publish them.
 AVAILABLE = [KubeVersion(1, minor, patch) for minor, count in ((35, 5), (36, 4), (37, 3)) for patch in range(count)]
@@ -82,7 +83,7 @@ def test_gate_repro_command_points_into_the_report_directory(
 
     loaded = fake_run.calls[0]["loaded"]
     assert [c.id for c in loaded.cells] == [repro[2]]
-    assert loaded.workloads == (export.resolve(),)
+    assert loaded.workloads == (WorkloadInput(export.resolve()),)
     assert loaded.components == (("platform-crd", ("v1", "v2")),)
     assert loaded.scenarios.include == ("none-*", "tenant-rbac")
     assert (loaded.budget.api_max_outage_seconds, loaded.budget.min_availability) == (15.0, 0.05)
