@@ -122,3 +122,43 @@ def test_replay_applies_a_folder_mixing_every_shape(
     bad = spin("replay", str(top), "--kubeconfig", str(cluster.kubeconfig))
     assert bad.returncode == 2
     assert f"{top / 'nested' / 'bad.yaml'}: document 2 (line 6, column 1): invalid YAML" in bad.stderr
+
+
+def test_gate_replays_every_shape_and_its_verdict_names_what_it_did_not_read(
+    tmp_path: Path, helm: Path, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    older, newer = e2e_versions
+    top = tmp_path / "tenants"
+    mixed_folder(top)
+    report = tmp_path / "gate"
+    result = spin(
+        "gate",
+        "--from",
+        str(older),
+        "--to",
+        str(newer),
+        "--workloads",
+        str(top),
+        "--workloads",
+        str(CHARTS / "shop"),
+        "--values",
+        str(CHARTS / "prod-values.yaml"),
+        "--scenarios",
+        "none-*",
+        "--report",
+        str(report),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"workloads: ignored 1 file(s) that are not .yaml/.yml/.json: {top / 'README.md'}" in result.stdout
+    matrix = yaml.safe_load((report / "matrix.yaml").read_text())
+    assert matrix["workloads"] == [
+        str(top),
+        {"chart": str(CHARTS / "shop"), "values": [str(CHARTS / "prod-values.yaml")]},
+    ]
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["workload_inputs"]["ignored"] == [str(top / "README.md")]
+    assert summary["workload_inputs"]["hidden"] == 1
+    replay = [i for c in summary["cells"] for i in c["items"] if i["scenario"] == "workloads"]
+    assert replay and all(i["outcome"] == "passed" for i in replay)
+    verdict = (report / "verdict.md").read_text()
+    assert "### Input not read" in verdict and f"{top / 'README.md'} (not .yaml/.yml/.json)" in verdict
