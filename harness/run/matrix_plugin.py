@@ -41,7 +41,10 @@ class MatrixPlugin:
         self.summary = None if hasattr(config, "workerinput") else Summary(matrix=matrix_option)
         if self.summary is not None and matrix.workloads:
             # Read here too, so input that was not read (other file types, hidden files) is in the summary.
-            self.summary.workload_inputs = read_workloads(matrix.workloads).to_json()
+            found = read_workloads(matrix.workloads)
+            self.summary.workload_inputs = found.to_json()
+            for note in found.notes():
+                print(f"spin-harness: workloads: {note}", file=sys.stderr)
         self.report_dir = Path(config.getoption("--report-dir") or "reports/latest")
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -5,7 +5,8 @@ them; every document counts in the index (so "document 3" is the third one a per
 the file), empty ones simply yield no object. JSON files hold one document. A ``List`` (what
 ``kubectl get -o yaml|json`` prints) or a typed list (``DeploymentList``, from the API) yields
 its items, each remembering its position. Anything that is not a Kubernetes object is an
-``InputError`` naming the file, the document, the line when YAML knows it, and the fix.
+``InputError`` reading ``file:line: document N: problem`` (the line when the parser knows it;
+editors open ``file:line``), with the fix.
 """
 
 from __future__ import annotations
@@ -64,10 +65,10 @@ def yaml_documents(path: Path, text: str) -> list[Document]:
             documents.append(Document(len(documents) + 1, line, data))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
         raise InputError(
-            f"{path}: document {len(documents) + 1}{line}: invalid YAML: {problem}",
+            f"{place}: document {len(documents) + 1}: invalid YAML: {problem}",
             hint="fix the YAML there (indentation, quoting, a missing '---' between documents)",
         ) from None
     finally:
@@ -83,7 +84,7 @@ def json_documents(path: Path, text: str) -> list[Document]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{path}: document 1 (line {exc.lineno}, column {exc.colno}): invalid JSON: {exc.msg}",
+            f"{path}:{exc.lineno}:{exc.colno}: document 1: invalid JSON: {exc.msg}",
             hint="fix the JSON there; a .json file holds one object (use kind: List for several)",
         ) from None
     return [Document(1, 1, data)]
@@ -94,7 +95,8 @@ def document_objects(path: Path, document: Document, *, chart: Path | None = Non
     data = document.data
     if data is None:
         return []
-    where = f"{path}: document {document.index}" + (f" (line {document.line})" if document.line else "")
+    place = f"{path}:{document.line}" if document.line else str(path)
+    where = f"{place}: document {document.index}"
     if isinstance(data, dict) and (data.get("apiVersion"), data.get("kind")) == EXPORT_INDEX:
         return []
     body = _object(data, where)

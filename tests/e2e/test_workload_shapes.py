@@ -121,7 +121,7 @@ def test_replay_applies_a_folder_mixing_every_shape(
     (top / "nested" / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\nkind: [\n")
     bad = spin("replay", str(top), "--kubeconfig", str(cluster.kubeconfig))
     assert bad.returncode == 2
-    assert f"{top / 'nested' / 'bad.yaml'}: document 2 (line 6, column 1): invalid YAML" in bad.stderr
+    assert f"{top / 'nested' / 'bad.yaml'}:6:1: document 2: invalid YAML" in bad.stderr
 
 
 def test_gate_replays_every_shape_and_its_verdict_names_what_it_did_not_read(

@@ -144,5 +144,5 @@ def test_gate_reads_its_workloads_before_any_cluster_and_names_what_it_did_not_r
     assert "--values: given, but none of" in capsys.readouterr().err
     (folder / "bad.json").write_text("{")
     assert main(["gate", "--from", "1.36", "--to", "1.37", "--workloads", str(folder), "--report", report]) == 2
-    assert f"{folder / 'bad.json'}: document 1 (line 1, column 2): invalid JSON" in capsys.readouterr().err
+    assert f"{folder / 'bad.json'}:1:2: document 1: invalid JSON" in capsys.readouterr().err
     assert len(fake_run.calls) == 1, "no run starts on unreadable input"

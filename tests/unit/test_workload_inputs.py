@@ -142,29 +142,29 @@ def error(path: Path) -> str:
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("bad.yaml", "---\n{}\n---\n# c\n---\nkind: [\n", "document 3 (line 7, column 1): invalid YAML"),
-        ("bad.json", '{"apiVersion": "v1",\n "kind": }', "document 1 (line 2, column 10): invalid JSON"),
+        ("bad.yaml", "---\n{}\n---\n# c\n---\nkind: [\n", "7:1: document 3: invalid YAML"),
+        ("bad.json", '{"apiVersion": "v1",\n "kind": }', "2:10: document 1: invalid JSON"),
         (
             "nokind.yaml",
             "---\napiVersion: v1\nmetadata: {name: x}\n",
-            "document 1 (line 2): not a Kubernetes object: kind missing",
+            "2: document 1: not a Kubernetes object: kind missing",
         ),
-        ("scalar.yml", "just text\n", "document 1 (line 1): a string, not a Kubernetes object"),
-        ("noname.yaml", "apiVersion: v1\nkind: ConfigMap\n", "document 1 (line 1): ConfigMap has no metadata.name"),
+        ("scalar.yml", "just text\n", "1: document 1: a string, not a Kubernetes object"),
+        ("noname.yaml", "apiVersion: v1\nkind: ConfigMap\n", "1: document 1: ConfigMap has no metadata.name"),
         (
             "list.yaml",
             "apiVersion: v1\nkind: List\nitems:\n"
             "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {kind: Pod}\n",
-            "document 1 (line 1) items[1]: not a Kubernetes object: apiVersion missing",
+            "1: document 1 items[1]: not a Kubernetes object: apiVersion missing",
         ),
-        ("items.yaml", "apiVersion: v1\nkind: List\nitems: {a: 1}\n", "document 1 (line 1): List.items is not a list"),
-        ("array.json", "[1, 2]", "document 1 (line 1): a list, not a Kubernetes object"),
+        ("items.yaml", "apiVersion: v1\nkind: List\nitems: {a: 1}\n", "1: document 1: List.items is not a list"),
+        ("array.json", "[1, 2]", "1: document 1: a list, not a Kubernetes object"),
     ],
 )
 def test_what_cannot_be_read_names_file_document_and_line(tmp_path: Path, name: str, text: str, expected: str) -> None:
     path = write(tmp_path / "in" / name, text)
     message = error(tmp_path / "in")
-    assert message.startswith(f"{path}: {expected}"), message
+    assert message.startswith(f"{path}:{expected}"), message
     assert "(" in message.splitlines()[-1], "every error says what to do"
 
 
