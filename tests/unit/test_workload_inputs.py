@@ -220,3 +220,16 @@ def test_input_not_read_shows_in_the_summary_and_the_verdict(tmp_path: Path) -> 
     assert "INPUT NOT READ:" in text and "notes.md (not .yaml/.yml/.json)" in text and "1 hidden" in text
     assert "### Input not read" in render_verdict(data, markdown=True)
     assert "INPUT NOT READ" not in render_verdict(Summary(matrix="m.yaml").to_json())
+
+
+def test_merged_reports_keep_the_account_of_input_not_read(tmp_path: Path) -> None:
+    from harness.report.merge import merge_reports
+
+    inputs = {"objects": 1, "files": ["a.yaml"], "ignored": ["notes.md"], "hidden": 0}
+    parts = []
+    for name, data in (("one", inputs), ("two", None)):
+        summary = Summary(matrix="m.yaml", workload_inputs=data)
+        parts.append(tmp_path / name)
+        summary.write(parts[-1])
+    merged = json.loads((merge_reports(parts, tmp_path / "merged") / "summary.json").read_text())
+    assert merged["workload_inputs"] == inputs
