@@ -114,16 +114,19 @@ def repro_matrix(key: CellKey) -> MatrixSpec:
 def cmd_gate(args: argparse.Namespace) -> int:
     """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code."""
     from harness.report.verdict import render_verdict
-    from harness.workloads.read import read_workloads, with_values
+    from harness.workloads.read import prepare_helm, read_workloads, with_values
 
     config = ToolchainConfig.from_env()
+    source = version_from_flag(args.source, config, field="--from")
+    target = version_from_flag(args.target, config, field="--to")
     inputs = with_values([_workload_path(p) for p in args.workloads or []], _values(args.values), "--values")
+    prepare_helm(inputs, quiet=args.quiet)
     # Read (and render) now: a file that cannot be read fails before any cluster starts.
     for note in read_workloads(inputs).notes():
         print(f"workloads: {note}")
     spec = gate_matrix(
-        version_from_flag(args.source, config, field="--from"),
-        version_from_flag(args.target, config, field="--to"),
+        source,
+        target,
         provider=args.provider,
         scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
         workloads=inputs,

@@ -46,10 +46,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from harness.workloads.read import read_workloads, with_values
+    from harness.workloads.read import prepare_helm, read_workloads, with_values
     from harness.workloads.replay import apply_manifests, ordered
 
-    found = read_workloads(with_values([Path(p) for p in args.inputs], [Path(v) for v in args.values], "--values"))
+    inputs = with_values([Path(p) for p in args.inputs], [Path(v) for v in args.values], "--values")
+    prepare_helm(inputs, quiet=args.quiet)
+    found = read_workloads(inputs)
     for note in found.notes():
         print(note)
     results = apply_manifests(Path(args.kubeconfig), ordered(found.manifests), dry_run=args.dry_run)

@@ -79,6 +79,20 @@ def with_values(paths: Sequence[Path], values: Sequence[Path], flag: str) -> lis
     return [WorkloadInput(p, tuple(values) if is_chart(p) else ()) for p in paths]
 
 
+def prepare_helm(inputs: Sequence[WorkloadInput], *, quiet: bool) -> None:
+    """Build helm (once, into the cache) with a progress display when a chart is among ``inputs``.
+
+    Commands call this before reading, so a first chart does not sit silent for the minutes
+    a cold helm build takes; charts found inside folders use the same cached binary."""
+    if not any(is_chart(entry.path) for entry in inputs):
+        return
+    from harness.progress import progress_display
+    from harness.toolchain.tools import ensure_tool
+
+    with progress_display("helm", quiet=quiet) as progress:
+        ensure_tool("helm", progress=progress)
+
+
 def _walk(top: Path, found: WorkloadSet, render: ChartRenderer) -> None:
     for root, dirs, files in os.walk(top, onerror=_unreadable):
         here = Path(root)
