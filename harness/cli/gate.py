@@ -31,11 +31,14 @@ from harness.matrix.spec import (
     ProbeBudget,
     ProbesSpec,
     ScenarioSelectionSpec,
+    WorkloadSpec,
 )
 from harness.progress import progress_display
 from harness.providers import DEFAULT_PROVIDER
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion
+from harness.workloads.helm import is_chart
+from harness.workloads.manifest import WorkloadInput
 
 #: The matrix a gate or repro run was built from, inside its report directory.
 MATRIX_NAME = "matrix.yaml"
@@ -53,7 +56,12 @@ def register_gate(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--from", dest="source", required=True, help="production version")
     p.add_argument("--to", dest="target", required=True, help="candidate version")
-    p.add_argument("--workloads", action="append", help="an export directory (repeatable)")
+    p.add_argument(
+        "--workloads",
+        action="append",
+        help="tenant manifests: a folder (.yaml/.yml/.json, Lists), a file, or a Helm chart folder (repeatable)",
+    )
+    p.add_argument("--values", action="append", default=[], metavar="FILE", help="values file for the chart(s)")
     p.add_argument("--scenarios", help="comma-separated scenario names or globs (default: all)")
     p.add_argument("--component", action="append", help="platform component moved with the upgrade: NAME=FROM:TO")
     p.add_argument("--provider", default=DEFAULT_PROVIDER)
@@ -114,8 +122,14 @@ def cmd_gate(args: argparse.Namespace) -> int:
     """Production-to-candidate gate: one command, a verdict on screen and in Markdown, an exit code
     (``harness.run.blame``: 2 and ERROR when the harness, not the platform, failed)."""
     from harness.report.verdict import render_verdict
+    from harness.workloads.read import prepare_helm, read_workloads, with_values
 
     config = ToolchainConfig.from_env()
+    inputs = with_values([_workload_path(p) for p in args.workloads or []], _values(args.values), "--values")
+    prepare_helm(inputs, quiet=args.quiet)
+    # Read (and render) now: a file that cannot be read fails before any cluster starts.
+    for note in read_workloads(inputs).notes():
+        print(f"workloads: {note}")
     report = Path(args.report)
     # The verdict goes to stdout once the display has closed; progress only ever to stderr.
     with progress_display("gate", quiet=args.quiet) as progress:
@@ -125,7 +139,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
             version_from_flag(args.target, config, field="--to"),
             provider=args.provider,
             scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
-            workloads=[_export_directory(directory) for directory in args.workloads or []],
+            workloads=inputs,
             components=args.component or [],
             max_outage=args.max_outage,
         )
@@ -160,7 +174,7 @@ def gate_matrix(
     *,
     provider: str,
     scenarios: Sequence[str],
-    workloads: Sequence[Path],
+    workloads: Sequence[WorkloadInput],
     components: Sequence[str],
     max_outage: float,
 ) -> MatrixSpec:
@@ -182,16 +196,30 @@ def gate_matrix(
             scenarios=selection,
             probes=ProbesSpec(budget=budget),
             platform=platform,
-            workloads=[str(directory) for directory in workloads],
+            workloads=[_workload_spec(entry) for entry in workloads],
         )
 
 
-def _export_directory(text: str) -> Path:
-    """A ``--workloads`` directory, absolute so the written matrix works from anywhere."""
-    directory = Path(text)
-    if not directory.is_dir():
-        raise InputError(f"--workloads: {text} is not a directory", hint="give an export directory")
-    return directory.resolve()
+def _workload_path(text: str) -> Path:
+    """A ``--workloads`` path, absolute so the written matrix works from anywhere."""
+    path = Path(text)
+    if not path.exists():
+        raise InputError(
+            f"--workloads: {text} does not exist", hint="give an export folder, a manifest file or a chart folder"
+        )
+    return path.resolve()
+
+
+def _values(texts: Sequence[str]) -> list[Path]:
+    return [Path(text).resolve() for text in texts]
+
+
+def _workload_spec(entry: WorkloadInput) -> WorkloadSpec:
+    """The matrix entry for one input: a plain path, or a chart with its values files."""
+    with _flag("--workloads"):
+        if entry.values or is_chart(entry.path):
+            return WorkloadSpec(chart=str(entry.path), values=[str(v) for v in entry.values])
+        return WorkloadSpec(path=str(entry.path))
 
 
 def _platform(specs: Sequence[str]) -> PlatformSpec:

@@ -12,7 +12,7 @@ from harness.toolchain.components import LOCAL_CLUSTER_COMPONENTS
 
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``toolchain ensure|list|versions``."""
+    """Add ``toolchain ensure|ensure-tool|list|versions``."""
     toolchain = top.add_parser("toolchain", help="build, fetch and list Kubernetes binaries").add_subparsers(
         dest="toolchain_command", required=True, metavar="ACTION"
     )
@@ -21,6 +21,9 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--components", help="comma-separated, default: everything a local cluster needs")
     p.add_argument("--source", help="comma-separated source order: dir,build,release")
     p.set_defaults(handler=cmd_toolchain_ensure)
+    p = toolchain.add_parser("ensure-tool", help="build or fetch a pinned tool (helm, kind, k3d, kwok, traefik)")
+    p.add_argument("tool", help="helm, kind, k3d, kwok or traefik")
+    p.set_defaults(handler=cmd_toolchain_ensure_tool)
     p = toolchain.add_parser("list", help="list cached binaries with their checksums")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_toolchain_list)
@@ -44,6 +47,15 @@ def cmd_toolchain_ensure(args: argparse.Namespace) -> int:
         tools = ensure(version, components, config=config, progress=progress)
     for component, path in tools.paths.items():
         print(f"{component.value}\t{path}")
+    return 0
+
+
+def cmd_toolchain_ensure_tool(args: argparse.Namespace) -> int:
+    from harness.toolchain.tools import ensure_tool
+
+    with progress_display(f"toolchain {args.tool}", quiet=args.quiet) as progress:
+        path = ensure_tool(args.tool, progress=progress)
+    print(f"{args.tool}\t{path}")
     return 0
 
 

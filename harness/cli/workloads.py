@@ -20,7 +20,12 @@ def register_export(top: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def register_replay(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``replay``."""
     p = top.add_parser("replay", help="apply an export (or any manifests) to a cluster in dependency order")
-    p.add_argument("directory")
+    p.add_argument(
+        "inputs", nargs="+", metavar="PATH", help="manifest files, folders (.yaml/.yml/.json, Lists) or Helm charts"
+    )
+    p.add_argument(
+        "--values", action="append", default=[], metavar="FILE", help="values file for the chart(s) given (repeatable)"
+    )
     p.add_argument("--kubeconfig", required=True)
     p.add_argument("--dry-run", action="store_true", help="server-side dry-run: report what the server rejects")
     p.set_defaults(handler=cmd_replay)
@@ -41,12 +46,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from harness.workloads.replay import apply_manifests, load_manifests
+    from harness.workloads.read import prepare_helm, read_workloads, with_values
+    from harness.workloads.replay import apply_manifests, ordered
 
-    results = apply_manifests(Path(args.kubeconfig), load_manifests(Path(args.directory)), dry_run=args.dry_run)
+    inputs = with_values([Path(p) for p in args.inputs], [Path(v) for v in args.values], "--values")
+    prepare_helm(inputs, quiet=args.quiet)
+    found = read_workloads(inputs)
+    for note in found.notes():
+        print(note)
+    results = apply_manifests(Path(args.kubeconfig), ordered(found.manifests), dry_run=args.dry_run)
     failed = [r for r in results if not r.ok]
     for result in failed:
-        print(f"REJECTED {result.manifest.label} ({result.manifest.source}): {result.message}")
+        print(f"REJECTED {result.manifest.label} ({result.manifest.where}): {result.message}")
     print(
         f"{len(results) - len(failed)} applied, {len(failed)} rejected"
         + (" (server-side dry-run)" if args.dry_run else "")

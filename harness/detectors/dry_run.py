@@ -37,7 +37,12 @@ def dry_run_on_target(ctx: SnapshotContext) -> list[Finding]:
             label,
             r.manifest.label,
             f"{ctx.target} rejects {r.manifest.label}: {r.message}",
-            {"manifest": str(r.manifest.source), "server_message": r.message},
+            {
+                "manifest": r.manifest.where,
+                "file": str(r.manifest.source),
+                "document": r.manifest.document,
+                "server_message": r.message,
+            },
         )
         for r in results
         if not r.ok

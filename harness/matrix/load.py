@@ -26,8 +26,10 @@ from harness.matrix.expand import (
     step_refusal,
 )
 from harness.matrix.model import Matrix, PlatformStep, ScenarioSelection, UpgradePath
-from harness.matrix.spec import MatrixSpec, PathSpec, PlatformStepSpec
+from harness.matrix.spec import MatrixSpec, PathSpec, PlatformStepSpec, WorkloadSpec
 from harness.versions import KubeVersion
+from harness.workloads.helm import CHART_FILE
+from harness.workloads.manifest import WorkloadInput
 
 FieldPath = tuple[str | int, ...]
 
@@ -73,10 +75,7 @@ class _Resolver:
             seen[path.label] = index
             paths.append(path)
 
-        workloads = tuple(
-            self.existing(base, entry, ("workloads", index), directory=True)
-            for index, entry in enumerate(spec.workloads)
-        )
+        workloads = tuple(self.workload(base, entry, index) for index, entry in enumerate(spec.workloads))
         allowlist = None
         if spec.allowlist is not None:
             allowlist = self.existing(base, spec.allowlist, ("allowlist",), directory=False)
@@ -103,12 +102,28 @@ class _Resolver:
             allowlist=allowlist,
         )
 
-    def existing(self, base: Path, entry: str, where: FieldPath, *, directory: bool) -> Path:
-        """Referenced files are checked at load time, so a typo fails before any cluster starts."""
-        kind = "directory" if directory else "file"
+    def workload(self, base: Path, entry: WorkloadSpec, index: int) -> WorkloadInput:
+        """A ``workloads:`` entry with its paths resolved and checked (a chart must have Chart.yaml)."""
+        where: FieldPath = ("workloads", index)
+        if entry.path is not None:
+            return WorkloadInput(self.existing(base, entry.path, where, directory=None))
+        assert entry.chart is not None
+        chart = self.existing(base, entry.chart, (*where, "chart"), directory=True)
+        if not (chart / CHART_FILE).is_file():
+            raise self.fail((*where, "chart"), f"{chart} has no {CHART_FILE}", hint="chart: names a Helm chart folder")
+        values = tuple(
+            self.existing(base, file, (*where, "values", i), directory=False) for i, file in enumerate(entry.values)
+        )
+        return WorkloadInput(chart, values)
+
+    def existing(self, base: Path, entry: str, where: FieldPath, *, directory: bool | None) -> Path:
+        """Referenced files are checked at load time, so a typo fails before any cluster starts.
+
+        ``directory``: True for a folder, False for a file, None for either."""
+        kind = {True: "directory", False: "file", None: "file or directory"}[directory]
         try:
             resolved = (base / entry).resolve()
-            found = resolved.is_dir() if directory else resolved.is_file()
+            found = resolved.exists() if directory is None else resolved.is_dir() if directory else resolved.is_file()
         except (OSError, ValueError, RuntimeError):
             resolved, found = base / entry, False
         if not found:

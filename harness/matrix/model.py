@@ -14,6 +14,7 @@ from typing import Literal
 
 from harness.matrix.spec import ProbeBudget
 from harness.versions import KubeVersion
+from harness.workloads.manifest import WorkloadInput
 
 #: How many minors a kubelet may be older than the apiserver (upstream policy since 1.28).
 KUBELET_MAX_SKEW = 3
@@ -146,7 +147,8 @@ class Matrix:
     provider_budgets: tuple[tuple[str, ProbeBudget], ...] = ()
     #: Component name -> versions, oldest first (clusters start on the first).
     components: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    workloads: tuple[Path, ...] = ()
+    #: Tenant manifests (files, folders, charts with values) replayed before the first hop.
+    workloads: tuple[WorkloadInput, ...] = ()
     allowlist: Path | None = None
 
     def budget_for(self, provider: str) -> ProbeBudget:

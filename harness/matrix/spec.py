@@ -36,8 +36,10 @@ Schema (every key is checked; an unknown key is an error naming its line)::
         platform-crd: {versions: [v1, v2]}
       steps:                           # default for every path without platform_steps
         - {at_hop: 1, component: platform-crd, to: v2, with_kubernetes: true}
-    workloads: [../tenants/prod]       # optional: directories of tenant manifests deployed
-                                       #   before the first hop (relative to this file)
+    workloads:                         # optional: tenant manifests deployed before the
+      - ../tenants/prod                #   first hop (relative to this file): a folder (walked,
+      - ../tenants/app.json            #   .yaml/.yml/.json, List documents), a file, or a
+      - {chart: ../charts/shop, values: [prod.yaml]}  # Helm chart with values files
     allowlist: allowlist.yaml          # optional, relative to this file
 
 Versions are strings: YAML reads an unquoted ``1.30`` as the number 1.3, so numbers are
@@ -65,9 +67,18 @@ a matrix in Python (``gate``, ``repro``).
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from harness.config.validation import NAME_RE, invalid
 from harness.errors import VersionError
@@ -232,6 +243,35 @@ class ProbesSpec(_Spec):
     provider_budgets: dict[ProviderName, ProbeBudget] = Field(default_factory=dict)
 
 
+class WorkloadSpec(_Spec):
+    """A ``workloads:`` entry: a file or folder of manifests (written as a plain string), or a chart."""
+
+    path: RelativePath | None = None
+    chart: RelativePath | None = None
+    values: list[RelativePath] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WorkloadSpec:
+        if (self.path is None) == (self.chart is None):
+            raise invalid(
+                "a workloads entry is a path, or {chart: DIR, values: [FILE]}",
+                hint="e.g. ../tenants/prod or {chart: ../charts/shop, values: [prod.yaml]}",
+            )
+        if self.values and self.chart is None:
+            raise invalid("values apply to a chart only", hint="write {chart: DIR, values: [FILE]}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A plain path is written back as the string a person writes."""
+        return self.path if self.path is not None else handler(self)
+
+
 class MatrixSpec(_Spec):
     """A matrix file as written, before versions are resolved against what is published."""
 
@@ -242,5 +282,5 @@ class MatrixSpec(_Spec):
     scenarios: ScenarioSelectionSpec = Field(default_factory=ScenarioSelectionSpec)
     probes: ProbesSpec = Field(default_factory=ProbesSpec)
     platform: PlatformSpec = Field(default_factory=PlatformSpec)
-    workloads: list[RelativePath] = Field(default_factory=list)
+    workloads: list[WorkloadSpec] = Field(default_factory=list)
     allowlist: RelativePath | None = None

@@ -46,6 +46,9 @@ def merge_reports(sources: list[Path], out: Path) -> Path:
         started=min(s.get("started", 0) for s in summaries),
         finished=max(s.get("finished", 0) for s in summaries),
     )
+    inputs = [s["workload_inputs"] for s in summaries if s.get("workload_inputs")]
+    if inputs:  # every job of one matrix reads the same inputs: the first job's account stands
+        merged["workload_inputs"] = inputs[0]
     (out / SUMMARY_NAME).write_text(json.dumps(merged, indent=2, default=str))
     _merge_junit([s / "junit.xml" for s in sources], out / "junit.xml")
     for source in sources:

@@ -41,6 +41,21 @@ def _manifests(finding: dict[str, Any]) -> list[str]:
     return found
 
 
+def _not_read(inputs: dict[str, Any], bullet: str, markdown: bool) -> list[str]:
+    """Workload input the harness did not read: the verdict covers only what it read."""
+    ignored, hidden = inputs.get("ignored", []), inputs.get("hidden", 0)
+    if not ignored and not hidden:
+        return []
+    lines = ["### Input not read" if markdown else "INPUT NOT READ:"]
+    for path in ignored[:15]:
+        lines.append(f"{bullet}{path} (not .yaml/.yml/.json)")
+    if len(ignored) > 15:
+        lines.append(f"{bullet}... and {len(ignored) - 15} more in summary.json")
+    if hidden:
+        lines.append(f"{bullet}{hidden} hidden file(s)/folder(s) skipped (.git and the like)")
+    return [*lines, ""]
+
+
 def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
     findings = summary.get("findings", [])
     breaking = [f for f in findings if f["severity"] == "breaking"]
@@ -83,6 +98,7 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
         if len(warnings) > 15:
             lines.append(f"{bullet}... and {len(warnings) - 15} more in summary.json")
         lines.append("")
+    lines += _not_read(summary.get("workload_inputs") or {}, bullet, markdown)
     if verdict == "PASS" and not warnings:
         lines.append("Nothing broke: every scenario verified before and after each hop, no detector fired.")
     counts = summary.get("counts", {})

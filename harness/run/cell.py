@@ -37,7 +37,9 @@ from harness.run.readiness import ready_probe, readyz_check
 from harness.run.scenario_driver import DuringHandle, ScenarioDriver
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion
-from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
+from harness.workloads.manifest import WorkloadInput, WorkloadSet
+from harness.workloads.read import read_workloads
+from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, ordered
 
 if TYPE_CHECKING:
     from kubernetes import client
@@ -79,7 +81,7 @@ class CellRun:
         *,
         keep: bool = False,
         components: tuple[tuple[str, tuple[str, ...]], ...] = (),
-        workloads: tuple[Path, ...] = (),
+        workloads: tuple[WorkloadInput, ...] = (),
         allowlist: AllowList | None = None,
         faults: Sequence[Fault] = (),
         progress: ProgressFn = no_progress,
@@ -94,6 +96,7 @@ class CellRun:
         self.keep = keep
         self.components = dict(components)
         self.workloads = list(workloads)
+        self._workload_set: WorkloadSet | None = None
         self.allowlist = allowlist
         self.faults = [f for f in faults if f.applies_to(cell.id)]
         self.platform_versions = {name: versions[0] for name, versions in components}
@@ -134,8 +137,14 @@ class CellRun:
         self.progress(f"platform component {component} at {version}")
         self._timed(f"platform {component}@{version}", lambda: install(cluster.kubeconfig, component, version))
 
+    def workload_set(self) -> WorkloadSet:
+        """The matrix's workload inputs, read once (charts rendered once) per cell."""
+        if self._workload_set is None:
+            self._workload_set = read_workloads(self.workloads)
+        return self._workload_set
+
     def workload_manifests(self) -> list[Manifest]:
-        return [m for directory in self.workloads for m in load_manifests(directory)]
+        return ordered(self.workload_set().manifests)
 
     def replay_workloads(self) -> list[ApplyResult]:
         """Apply the matrix's workload exports for real; every rejection is reported."""
@@ -147,7 +156,7 @@ class CellRun:
         if failed:
             raise AssertionError(
                 "workloads rejected:\n"
-                + "\n".join(f"- {r.manifest.label} ({r.manifest.source}): {r.message}" for r in failed)
+                + "\n".join(f"- {r.manifest.label} ({r.manifest.where}): {r.message}" for r in failed)
             )
         return results
 
@@ -155,7 +164,7 @@ class CellRun:
         """apiVersion -> the manifests (files) that use it, from workloads and scenarios."""
         users: dict[str, list[str]] = {}
         for manifest in self.workload_manifests():
-            users.setdefault(str(manifest.body.get("apiVersion")), []).append(str(manifest.source))
+            users.setdefault(str(manifest.body.get("apiVersion")), []).append(manifest.where)
         for scenario in self.scenarios:
             for body in scenario.manifests():
                 users.setdefault(str(body.get("apiVersion")), []).append(f"scenario {scenario.name}")

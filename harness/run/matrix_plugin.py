@@ -26,6 +26,7 @@ from harness.run.items import CellItem, MatrixFile, stop_after
 from harness.run.stash import CELL_RUNS, MATRIX, RECORD
 from harness.run.summary import ItemResult, Summary
 from harness.session_cleanup import removal_failed
+from harness.workloads.read import read_workloads
 
 NAME = "spin-harness-matrix"
 
@@ -40,6 +41,12 @@ class MatrixPlugin:
         config.stash[CELL_RUNS] = {}
         #: Only the controlling process writes the summary (workers send it their reports).
         self.summary = None if hasattr(config, "workerinput") else Summary(matrix=matrix_option)
+        if self.summary is not None and matrix.workloads:
+            # Read here too, so input that was not read (other file types, hidden files) is in the summary.
+            found = read_workloads(matrix.workloads)
+            self.summary.workload_inputs = found.to_json()
+            for note in found.notes():
+                print(f"spin-harness: workloads: {note}", file=sys.stderr)
         self.report_dir = Path(config.getoption("--report-dir") or "reports/latest")
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

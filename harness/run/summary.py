@@ -42,6 +42,8 @@ class Summary:
     started: float = field(default_factory=time.time)
     items: list[ItemResult] = field(default_factory=list)
     cell_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What the matrix's workload inputs held and what was not read (``WorkloadSet.to_json``).
+    workload_inputs: dict[str, Any] | None = None
 
     def add(self, item: ItemResult, cell: dict[str, Any]) -> None:
         """Add an item, and what it tells about its cell (findings, hop, timings, repro...)."""
@@ -66,7 +68,10 @@ class Summary:
             data = self.cell_data.get(cell_id, {})
             cell.update({k: v for k, v in data.items() if k != "findings"})
             cell["findings"] = data.get("findings", [])
-        return finalise(self.matrix, list(cells.values()), self.started, time.time())
+        out = finalise(self.matrix, list(cells.values()), self.started, time.time())
+        if self.workload_inputs is not None:
+            out["workload_inputs"] = self.workload_inputs
+        return out
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ class Product(enum.StrEnum):
     KIND = "kind"
     K3D = "k3d"
     TRAEFIK = "traefik"
+    HELM = "helm"
 
 
 class Component(enum.StrEnum):
@@ -44,6 +45,7 @@ class Component(enum.StrEnum):
     KIND = "kind"
     K3D = "k3d"
     TRAEFIK = "traefik"
+    HELM = "helm"
 
     @property
     def product(self) -> Product:
@@ -61,6 +63,7 @@ _PRODUCT_OF = {
     Component.KIND: Product.KIND,
     Component.K3D: Product.K3D,
     Component.TRAEFIK: Product.TRAEFIK,
+    Component.HELM: Product.HELM,
 }
 
 
@@ -100,6 +103,9 @@ K3D_VERSION = "v5.8.3"
 #: The ingress controller of kind clusters. v2: v3's go.mod replaces a module by a local
 #: directory the module proxy cannot serve (github.com/traefik/traefik/dynamic/ext).
 TRAEFIK_VERSION = "v2.11.0"
+
+#: Helm, for rendering tenant charts (``helm template``); v3, the line tenant charts target.
+HELM_VERSION = "v3.21.4"
 
 
 @dataclass(frozen=True)

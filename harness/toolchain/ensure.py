@@ -25,6 +25,7 @@ from harness.paths import cache_root
 from harness.toolchain import goproxy
 from harness.toolchain.components import (
     CONTAINERD_VERSION,
+    HELM_VERSION,
     K3D_VERSION,
     KIND_VERSION,
     KWOK_VERSION,
@@ -124,6 +125,7 @@ def ensure(
         Product.KIND: KIND_VERSION,
         Product.K3D: K3D_VERSION,
         Product.TRAEFIK: TRAEFIK_VERSION,
+        Product.HELM: HELM_VERSION,
     }
     if Product.COREDNS in by_product or Product.PAUSE in by_product:
         images = kubeadm_image_versions(version, config, progress)
@@ -276,6 +278,7 @@ _VERSION_ARGS = {
     Component.KIND: ["version"],
     Component.K3D: ["version"],
     Component.TRAEFIK: ["version"],
+    Component.HELM: ["version"],
 }
 
 

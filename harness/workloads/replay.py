@@ -13,26 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client, dynamic
 
-from harness.errors import InputError
 from harness.kube.client import api_client
-from harness.workloads.export import APPLY_ORDER, INDEX
+from harness.workloads.export import APPLY_ORDER
+from harness.workloads.manifest import Manifest
+from harness.workloads.read import read_workloads
+
+__all__ = ["FIELD_MANAGER", "ApplyResult", "Manifest", "apply_manifests", "load_manifests", "ordered"]
 
 FIELD_MANAGER = "spin-harness"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    source: Path
-    body: dict[str, Any]
-
-    @property
-    def label(self) -> str:
-        meta = self.body.get("metadata", {})
-        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
-        return f"{self.body.get('apiVersion')} {self.body.get('kind')} {where}{meta.get('name')}"
 
 
 @dataclass(frozen=True)
@@ -43,28 +33,13 @@ class ApplyResult:
     warnings: tuple[str, ...] = ()
 
 
-def load_manifests(directory: Path) -> list[Manifest]:
-    """Every manifest under ``directory``; bad YAML names the file and line."""
-    if not directory.is_dir():
-        raise InputError(f"{directory}: not a directory of manifests")
-    manifests: list[Manifest] = []
-    for path in sorted(directory.rglob("*.yaml")):
-        if path.name == INDEX:
-            continue
-        try:
-            documents = list(yaml.safe_load_all(path.read_text()))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise InputError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-        for document in documents:
-            if document is None:
-                continue
-            if not isinstance(document, dict) or not document.get("apiVersion") or not document.get("kind"):
-                raise InputError(f"{path}: not a Kubernetes manifest (apiVersion and kind are required)")
-            if not document.get("metadata", {}).get("name"):
-                raise InputError(f"{path}: {document['kind']} has no metadata.name")
-            manifests.append(Manifest(path, document))
+def load_manifests(path: Path) -> list[Manifest]:
+    """Every object of a file, folder or chart (``harness.workloads.read``), in apply order."""
+    return ordered(read_workloads([path]).manifests)
+
+
+def ordered(manifests: list[Manifest]) -> list[Manifest]:
+    """Namespaces, then CRDs, then what others refer to (``APPLY_ORDER``), then the rest."""
     return sorted(manifests, key=_order)
 
 
@@ -84,7 +59,7 @@ def apply_manifests(kubeconfig: Path, manifests: list[Manifest], *, dry_run: boo
     with contextlib.closing(api_client(kubeconfig)) as api:
         dyn = dynamic.DynamicClient(api)
         for manifest in manifests:
-            body = manifest.body
+            body = applyable(manifest.body)
             try:
                 resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
                 kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
@@ -100,6 +75,22 @@ def apply_manifests(kubeconfig: Path, manifests: list[Manifest], *, dry_run: boo
             except dynamic.exceptions.DynamicApiError as exc:
                 results.append(ApplyResult(manifest, False, _api_message(exc)))
     return results
+
+
+#: What a server wrote into an object it served (``kubectl get -o yaml`` keeps it); applying it
+#: back fails (a resourceVersion or uid is a precondition on an object that does not exist yet).
+_SERVER_METADATA = ("uid", "resourceVersion", "selfLink", "managedFields", "creationTimestamp", "generation")
+
+
+def applyable(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the server's bookkeeping (status, identity), so a dump replays like a manifest."""
+    metadata = body.get("metadata")
+    if "status" not in body and not (isinstance(metadata, dict) and set(metadata) & set(_SERVER_METADATA)):
+        return body
+    out = {k: v for k, v in body.items() if k != "status"}
+    if isinstance(metadata, dict):
+        out["metadata"] = {k: v for k, v in metadata.items() if k not in _SERVER_METADATA}
+    return out
 
 
 def _api_message(exc: Exception) -> str:

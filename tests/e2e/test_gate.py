@@ -106,4 +106,4 @@ def test_gate_bad_input_exits_2(tmp_path: Path) -> None:
     missing = spin(
         "gate", "--from", "1.36", "--to", "1.37", "--workloads", str(tmp_path / "nope"), "--report", str(tmp_path / "r")
     )
-    assert missing.returncode == 2 and "is not a directory" in missing.stderr
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

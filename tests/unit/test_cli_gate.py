@@ -18,6 +18,7 @@ from harness.cli import gate, main
 from harness.matrix import load_matrix
 from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion
+from harness.workloads.manifest import WorkloadInput
 
 #: Newest patches v1.35.4, v1.36.3, v1.37.2, as the module proxy might publish them.
 AVAILABLE = [KubeVersion(1, minor, patch) for minor, count in ((35, 5), (36, 4), (37, 3)) for patch in range(count)]
@@ -82,7 +83,7 @@ def test_gate_repro_command_points_into_the_report_directory(
 
     loaded = fake_run.calls[0]["loaded"]
     assert [c.id for c in loaded.cells] == [repro[2]]
-    assert loaded.workloads == (export.resolve(),)
+    assert loaded.workloads == (WorkloadInput(export.resolve()),)
     assert loaded.components == (("platform-crd", ("v1", "v2")),)
     assert loaded.scenarios.include == ("none-*", "tenant-rbac")
     assert (loaded.budget.api_max_outage_seconds, loaded.budget.min_availability) == (15.0, 0.05)
@@ -120,3 +121,28 @@ def test_gate_bad_flag_values_name_the_flag(
     err = capsys.readouterr().err
     assert code == 2 and needle in err, err
     assert fake_run.calls == [] and not report.exists()
+
+
+def test_gate_reads_its_workloads_before_any_cluster_and_names_what_it_did_not_read(
+    tmp_path: Path, fake_run: FakeRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "tenants"
+    folder.mkdir()
+    (folder / "cm.yml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: t}\n")
+    (folder / "notes.txt").write_text("x\n")
+    report = str(tmp_path / "r")
+    assert main(["gate", "--from", "1.36", "--to", "1.37", "--workloads", str(folder), "--report", report]) == 1
+    assert (
+        f"workloads: ignored 1 file(s) that are not .yaml/.yml/.json: {folder / 'notes.txt'}" in capsys.readouterr().out
+    )
+    assert fake_run.calls[0]["loaded"].workloads == (WorkloadInput(folder.resolve()),)
+
+    values = tmp_path / "values.yaml"
+    values.write_text("a: 1\n")
+    argv = ["gate", "--from", "1.36", "--to", "1.37", "--workloads", str(folder), "--values", str(values)]
+    assert main([*argv, "--report", report]) == 2
+    assert "--values: given, but none of" in capsys.readouterr().err
+    (folder / "bad.json").write_text("{")
+    assert main(["gate", "--from", "1.36", "--to", "1.37", "--workloads", str(folder), "--report", report]) == 2
+    assert f"{folder / 'bad.json'}:1:2: document 1: invalid JSON" in capsys.readouterr().err
+    assert len(fake_run.calls) == 1, "no run starts on unreadable input"

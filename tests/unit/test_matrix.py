@@ -27,6 +27,7 @@ from harness.matrix import (
 )
 from harness.matrix.model import PlatformStep
 from harness.versions import KubeVersion
+from harness.workloads.manifest import WorkloadInput
 
 REPO = Path(__file__).resolve().parents[2]
 MATRICES = REPO / "matrices"
@@ -496,7 +497,7 @@ def test_missing_allowlist_and_workloads(tmp_path: Path) -> None:
     path.write_text(base + "allowlist: nope.yaml\n")
     assert f"{path}:5: allowlist: no file {tmp_path / 'nope.yaml'}" in load_error(path)
     path.write_text(base + "workloads:\n  - tenants\n")
-    assert f"{path}:6: workloads[0]: no directory {tmp_path / 'tenants'}" in load_error(path)
+    assert f"{path}:6: workloads[0]: no file or directory {tmp_path / 'tenants'}" in load_error(path)
 
 
 def test_allowlist_and_workloads_resolve_relative_to_the_matrix(tmp_path: Path) -> None:
@@ -515,7 +516,29 @@ def test_allowlist_and_workloads_resolve_relative_to_the_matrix(tmp_path: Path) 
     )
     matrix = load_matrix(path, AVAILABLE)
     assert matrix.allowlist == (tmp_path / "allow.yaml").resolve()
-    assert matrix.workloads == ((tmp_path / "tenants").resolve(),)
+    assert matrix.workloads == (WorkloadInput((tmp_path / "tenants").resolve()),)
+
+
+def test_workloads_may_be_files_and_charts_with_values(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "Chart.yaml").write_text("apiVersion: v2\nname: shop\nversion: 0.1.0\n")
+    (tmp_path / "prod.yaml").write_text("replicas: 2\n")
+    (tmp_path / "dump.json").write_text("{}")
+    base = 'name: refs\nproviders: [local]\npaths:\n  - {from: "1.35", to: "1.36"}\nworkloads:\n'
+    path = tmp_path / "m.yaml"
+    path.write_text(base + "  - dump.json\n  - {chart: shop, values: [prod.yaml]}\n")
+    assert load_matrix(path, AVAILABLE).workloads == (
+        WorkloadInput((tmp_path / "dump.json").resolve()),
+        WorkloadInput((tmp_path / "shop").resolve(), ((tmp_path / "prod.yaml").resolve(),)),
+    )
+    path.write_text(base + "  - {chart: shop, values: [prod.yaml, nope.yaml]}\n")
+    assert f"{path}:6: workloads[0].values[1]: no file {tmp_path / 'nope.yaml'}" in load_error(path)
+    path.write_text(base + "  - {chart: ., values: [prod.yaml]}\n")
+    assert f"{path}:6: workloads[0].chart: {tmp_path} has no Chart.yaml" in load_error(path)
+    path.write_text(base + "  - {path: shop, values: [prod.yaml]}\n")
+    assert f"{path}:6: workloads[0]: values apply to a chart only" in load_error(path)
+    path.write_text(base + "  - {chart: shop, value: [prod.yaml]}\n")
+    assert f"{path}:6: workloads[0].value: unknown field" in load_error(path)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from harness.matrix.spec import (
     ProbeBudget,
     ProbesSpec,
     ScenarioSelectionSpec,
+    WorkloadSpec,
 )
 
 MATRICES = Path(__file__).resolve().parents[2] / "matrices"
@@ -44,7 +45,11 @@ def test_everything_a_spec_can_say_survives_a_round_trip(tmp_path: Path) -> None
             components={"platform-crd": ComponentSpec(versions=["2026.1", "2026.10", "yes"])},
             steps=[PlatformStepSpec(at_hop=1, component="platform-crd", to="2026.10", with_kubernetes=True)],
         ),
-        workloads=[str(tmp_path / "tenants with spaces"), "../relative"],
+        workloads=[
+            WorkloadSpec(path=str(tmp_path / "tenants with spaces")),
+            WorkloadSpec(path="../relative"),
+            WorkloadSpec(chart="charts/shop", values=["prod.yaml", "on: yes.yaml"]),
+        ],
         allowlist="allowlist.yaml",
     )
     assert reload(write_matrix(spec, tmp_path / "nested" / "m.yaml")) == spec

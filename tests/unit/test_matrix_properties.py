@@ -190,7 +190,7 @@ SCHEMA_KEYS = [
     "name", "description", "providers", "paths", "from", "to", "hops", "nodes_lag", "platform_steps",
     "scenarios", "include", "exclude", "probes", "budget", "api_max_outage_seconds", "min_availability",
     "platform", "components", "versions", "steps", "at_hop", "component", "with_kubernetes",
-    "workloads", "allowlist",
+    "workloads", "allowlist", "chart", "values", "path",
 ]  # fmt: skip
 SCALARS = st.one_of(
     st.none(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -209,3 +210,35 @@ replace github.com/cucumber/godog => github.com/cucumber/godog v0.13.0
         "github.com/old/lib v1.2.0 => github.com/new/lib v1.3.0",
         "github.com/cucumber/godog => github.com/cucumber/godog v0.13.0",
     ]
+
+
+def test_helm_is_stamped_with_its_version_and_the_kubernetes_minor_its_client_go_speaks() -> None:
+    from harness.toolchain.components import Product
+    from harness.toolchain.pinned import PINNED
+
+    helm = PINNED[Product.HELM]
+    gomod = "module helm.sh/helm/v3\n\nrequire (\n\tk8s.io/api v0.36.2\n\tk8s.io/client-go v0.36.2\n)\n"
+    flags = helm.stamp("v3.21.4", gomod).split()
+    assert "helm.sh/helm/v3/internal/version.version=v3.21.4" in flags
+    assert "helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36" in flags
+    assert "helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1" in flags
+    assert (helm.module, helm.package) == ("helm.sh/helm/v3", "helm.sh/helm/v3/cmd/helm")
+    assert helm.stamp("v3.21.4", "module x\n") == "-X helm.sh/helm/v3/internal/version.version=v3.21.4"
+
+
+def test_pinned_tools_go_through_the_cache_and_the_version_check(tmp_path: Path) -> None:
+    from harness.toolchain.components import HELM_VERSION, KIND_VERSION
+    from harness.toolchain.tools import ensure_tool
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    fake_binary(flat / "helm", f'version.BuildInfo{{Version:"{HELM_VERSION}"}}')
+    config = ToolchainConfig(sources=("dir",), bin_dir=flat, root=tmp_path / "cache")
+    helm = ensure_tool("helm", config=config)
+    assert helm == tmp_path / "cache" / "helm" / HELM_VERSION / "helm"
+    assert json.loads((helm.parent / "manifest.json").read_text())["components"]["helm"]["source"] == "dir"
+    fake_binary(flat / "kind", "kind v0.1.0")
+    with pytest.raises(ToolchainError, match=re.escape(f"expected {KIND_VERSION}")):
+        ensure_tool(Component.KIND, config=config)
+    with pytest.raises(ToolchainError, match="kubectl is not a standalone tool"):
+        ensure_tool("kubectl", config=config)
