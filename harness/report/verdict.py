@@ -1,12 +1,15 @@
 """The gate's verdict: one screen for the terminal and the same in Markdown for a change ticket.
 
 Breaking findings come first, each with where it happened, which manifest is affected and the
-fix when one is known (the replacement API version); then failed steps; then warnings.
+fix when one is known (the replacement API version); then failed steps; then warnings; then the
+release notes that explain findings (information only: they never change the verdict).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from harness.report.release_notes import verdict_lines
 
 
 def _fix(finding: dict[str, Any]) -> str:
@@ -72,6 +75,7 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
         if len(warnings) > 15:
             lines.append(f"{bullet}... and {len(warnings) - 15} more in summary.json")
         lines.append("")
+    lines += verdict_lines(summary, markdown=markdown)
     if verdict == "PASS" and not warnings:
         lines.append("Nothing broke: every scenario verified before and after each hop, no detector fired.")
     counts = summary.get("counts", {})

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.releasenotes.relate import attach_related
+
 SUMMARY_NAME = "summary.json"
 SCHEMA_VERSION = 1
 
@@ -79,6 +81,7 @@ def finalise(matrix: str, cells: list[dict[str, Any]], started: float, finished:
         breaking = any(f["severity"] == "breaking" for f in cell.get("findings", []))
         skipped = bool(cell["items"]) and all(i["outcome"] == "skipped" for i in cell["items"])
         cell["verdict"] = "failed" if failed or breaking else ("skipped" if skipped else "passed")
+    attach_related(cells)
     findings = [f | {"cell": c["id"]} for c in cells for f in c.get("findings", [])]
     verdicts = [c["verdict"] for c in cells]
     return {
