@@ -95,11 +95,14 @@ def term_pattern(text: str, term_type: str) -> re.Pattern[str]:
     return re.compile(f"{_LEFT}(?:{'|'.join(dict.fromkeys(variants))}){_RIGHT}")
 
 
-def _segments(token: str) -> tuple[str, ...]:
-    """``Node.Status.DeclaredFeatures`` -> (status, declaredFeatures): a leading type name dropped,
-    the rest as JSON field names."""
+def _segments(token: str, kinds: set[str]) -> tuple[str, ...]:
+    """``Service.Spec.ExternalIPs`` -> (spec, externalIPs): the rest as JSON field names once a
+    leading kind the tenants use, or a ``...Spec``/``...Status`` type, is dropped. Any other
+    leading type (``AllowlistEntry.Command``) is a Go type no tenant object is: no path."""
     parts = [p.removesuffix("[]") for p in token.split(".")]
-    if parts and parts[0][:1].isupper():
+    if parts[0][:1].isupper():
+        if parts[0] not in kinds and not parts[0].endswith(("Spec", "Status")):
+            return ()
         parts = parts[1:]
     return tuple(p[:1].lower() + p[1:] for p in parts)
 
@@ -112,9 +115,10 @@ def _contains(path: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
 def path_matches(text: str, use: TenantUse) -> list[Match]:
     """The dotted paths ``text`` names that the objects set."""
     found: dict[str, set[str]] = {}
+    kinds = use.kinds()
     for token in _DOTTED.findall(text):
-        wanted = _segments(token)
-        if not wanted or all(s in _PLAIN_SEGMENTS for s in wanted):
+        wanted = _segments(token, kinds)
+        if len(wanted) < 2 or all(s in _PLAIN_SEGMENTS for s in wanted):
             continue
         for path, who in use.paths.items():
             if _contains(path, wanted):

@@ -3,7 +3,8 @@
 From each object: its kind, its API version and group, the distinctive field names it sets
 (camelCase names such as ``fsGroup`` or ``jobTemplate``; plain words such as ``name`` or
 ``image`` would match half of every changelog), its volume types, the keys of its prefixed
-annotations and labels, and enum-like values (``PreferClose``, ``RuntimeDefault``). Every
+annotations and labels, and enum-like values (``PreferClose``, ``RuntimeDefault``; not a
+reference's ``kind: ClusterRole``, which names another object, not a feature). Every
 field path is kept too, so a note's dotted path (``.spec.externalIPs``) can be checked against
 them. Only names are taken, never values of data, env, args or annotations: secrets must not
 reach a report.
@@ -167,7 +168,7 @@ def object_terms(body: dict[str, Any], who: str, use: TenantUse) -> None:
         use.paths.setdefault((*path, key), set()).add(who)
         if (_CAMEL.match(key) and key not in COMMON_FIELDS) or key in DISTINCT_WORDS:
             use.add(Term(key, FIELD), who)
-        if isinstance(value, str) and _ENUM.match(value) and key not in _NO_VALUES:
+        if isinstance(value, str) and _ENUM.match(value) and key not in _NO_VALUES and key != "kind":
             use.add(Term(value, VALUE), who)
 
 

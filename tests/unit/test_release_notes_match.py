@@ -190,6 +190,29 @@ def test_a_dotted_path_in_a_note_matches_only_objects_that_set_it() -> None:
     assert all(n.entry.pr_number != 137293 for n in match_entries(entries(36, "v1.36.0"), tenant_use([("s", plain)])))
 
 
+def test_go_type_paths_and_referenced_kinds_are_not_what_tenants_use() -> None:
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "b"},
+        "roleRef": {"kind": "ClusterRole", "name": "view", "apiGroup": "rbac.authorization.k8s.io"},
+    }
+    job = deployment([])
+    job["spec"]["template"]["spec"]["containers"][0]["command"] = ["run"]
+    use = tenant_use([("binding", binding), ("job", job)])
+    assert not any(t.text == "ClusterRole" for t in use.terms)
+    for text in (
+        "Renamed `AllowlistEntry.Name` to `AllowlistEntry.Command` in the credential plugin allowlist.",
+        "Cluster administrators should restrict the `nodes/logs` ClusterRole to trusted users.",
+    ):
+        assert match_entry(Entry("v1.36.0", "Deprecation", text, 1), use, "1.36") is None
+    spec_path = Entry("v1.36.0", "Deprecation", "Deprecated `Deployment.Spec.Template.Spec.Containers.Command`.", 1)
+    note = match_entry(spec_path, use, "1.36")
+    assert note is not None and [m.term.text for m in note.matches if m.term.type == "field-path"] == [
+        "spec.template.spec.containers.command"
+    ]
+
+
 def test_everyday_kinds_alone_never_make_a_note() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {}}
