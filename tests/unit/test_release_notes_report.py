@@ -143,7 +143,7 @@ def test_the_html_report_shows_notes_beside_findings_and_in_their_own_section(tm
     assert "v1.37.0 API Change #140244" in beside and "Unix permission bits" in beside
     assert "Added a `protocol` field to `httpGet` probes" in notes_section
     assert 'title="volume: apps/v1 Deployment tenant-a/web (web.yaml)">emptyDir</code>' in notes_section
-    assert "not in its changelog yet: v1.37.2" in notes_section
+    assert "not in this module's changelog yet: v1.37.2" in notes_section
     assert '<a href="https://github.com/kubernetes/kubernetes/pull/139429">#139429</a>' in notes_section
 
 
