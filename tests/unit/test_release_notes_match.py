@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import HarnessError
+from harness.matrix import ProbeBudget
 from harness.releasenotes.hop import OK, PARTIAL, UNAVAILABLE, hop_notes
 from harness.releasenotes.locate import MODE_VARIABLE, MinorPlan, cached_modules, crossed, locate
 from harness.releasenotes.match import match_entries, match_entry
 from harness.releasenotes.parse import Entry, parse_changelog
 from harness.releasenotes.terms import ANNOTATION, FIELD, KIND, VALUE, VOLUME, Term, tenant_use
+from harness.run.cell import CellRun, HopRecord
 from harness.versions import KubeVersion
 
 DATA = Path(__file__).parent / "data" / "changelogs"
@@ -276,3 +280,30 @@ def test_a_broken_changelog_makes_the_notes_unavailable_with_the_file_named(
     result = hop_notes("a>b", V("v1.36.3"), V("v1.37.2"), [], cache=tmp_path)
     assert result["status"] == UNAVAILABLE
     assert "CHANGELOG-1.37.md: no release heading" in result["reason"]
+
+
+# -- the cell's part -------------------------------------------------------------------------
+
+
+def test_the_cell_matches_its_workload_manifests_and_reports_a_broken_input_as_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "gomodcache"
+    extracted(cache, "v1.37.2", 37, (DATA / "CHANGELOG-1.37.md").read_text())
+    monkeypatch.setenv("GOMODCACHE", str(cache))
+    monkeypatch.setenv(MODE_VARIABLE, "cache")
+    workloads = tmp_path / "export" / "tenant-a"
+    workloads.mkdir(parents=True)
+    (workloads / "web.yaml").write_text(yaml.safe_dump(deployment([{"name": "s", "emptyDir": {}}])))
+    cell: Any = SimpleNamespace(id="local:v1.36.3>v1.37.2")
+    record = HopRecord(1, "v1.36.3", "v1.37.2")
+    run = CellRun(cell, None, [], ProbeBudget(), tmp_path, workloads=(tmp_path / "export",))  # type: ignore[arg-type]
+    notes = run.release_notes(record)
+    assert notes["status"] == OK and notes["hop"] == record.label
+    (note,) = notes["notes"]
+    assert note["pr_number"] == 140244
+    assert note["terms"][0]["objects"] == [f"apps/v1 Deployment tenant-a/web ({workloads / 'web.yaml'})"]
+    assert "release notes" in run.timings
+    broken = CellRun(cell, None, [], ProbeBudget(), tmp_path, workloads=(tmp_path / "nowhere",))  # type: ignore[arg-type]
+    failed = broken.release_notes(record)
+    assert failed["status"] == UNAVAILABLE and "InputError" in failed["reason"] and "nowhere" in failed["reason"]
