@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.releasenotes.locate import MODE_VARIABLE, Located, crossed, locate, mode, module_cache
+from harness.releasenotes.locate import MODE_VARIABLE, Located, crossed, locate, mode
 from harness.releasenotes.match import match_entries
 from harness.releasenotes.terms import tenant_use
+from harness.toolchain import goproxy
 from harness.versions import KubeVersion
 
 OK = "ok"
@@ -51,7 +52,7 @@ def hop_notes(
     if chosen == "off":
         return result | {"status": UNAVAILABLE, "reason": f"turned off ({MODE_VARIABLE}=off)"}
     try:
-        where = cache or module_cache()
+        where = cache or goproxy.module_cache()
     except (HarnessError, OSError, subprocess.SubprocessError) as exc:
         return result | {"status": UNAVAILABLE, "reason": f"cannot find the Go module cache: {exc}"}
     located: list[Located] = []

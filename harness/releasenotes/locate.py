@@ -193,15 +193,3 @@ def _newest_published(minor: int) -> KubeVersion | None:
     """The newest patch of ``minor`` the module proxy serves (the version list is cached)."""
     patches = [v for v in goproxy.published_versions() if v.minor == minor]
     return max(patches) if patches else None
-
-
-def module_cache() -> Path:
-    """Where the Go module cache is: ``GOMODCACHE``, else ``go env GOMODCACHE``, else ~/go/pkg/mod."""
-    configured = os.environ.get("GOMODCACHE")
-    if configured:
-        return Path(configured)
-    try:
-        out = goproxy.run_go(["env", "GOMODCACHE"], timeout=30).strip()
-    except (HarnessError, OSError):
-        out = ""
-    return Path(out) if out else Path.home() / "go" / "pkg" / "mod"
