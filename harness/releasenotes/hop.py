@@ -9,7 +9,7 @@ notes were read for some minors but not others is ``partial``.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,6 @@ OK = "ok"
 PARTIAL = "partial"
 UNAVAILABLE = "unavailable"
 
-Locator = Callable[..., Located]
-
 
 def hop_notes(
     label: str,
@@ -34,12 +32,12 @@ def hop_notes(
     objects: Iterable[tuple[str, dict[str, Any]]],
     *,
     cache: Path | None = None,
-    locator: Locator = locate,
 ) -> dict[str, Any]:
     """The release notes of the releases ``source`` -> ``target`` crosses that mention ``objects``.
 
     ``objects`` are ``(label, body)`` pairs: the tenants' manifests. The result is plain data for
-    ``summary.json`` (``status``, ``reason``, ``changelogs``, ``considered``, ``notes``).
+    ``summary.json`` (``status``, ``reason``, ``changelogs``, ``considered``, ``notes``);
+    ``cache`` is the Go module cache (``goproxy.module_cache()`` when not given).
     """
     result: dict[str, Any] = {"hop": label, "status": OK, "reason": "", "changelogs": [], "considered": 0, "notes": []}
     plans = crossed(source, target)
@@ -51,15 +49,12 @@ def hop_notes(
         return result | {"status": UNAVAILABLE, "reason": str(exc)}
     if chosen == "off":
         return result | {"status": UNAVAILABLE, "reason": f"turned off ({MODE_VARIABLE}=off)"}
-    try:
-        where = cache or goproxy.module_cache()
-    except (HarnessError, OSError, subprocess.SubprocessError) as exc:
-        return result | {"status": UNAVAILABLE, "reason": f"cannot find the Go module cache: {exc}"}
+    where = cache or goproxy.module_cache()
     located: list[Located] = []
     problems: list[str] = []
     for plan in plans:
         try:
-            located.append(locator(plan, where, download=chosen == "download"))
+            located.append(locate(plan, where, download=chosen == "download"))
         except (HarnessError, OSError, subprocess.SubprocessError) as exc:
             problems.append(f"1.{plan.minor}: {exc}")
     entries = [(f"1.{found.plan.minor}", entry) for found in located for entry in found.entries()]
