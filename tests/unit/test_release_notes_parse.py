@@ -192,3 +192,15 @@ def test_generated_changelogs_parse_back_to_what_was_written(
             if written["pr"] is not None:
                 assert entry.authors == tuple(written["authors"])  # type: ignore[arg-type]
                 assert entry.sigs == tuple(written["sigs"])  # type: ignore[arg-type]
+
+
+_PREFIX = st.sampled_from(["- ", " - ", "  ", "## ", "### ", "# v1.37.0", "## Urgent Upgrade Notes", "x", ""])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_PREFIX, st.text(max_size=20)), max_size=30))
+def test_any_text_under_a_release_heading_parses_without_error(parts: list[tuple[str, str]]) -> None:
+    lines = ["# v1.37.0"] + [prefix + " ".join(text.splitlines()) for prefix, text in parts]
+    parsed = parse_changelog("\n".join(lines))
+    for entries in parsed.releases.values():
+        assert all(e.text and e.line >= 1 for e in entries)
