@@ -34,6 +34,8 @@ from harness.releasenotes.terms import (
 )
 
 MIN_SCORE = 2
+#: Objects named per matched term in the report; a big export would otherwise list thousands.
+MAX_OBJECTS = 20
 #: Path segments every object has; a dotted path made only of these says nothing.
 _PLAIN_SEGMENTS = frozenset(
     {"spec", "status", "metadata", "name", "namespace", "template", "containers", "items", "type", "value", "key"}
@@ -49,7 +51,13 @@ class Match:
     objects: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"term": self.term.text, "type": self.term.type, "objects": list(self.objects)}
+        """The term, its type, and the first ``MAX_OBJECTS`` objects using it (of ``objects_total``)."""
+        return {
+            "term": self.term.text,
+            "type": self.term.type,
+            "objects": list(self.objects[:MAX_OBJECTS]),
+            "objects_total": len(self.objects),
+        }
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.matrix import ProbeBudget
 from harness.releasenotes.hop import OK, PARTIAL, UNAVAILABLE, hop_notes
 from harness.releasenotes.locate import MODE_VARIABLE, MinorPlan, cached_modules, crossed, locate
-from harness.releasenotes.match import match_entries, match_entry
+from harness.releasenotes.match import MAX_OBJECTS, match_entries, match_entry
 from harness.releasenotes.parse import Entry, parse_changelog
 from harness.releasenotes.terms import ANNOTATION, FIELD, KIND, VALUE, VOLUME, Term, tenant_use
 from harness.run.cell import CellRun, HopRecord
@@ -307,3 +307,10 @@ def test_the_cell_matches_its_workload_manifests_and_reports_a_broken_input_as_u
     broken = CellRun(cell, None, [], ProbeBudget(), tmp_path, workloads=(tmp_path / "nowhere",))  # type: ignore[arg-type]
     failed = broken.release_notes(record)
     assert failed["status"] == UNAVAILABLE and "InputError" in failed["reason"] and "nowhere" in failed["reason"]
+
+
+def test_a_term_used_by_many_objects_names_a_few_and_counts_them() -> None:
+    objects = [(f"dep-{n}", deployment([{"name": "s", "emptyDir": {}}])) for n in range(45)]
+    (note,) = [n for n in match_entries(entries(37, "v1.37.0"), tenant_use(objects)) if n.entry.pr_number == 140244]
+    (term,) = note.to_json()["terms"]
+    assert term["objects_total"] == 45 and len(term["objects"]) == MAX_OBJECTS
