@@ -7,13 +7,12 @@ the doctor answers in seconds, offline, and never starts a build or asks the mod
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 from harness.doctor.result import CheckResult
 from harness.paths import cache_root
+from harness.toolchain import goproxy
 from harness.toolchain.manifest import MANIFEST_NAME, Manifest
 from harness.versions import KubeVersion
 
@@ -31,22 +30,9 @@ def cached_published_versions() -> list[KubeVersion]:
         return []
 
 
-def _module_cache() -> Path:
-    configured = os.environ.get("GOMODCACHE")
-    if configured:
-        return Path(configured)
-    try:
-        out = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, timeout=30, check=False)
-        if out.stdout.strip():
-            return Path(out.stdout.strip())
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return Path.home() / "go" / "pkg" / "mod"
-
-
 def go_needed_by_newest_kubernetes() -> tuple[str, str]:
     """(Go version, where that came from): the newest cached Kubernetes go.mod, or the known minimum."""
-    downloads = _module_cache() / "cache" / "download" / "k8s.io" / "kubernetes" / "@v"
+    downloads = goproxy.module_cache() / "cache" / "download" / "k8s.io" / "kubernetes" / "@v"
     for version in reversed(cached_published_versions()):
         gomod = downloads / f"{version}.mod"
         if gomod.is_file():

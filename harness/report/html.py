@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.report.release_notes import html_data
 from harness.report.svg import timeline_svg
 from harness.run.blame import HARNESS, item_blame
 
@@ -87,6 +88,7 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
             hops=hops,
             failed_items=failed_items,
             skipped_steps=skipped_steps,
+            release_notes=html_data(summary),
             steps_recorded=any(i.get("steps") for c in summary["cells"] for i in c["items"]),
             artifacts_exist=lambda path: bool(path) and Path(path).exists(),
             relative=lambda path: _relative(path, report_dir),

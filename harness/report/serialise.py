@@ -70,7 +70,9 @@ def junit_properties(record: ItemRecord) -> list[tuple[str, object]]:
     if record.timings is not None:
         properties.append(("timings", dict(record.timings)))
     if record.hop is not None:
-        properties.append(("hop", hop_json(record.hop)))
+        # Release notes can run to pages: summary.json and the HTML report carry them.
+        hop = {k: v for k, v in hop_json(record.hop).items() if k != "release_notes"}
+        properties.append(("hop", hop))
     if record.findings is not None:
         properties.append(("findings", [f.to_json() for f in record.findings]))
     if record.kubeconfig is not None:

@@ -5,13 +5,15 @@
 before anything else: a reader must not take an unfinished run for a verdict on the upgrade.
 Then breaking findings (also those found before the error), each with where it happened, which
 manifest is affected and the fix when one is known (the replacement API version); then the
-steps where a tenant promise broke; then warnings.
+steps where a tenant promise broke; then warnings; then the release notes that explain findings
+(information only: they never change the verdict).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from harness.report.release_notes import verdict_lines
 from harness.run.blame import PLATFORM, harness_errors, item_blame
 
 #: The word for each run verdict; ``empty`` (every cell skipped) is the harness's failure too.
@@ -99,6 +101,7 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
             lines.append(f"{bullet}... and {len(warnings) - 15} more in summary.json")
         lines.append("")
     lines += _not_read(summary.get("workload_inputs") or {}, bullet, markdown)
+    lines += verdict_lines(summary, markdown=markdown)
     if verdict == "PASS" and not warnings:
         lines.append("Nothing broke: every scenario verified before and after each hop, no detector fired.")
     counts = summary.get("counts", {})

@@ -31,6 +31,7 @@ from harness.platform_layer import install
 from harness.progress import ProgressFn, no_progress
 from harness.providers import Cluster, ClusterProvider
 from harness.providers.common.logs import log_tail
+from harness.releasenotes.hop import hop_notes, unavailable
 from harness.run.artifacts import artifact_dir_name, collect_artifacts
 from harness.run.faults import Fault, FaultTimer
 from harness.run.readiness import ready_probe, readyz_check
@@ -57,6 +58,8 @@ class HopRecord:
     timelines: list[disruption.Timeline] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    #: ``harness.releasenotes.hop.hop_notes`` for an upgrade hop: information, never a verdict.
+    release_notes: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -170,6 +173,29 @@ class CellRun:
                 users.setdefault(str(body.get("apiVersion")), []).append(f"scenario {scenario.name}")
         return users
 
+    def tenant_objects(self) -> list[tuple[str, dict[str, Any]]]:
+        """(label, body) of every manifest the workloads and scenarios apply: what tenants use."""
+        objects = [(f"{m.label} ({m.source})", m.body) for m in self.workload_manifests()]
+        for scenario in self.scenarios:
+            for body in scenario.manifests():
+                meta = body.get("metadata") or {}
+                objects.append((f"scenario {scenario.name}: {body.get('kind')} {meta.get('name', '')}", body))
+        return objects
+
+    def release_notes(self, record: HopRecord) -> dict[str, Any]:
+        """The notes of the releases the hop crosses that mention what the tenants use.
+
+        Information only: whatever goes wrong here is reported as the notes being unavailable,
+        never as the hop failing.
+        """
+        source = KubeVersion.parse(record.from_version.split("+")[0])
+        try:
+            return self._timed(  # type: ignore[no-any-return]
+                "release notes", lambda: hop_notes(record.label, source, record.target, self.tenant_objects())
+            )
+        except Exception as exc:  # info must not change the verdict; the reason is shown instead
+            return unavailable(record.label, f"{type(exc).__name__}: {exc}")
+
     def require_cluster(self) -> Cluster:
         if self.cluster is None:
             raise HarnessError(self.broken or "the cell's cluster was not created")
@@ -227,6 +253,8 @@ class CellRun:
         self._hop = hop
         self._before = None
         self._before = self.snapshot_before(record.from_version)
+        if hop.kind == "upgrade":
+            record.release_notes = self.release_notes(record)
         api_probe = disruption.Probe("kube-apiserver", readyz_check(cluster.kubeconfig)).start()
         self._during = {}
         try:

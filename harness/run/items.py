@@ -129,6 +129,7 @@ def hop_report(hop: HopRecord) -> HopReport:
         playbook=[vars(e) for e in (hop.playbook.events if hop.playbook else [])],
         timelines=[t.to_json() for t in hop.timelines],
         faults=hop.faults,
+        release_notes=hop.release_notes,
     )
 
 

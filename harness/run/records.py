@@ -25,6 +25,8 @@ class HopReport:
     #: ``Timeline.to_json`` of every probe that ran during the hop.
     timelines: list[dict[str, Any]]
     faults: list[str]
+    #: ``harness.releasenotes.hop.hop_notes``: the crossed releases' notes that concern the tenants.
+    release_notes: dict[str, Any] | None = None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.releasenotes.relate import attach_related
 from harness.run.blame import cell_verdict, harness_errors, item_blame, run_verdict
 
 SUMMARY_NAME = "summary.json"
@@ -95,6 +96,7 @@ def finalise(matrix: str, cells: list[dict[str, Any]], started: float, finished:
     for cell in cells:
         cell["verdict"] = cell_verdict(cell["items"], cell.get("findings", []))
         cell["errors"] = harness_errors([cell])
+    attach_related(cells)
     findings = [f | {"cell": c["id"]} for c in cells for f in c.get("findings", [])]
     errors = [error for cell in cells for error in cell["errors"]]
     return {

@@ -37,6 +37,25 @@ def go_binary() -> str:
     return found
 
 
+def module_cache() -> Path:
+    """The Go module cache: ``GOMODCACHE``, else what ``go env`` says, else ``~/go/pkg/mod``.
+
+    Read without asking the module proxy, so the doctor and the release notes can look offline.
+    """
+    configured = os.environ.get("GOMODCACHE")
+    if configured:
+        return Path(configured)
+    go = shutil.which("go")
+    if go:
+        try:
+            out = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True, timeout=30, check=False)
+            if out.stdout.strip():
+                return Path(out.stdout.strip())
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return Path.home() / "go" / "pkg" / "mod"
+
+
 def run_go(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> str:
     env = dict(os.environ)
     env.setdefault("GOFLAGS", "-mod=mod")
