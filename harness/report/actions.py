@@ -51,6 +51,8 @@ def fix(finding: dict[str, Any]) -> str:
         return "compare the platform's admission policy (PodSecurity levels, webhooks, policies) at both versions"
     if kind == "schema-change" and evidence.get("objects_setting_it"):
         return "stop setting the field in the tenant objects listed, or move them to the field that replaces it"
+    if kind == "schema-change" and "objects_setting_it" in evidence:
+        return "none today (no tenant object sets the field); keep new manifests from setting it"
     if kind == "object-drift":
         return "check the change is intended (an upgrade default or controller); otherwise fix what rewrote it"
     if kind == "disruption":

@@ -26,7 +26,9 @@ def test_report_reads_from_the_verdict_down_and_the_steps_not_run_expand(
     # lacks, so the run has steps that did not run, and stays short.
     matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=15, availability=0.25, exclude='["[!g]*"]')
     result = run_matrix(matrix, tmp_path / "report")
-    assert result.returncode == 0, result.stdout[-2000:]
+    # The page is what is tested: a pass (0) or breaking findings (1, e.g. an outage over budget
+    # on a loaded machine) both write it; a harness failure (2) would not be a fair test.
+    assert result.returncode in (0, 1), result.stdout[-2000:]
     page_path = tmp_path / "report" / "index.html"
     assert page_path.is_file()
 
@@ -54,8 +56,8 @@ def test_report_reads_from_the_verdict_down_and_the_steps_not_run_expand(
             boxes = {name: page.locator(f"#{name}").bounding_box() for name in SECTIONS}
             first_step = page.locator("#not-run table.skipped-steps tr td").first
             hidden_before = not first_step.is_visible()
-            reasons = page.locator("#not-run h3.reason").all_inner_texts()
             page.locator("#not-run > summary").click()
+            reasons = page.locator("#not-run h3.reason").all_inner_texts()  # rendered text: "" while hidden
             visible_after = first_step.is_visible()
             opened = page.locator("#not-run").get_attribute("open") is not None
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
