@@ -41,8 +41,9 @@ def fix(finding: dict[str, Any]) -> str:
     kind = finding.get("kind")
     if evidence.get("replacement"):
         return f"move manifests to {evidence['replacement']}"
-    if kind == "deprecated-api" and evidence.get("removed_release"):
-        return f"move clients and manifests off it before {evidence['removed_release']}"
+    if kind == "deprecated-api":
+        when = f"before {evidence['removed_release']}" if evidence.get("removed_release") else "before it is removed"
+        return f"move clients and manifests to its successor {when}"
     if kind == "dry-run-rejected":
         return "change the manifest so the target version accepts it"
     if kind == "rbac-change":
@@ -53,6 +54,8 @@ def fix(finding: dict[str, Any]) -> str:
         return "stop setting the field in the tenant objects listed, or move them to the field that replaces it"
     if kind == "schema-change" and "objects_setting_it" in evidence:
         return "none today (no tenant object sets the field); keep new manifests from setting it"
+    if kind == "schema-change":
+        return "check the tenant manifests set the field as the target's schema expects"
     if kind == "object-drift":
         return "check the change is intended (an upgrade default or controller); otherwise fix what rewrote it"
     if kind == "disruption":
