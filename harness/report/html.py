@@ -1,5 +1,8 @@
 """``index.html``: the page a person scans in ten seconds, built from ``summary.json`` alone.
 
+It reads top-down in the order of ``harness.report.sections``: verdict and breaking findings,
+warnings by action, the grid, the disruption timelines, then what did not run (collapsed).
+
 Self-contained on purpose (inline CSS and SVG, no scripts, no fonts, no network): it is
 opened from CI artifacts, mailed, and attached to change tickets.
 """
@@ -13,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.report import sections
 from harness.report.release_notes import html_data
 from harness.report.svg import timeline_svg
 from harness.run.blame import HARNESS, item_blame
@@ -31,6 +35,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, sort_keys=True, default=str)
+    env.filters["status"] = sections.status_class
     return env
 
 
@@ -56,13 +61,6 @@ def _grid(summary: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
-def _findings_by_kind(summary: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    grouped: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for finding in summary.get("findings", []):
-        grouped[finding["kind"]][finding["hop"]].append(finding)
-    return {kind: dict(hops) for kind, hops in sorted(grouped.items())}
-
-
 def render_html(summary: dict[str, Any], report_dir: Path) -> str:
     columns, rows = _grid(summary)
     hops = []
@@ -70,27 +68,24 @@ def render_html(summary: dict[str, Any], report_dir: Path) -> str:
         for hop in cell.get("hops", []):
             hops.append({"cell": cell["id"], "hop": hop, "svg": timeline_svg(hop.get("timelines", []), hop["seconds"])})
     failed_items = [i | {"blame": item_blame(i)} for c in summary["cells"] for i in c["items"] if item_blame(i)]
-    skipped_steps = [
-        {"cell": c["id"], "scenario": i["scenario"], "phase": i["phase"], **step}
-        for c in summary["cells"]
-        for i in c["items"]
-        for step in i.get("steps") or []
-        if step["status"] == "skipped"
-    ]
+    not_run = sections.skipped_by_reason(summary)
     return (
         _environment()
         .get_template("index.html.j2")
         .render(
             summary=summary,
+            headline=sections.headline(summary),
+            breaking=sections.by_severity(summary, "breaking"),
+            warning_groups=sections.warning_groups(summary),
+            info=sections.by_severity(summary, "info"),
             columns=columns,
             rows=rows,
-            findings=_findings_by_kind(summary),
             hops=hops,
             failed_items=failed_items,
-            skipped_steps=skipped_steps,
             release_notes=html_data(summary),
+            not_run=not_run,
+            not_run_count=sum(len(group["steps"]) for group in not_run),
             steps_recorded=any(i.get("steps") for c in summary["cells"] for i in c["items"]),
-            artifacts_exist=lambda path: bool(path) and Path(path).exists(),
             relative=lambda path: _relative(path, report_dir),
         )
     )

@@ -4,8 +4,9 @@
 ``harness.run.blame``). An ``ERROR`` names each cell and step the harness failed at, and why,
 before anything else: a reader must not take an unfinished run for a verdict on the upgrade.
 Then breaking findings (also those found before the error), each with where it happened, which
-manifest is affected and the fix when one is known (the replacement API version); then the
-steps where a tenant promise broke; then warnings; then the release notes that explain findings
+tenant object and manifest are affected and the fix when one is known (the replacement API
+version); then the steps where a tenant promise broke; then warnings, grouped by what a person
+must do about them (``harness.report.actions``); then the release notes that explain findings
 (information only: they never change the verdict).
 """
 
@@ -13,34 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.report.actions import action, action_order, fix, manifests, tenant_objects
 from harness.report.release_notes import verdict_lines
 from harness.run.blame import PLATFORM, harness_errors, item_blame
 
 #: The word for each run verdict; ``empty`` (every cell skipped) is the harness's failure too.
 WORDS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "empty": "ERROR"}
-
-
-def _fix(finding: dict[str, Any]) -> str:
-    evidence = finding.get("evidence", {})
-    if evidence.get("replacement"):
-        return f"move manifests to {evidence['replacement']}"
-    if finding["kind"] == "dry-run-rejected":
-        return "change the manifest so the target version accepts it"
-    if finding["kind"] == "rbac-change":
-        return "restore the grant in the platform's Role, or accept it in the allow-list with a reason"
-    if finding["kind"] == "admission-change":
-        return "compare the platform's admission policy (PodSecurity levels, webhooks, policies) at both versions"
-    if finding["kind"] == "disruption":
-        return "investigate the component logs in artifacts/ for the outage window"
-    return ""
-
-
-def _manifests(finding: dict[str, Any]) -> list[str]:
-    evidence = finding.get("evidence", {})
-    found = list(evidence.get("manifests", []))
-    if evidence.get("manifest"):
-        found.append(evidence["manifest"])
-    return found
 
 
 def _not_read(inputs: dict[str, Any], bullet: str, markdown: bool) -> list[str]:
@@ -78,11 +57,13 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
         for f in breaking:
             where = f"[{f['kind']}] {f['hop']} {f['subject']}"
             lines.append(f"{bullet}{'`' + where + '`' if markdown else where}: {f['detail']}")
-            for manifest in _manifests(f):
+            for obj in tenant_objects(f):
+                lines.append(f"    - tenant object: {obj}" if markdown else f"      tenant object: {obj}")
+            for manifest in manifests(f):
                 lines.append(f"    - manifest: {manifest}" if markdown else f"      manifest: {manifest}")
-            fix = _fix(f)
-            if fix:
-                lines.append(f"    - fix: {fix}" if markdown else f"      fix: {fix}")
+            how = fix(f)
+            if how:
+                lines.append(f"    - fix: {how}" if markdown else f"      fix: {how}")
         lines.append("")
     other_failures = [i for i in failed if i.get("scenario") != "detectors"]
     if other_failures:
@@ -94,11 +75,18 @@ def render_verdict(summary: dict[str, Any], *, markdown: bool = False) -> str:
             lines.append(f"{bullet}`{step}`: {reason}" if markdown else f"{bullet}{step}: {reason}")
         lines.append("")
     if warnings:
-        lines.append("### Warnings" if markdown else f"WARNINGS ({len(warnings)}):")
-        for f in warnings[:15]:
-            lines.append(f"{bullet}[{f['kind']}] {f['subject']}: {f['detail']}")
+        lines.append("### Warnings" if markdown else f"WARNINGS ({len(warnings)}), by what to do:")
+        shown = 0
+        for todo in action_order():
+            group = [f for f in warnings if action(f) == todo]
+            if not group:
+                continue
+            lines.append(f"{bullet}**{todo}** ({len(group)})" if markdown else f"{bullet}{todo} ({len(group)}):")
+            for f in group[: max(0, 15 - shown)]:
+                lines.append(f"    - [{f['kind']}] {f['subject']}: {f['detail']}")
+            shown += len(group)
         if len(warnings) > 15:
-            lines.append(f"{bullet}... and {len(warnings) - 15} more in summary.json")
+            lines.append(f"{bullet}... {len(warnings) - 15} not listed here; every one is in summary.json")
         lines.append("")
     lines += _not_read(summary.get("workload_inputs") or {}, bullet, markdown)
     lines += verdict_lines(summary, markdown=markdown)

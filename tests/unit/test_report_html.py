@@ -1,4 +1,5 @@
-"""The HTML report: one grid row per cell, findings with evidence, timelines, nothing external."""
+"""The HTML report: verdict and breaking findings first, warnings by action, one grid row per
+cell, timelines, the steps not run collapsed by reason, nothing external."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.report.actions import ACTIONS, FALLBACK_ACTION, action_order
 from harness.report.html import render_html
+from harness.report.sections import warning_groups
 from harness.report.svg import timeline_svg
 
 
@@ -137,7 +144,7 @@ def test_steps_that_did_not_run_are_listed_with_the_reason(tmp_path: Path) -> No
     }
     item["steps"] = [ran | {"tenant": "alpha"}, skipped | {"tenant": "alpha"}]
     html = render_html(data, tmp_path)
-    table = html.split('<table id="skipped-steps">', 1)[1].split("</table>", 1)[0]
+    table = html.split('<details class="section" id="not-run">', 1)[1].split("</details>", 1)[0]
     assert "the marker is read &lt;through&gt; the mount" in table and "needs real-containers" in table
     assert "a pod is refused" not in table, "steps that ran are not listed"
     assert 'title="verify@v2: failed (2 steps, 1 skipped)"' in html
@@ -146,3 +153,130 @@ def test_steps_that_did_not_run_are_listed_with_the_reason(tmp_path: Path) -> No
     assert "Every step of every scenario phase that ran was executed." in render_html(data, tmp_path)
     del item["steps"]
     assert "No scenario phase recorded its steps." in render_html(data, tmp_path)
+
+
+def _finding(kind: str, severity: str, subject: str, **evidence: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "severity": severity,
+        "hop": "v1>v2",
+        "cell": "local:v1>v2",
+        "subject": subject,
+        "detail": f"{subject} changed",
+        "evidence": evidence,
+    }
+
+
+def _skipped(title: str, reason: str) -> dict[str, Any]:
+    return {"path": "verify[0]", "title": title, "status": "skipped", "seconds": 0.0, "message": reason}
+
+
+def test_the_page_leads_with_the_verdict_then_breaking_then_warnings_then_the_rest(tmp_path: Path) -> None:
+    data = summary(1)
+    data["cells"][0]["items"][1]["steps"] = [_skipped("a mount", "needs real-containers")]
+    data["findings"].append(_finding("rbac-change", "warning", "ServiceAccount:app@tenant-a get core/pods"))
+    page = render_html(data, tmp_path)
+    order = ["verdict", "breaking", "warnings", "cells", "timeline", "steps-not-run", "timings"]
+    positions = [page.index(f'id="{section}"') for section in order]
+    assert positions == sorted(positions), dict(zip(order, positions, strict=True))
+    assert page.index("platform.spin.example/v1alpha1") < page.index('id="grid"'), "the finding comes before the grid"
+    assert "The upgrade breaks something: 1 breaking finding(s)" in page
+
+
+def test_a_breaking_finding_names_the_tenant_object_the_manifest_and_the_fix(tmp_path: Path) -> None:
+    data = summary(1)
+    data["findings"] = [
+        _finding(
+            "removed-api",
+            "breaking",
+            "platform.spin.example/v1alpha1",
+            replacement="platform.spin.example/v1",
+            manifests=["tenants/alpha/project.yaml"],
+        ),
+        _finding(
+            "schema-change",
+            "breaking",
+            "platform.spin.example/v1 Project spec.quota",
+            objects_setting_it=["tenant-alpha/Project/web"],
+        ),
+    ]
+    breaking = render_html(data, tmp_path).split('id="breaking"', 1)[1].split('id="warnings"', 1)[0]
+    assert "tenants/alpha/project.yaml" in breaking and "move manifests to platform.spin.example/v1" in breaking
+    assert "tenant-alpha/Project/web" in breaking and "stop setting the field" in breaking
+
+
+def test_warnings_are_grouped_by_what_to_do_with_the_unknown_kinds_last(tmp_path: Path) -> None:
+    data = summary(1)
+    data["findings"] = [
+        _finding("rbac-change", "warning", "ServiceAccount:app@tenant-a get core/pods"),
+        _finding("newer-detector", "warning", "something new"),
+        _finding("deprecated-api", "warning", "v1 endpoints", removed_release="1.40"),
+        _finding("removed-api", "warning", "batch/v1beta1", manifests=["jobs.yaml"]),
+    ]
+    warnings = render_html(data, tmp_path).split('id="warnings"', 1)[1].split('id="cells"', 1)[0]
+    headings = re.findall(r'<h3 class="action">([^<]*) <span class="count">(\d+)</span>', warnings)
+    assert headings == [
+        ("Migrate manifests to an API version the target serves", "2"),
+        ("Review RBAC grants", "1"),
+        (FALLBACK_ACTION, "1"),
+    ]
+    assert "ServiceAccount:app@tenant-a</code>" in warnings, "the tenant identity of an RBAC change"
+    assert "jobs.yaml" in warnings and "before 1.40" in warnings
+
+
+def test_steps_not_run_are_collapsed_and_grouped_by_reason_with_counts(tmp_path: Path) -> None:
+    data = summary(2)
+    for cell in data["cells"]:
+        cell["items"][1]["steps"] = [
+            _skipped("a mount", "needs real-containers"),
+            _skipped("a port", "needs real-containers"),
+            _skipped("a field", "not served at v1"),
+        ]
+    page = render_html(data, tmp_path)
+    assert '<details class="section" id="not-run">' in page, "collapsed: no open attribute"
+    assert re.search(r'Steps not run <span class="count">6</span> <span class="muted">for 2 reason', page)
+    reasons = re.findall(r'<h3 class="reason">([^<]*) <span class="count">(\d+)</span>', page)
+    assert reasons == [("needs real-containers", "4"), ("not served at v1", "2")]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "style", "says"),
+    [
+        ("error", "error", "The harness itself failed"),
+        ("stalled", "unknown", "Verdict &#39;stalled&#39; is not one this report knows"),
+        ("passed", "passed", "The upgrade path holds"),
+        ("empty", "empty", "Nothing ran"),
+    ],
+)
+def test_every_verdict_gets_a_style_and_a_sentence(tmp_path: Path, verdict: str, style: str, says: str) -> None:
+    data = summary(1)
+    data["verdict"] = verdict
+    data["cells"][0]["verdict"] = verdict
+    page = render_html(data, tmp_path)
+    assert f'<header id="verdict" class="{style}">' in page and f'<span class="badge {style}">' in page
+    assert f'<td class="{style}">{verdict}</td>' in page, "the grid's verdict column"
+    assert says in page
+
+
+FINDINGS = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from([*ACTIONS, "other", ""]),
+        "severity": st.sampled_from(["breaking", "warning", "info"]),
+        "hop": st.just("a>b"),
+        "cell": st.just("c"),
+        "subject": st.text(max_size=8),
+        "detail": st.text(max_size=8),
+        "evidence": st.just({}),
+    }
+)
+
+
+@given(st.lists(FINDINGS, max_size=30))
+def test_warning_groups_partition_the_warnings_in_action_order(findings: list[dict[str, Any]]) -> None:
+    groups = warning_groups({"findings": findings})
+    listed = [(f["kind"], f["subject"], f["detail"]) for g in groups for f in g["findings"]]
+    expected = [(f["kind"], f["subject"], f["detail"]) for f in findings if f["severity"] == "warning"]
+    assert sorted(listed) == sorted(expected)
+    titles = [g["action"] for g in groups]
+    assert titles == [a for a in action_order() if a in titles] and all(g["findings"] for g in groups)
+    assert all(f["action"] == g["action"] for g in groups for f in g["findings"])
