@@ -15,7 +15,6 @@ from harness.report.actions import action, action_order, fix, manifests, tenant_
 #: Statuses the page has a style for; any other (a newer harness's) is shown as ``unknown``.
 KNOWN_STATUSES = frozenset({"passed", "failed", "skipped", "empty", "error"})
 #: Item outcomes that put a step in the "What failed" list.
-FAILED_OUTCOMES = frozenset({"failed", "error"})
 
 
 def status_class(status: object) -> str:
@@ -70,10 +69,6 @@ def warning_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for row in by_severity(summary, "warning"):
         grouped[row["action"]].append(row)
     return [{"action": todo, "findings": grouped[todo]} for todo in action_order() if grouped.get(todo)]
-
-
-def failed_items(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    return [i for c in summary["cells"] for i in c["items"] if i["outcome"] in FAILED_OUTCOMES]
 
 
 def skipped_by_reason(summary: dict[str, Any]) -> list[dict[str, Any]]:
