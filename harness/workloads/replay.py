@@ -2,7 +2,9 @@
 
 Server-side apply with one field manager, so replaying twice is a no-op and the harness's
 fields are distinguishable from the tenants' later edits. ``dry_run`` submits everything with
-server-side dry-run instead: the ``dry-run-rejected`` check of a target version.
+server-side dry-run instead: the ``dry-run-rejected`` check of a target version. Each request is
+made on behalf of its manifest (``harness.kube.api_warnings``), so the apiserver's warnings
+about it land in ``ApplyResult.warnings`` and, when the caller records, in its warning log.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yaml
 from kubernetes import client, dynamic
 
 from harness.errors import InputError
+from harness.kube.api_warnings import object_label, on_behalf_of
 from harness.kube.client import api_client
 from harness.workloads.export import APPLY_ORDER, INDEX
 
@@ -30,9 +33,7 @@ class Manifest:
 
     @property
     def label(self) -> str:
-        meta = self.body.get("metadata", {})
-        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
-        return f"{self.body.get('apiVersion')} {self.body.get('kind')} {where}{meta.get('name')}"
+        return object_label(self.body)
 
 
 @dataclass(frozen=True)
@@ -84,22 +85,30 @@ def apply_manifests(kubeconfig: Path, manifests: list[Manifest], *, dry_run: boo
     with contextlib.closing(api_client(kubeconfig)) as api:
         dyn = dynamic.DynamicClient(api)
         for manifest in manifests:
-            body = manifest.body
-            try:
-                resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-                kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
-                if dry_run:
-                    kwargs["dry_run"] = "All"
-                namespace = body.get("metadata", {}).get("namespace")
-                resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace, **kwargs)
-                results.append(ApplyResult(manifest, True))
-            except dynamic.exceptions.ResourceNotFoundError:
-                results.append(ApplyResult(manifest, False, f"{body['apiVersion']} {body['kind']} is not served"))
-            except client.ApiException as exc:
-                results.append(ApplyResult(manifest, False, _api_message(exc)))
-            except dynamic.exceptions.DynamicApiError as exc:
-                results.append(ApplyResult(manifest, False, _api_message(exc)))
+            with on_behalf_of(
+                object_label=manifest.label,
+                manifest=str(manifest.source),
+                document=getattr(manifest, "document", None),  # where the reader records it
+            ) as heard:
+                ok, message = _apply_one(dyn, manifest.body, dry_run=dry_run)
+            results.append(ApplyResult(manifest, ok, message, tuple(heard)))
     return results
+
+
+def _apply_one(dyn: dynamic.DynamicClient, body: dict[str, Any], *, dry_run: bool) -> tuple[bool, str]:
+    """Server-side apply one manifest: (accepted, the server's message when not)."""
+    try:
+        resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        namespace = body.get("metadata", {}).get("namespace")
+        resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace, **kwargs)
+    except dynamic.exceptions.ResourceNotFoundError:
+        return False, f"{body['apiVersion']} {body['kind']} is not served"
+    except (client.ApiException, dynamic.exceptions.DynamicApiError) as exc:
+        return False, _api_message(exc)
+    return True, ""
 
 
 def _api_message(exc: Exception) -> str:
