@@ -19,6 +19,8 @@ def _fix(finding: dict[str, Any]) -> str:
         return "restore the grant in the platform's Role, or accept it in the allow-list with a reason"
     if finding["kind"] == "admission-change":
         return "compare the platform's admission policy (PodSecurity levels, webhooks, policies) at both versions"
+    if finding["kind"] == "api-warning":
+        return "change the manifest as the server's warning says, before the release it names"
     if finding["kind"] == "disruption":
         return "investigate the component logs in artifacts/ for the outage window"
     return ""

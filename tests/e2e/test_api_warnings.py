@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.plugin import ClusterFactory
 from harness.versions import KubeVersion
 from tests.e2e.cli import spin
 
@@ -135,6 +136,22 @@ def run_gate(
     summary_path = report / "summary.json"
     assert summary_path.is_file(), result.stdout[-3000:] + result.stderr[-3000:]
     return result.returncode, json.loads(summary_path.read_text()), paths
+
+
+def test_replay_prints_what_the_real_apiserver_warns_and_nothing_for_a_clean_tenant(
+    tmp_path: Path, cluster_factory: ClusterFactory, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    cluster = cluster_factory.create(e2e_versions[0])
+    planted = write_tenant(tmp_path / "planted", planted=True)
+    planted["Gadget-probe.yaml"].unlink()  # no CRD here: the pod template's warning is the one heard
+    result = spin("replay", str(tmp_path / "planted"), "--kubeconfig", str(cluster.kubeconfig))
+    assert result.returncode == 0, result.stdout + result.stderr
+    warned = [line for line in result.stdout.splitlines() if line.startswith("WARNING ")]
+    assert warned == [f"WARNING apps/v1 Deployment tenant-alpha/web ({planted['Deployment-web.yaml']}): {SECCOMP_TEXT}"]
+    clean = write_tenant(tmp_path / "clean", planted=False)
+    clean["Gadget-probe.yaml"].unlink()
+    result = spin("replay", str(tmp_path / "clean"), "--kubeconfig", str(cluster.kubeconfig))
+    assert result.returncode == 0 and "WARNING" not in result.stdout, result.stdout
 
 
 def test_the_gate_reports_what_the_apiserver_warns_and_fails_on_an_announced_stop(
