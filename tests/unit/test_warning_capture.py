@@ -29,7 +29,8 @@ class _Warner(http.server.BaseHTTPRequestHandler):
         status = 422 if "reject" in self.path else 200
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        for value in HEADERS:  # send_header writes Latin-1; the apiserver writes UTF-8 bytes
+        for value in ["not a warning"] if "junk" in self.path else HEADERS:
+            # send_header writes Latin-1; the apiserver writes UTF-8 bytes
             self.send_header("Warning", value.encode("utf-8").decode("latin-1"))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -103,3 +104,11 @@ def test_impersonating_clients_record_too(api: client.ApiClient) -> None:
     ):
         get_raw(alice, "/x")
     assert len(log.entries) == 2
+
+
+def test_a_header_that_is_not_a_warning_is_kept_as_unparsed_not_dropped(api: client.ApiClient) -> None:
+    log = WarningLog()
+    with recording(log, version=V136, action="replay"), on_behalf_of(object_label="o", manifest="m") as heard:
+        get_raw(api, "/junk")
+    assert heard == ["(unparsed Warning header) not a warning"]
+    assert [w.text for w in log.entries] == heard
