@@ -56,6 +56,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(note)
     results = apply_manifests(Path(args.kubeconfig), ordered(found.manifests), dry_run=args.dry_run)
     failed = [r for r in results if not r.ok]
+    for result in results:
+        for text in result.warnings:
+            print(f"WARNING {result.manifest.label} ({result.manifest.source}): {text}")
     for result in failed:
         print(f"REJECTED {result.manifest.label} ({result.manifest.where}): {result.message}")
     print(

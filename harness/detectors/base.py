@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from harness.errors import HarnessError
 from harness.findings import Finding
+from harness.kube.api_warnings import WarningLog
 
 if TYPE_CHECKING:
     from kubernetes import client
@@ -51,6 +52,10 @@ class SnapshotContext:
     workloads: Callable[[], list[Manifest]]
     #: Run ``action`` and add its duration to the cell's timings under ``name``.
     timed: Callable[[str, Callable[[], Any]], Any]
+    #: The apiserver's warnings about tenant objects, heard so far in this cell.
+    api_warnings: WarningLog = field(default_factory=WarningLog)
+    #: Whether this is the snapshot taken after the hop (``reads_after`` detectors are asked twice).
+    after_hop: bool = False
 
 
 @dataclass(frozen=True)

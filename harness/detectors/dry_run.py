@@ -4,12 +4,14 @@ The cell's own cluster is upgraded in place, so the question is asked of a throw
 at the target version, with the platform components the hop leaves behind installed (their
 CRDs must exist for custom resources to be checked); every manifest is submitted with
 server-side dry-run. The answer is known before the hop, so there is nothing to read after it.
+The target's warnings about the manifests go to the cell's warning log (``api-warning``).
 """
 
 from __future__ import annotations
 
 from harness.detectors.base import HopContext, SnapshotContext
 from harness.findings import Finding, Severity
+from harness.kube.api_warnings import recording
 from harness.platform_layer import install
 from harness.workloads.replay import apply_manifests
 
@@ -25,9 +27,10 @@ def dry_run_on_target(ctx: SnapshotContext) -> list[Finding]:
         for component, version in ctx.platform_after.items():
             install(scratch.kubeconfig, component, version)
         namespaces = [m for m in manifests if m.body.get("kind") == "Namespace"]
-        apply_manifests(scratch.kubeconfig, namespaces)
         rest = [m for m in manifests if m.body.get("kind") != "Namespace"]
-        results = apply_manifests(scratch.kubeconfig, rest, dry_run=True)
+        with recording(ctx.api_warnings, version=ctx.target, action="dry-run"):
+            apply_manifests(scratch.kubeconfig, namespaces)
+            results = apply_manifests(scratch.kubeconfig, rest, dry_run=True)
     finally:
         ctx.provider.delete(scratch)
     return [

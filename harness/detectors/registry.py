@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.detectors import admission, deprecation, discovery, disruption, drift, dry_run, rbac, schema
+from harness.detectors import (
+    admission,
+    api_warning,
+    deprecation,
+    discovery,
+    disruption,
+    drift,
+    dry_run,
+    rbac,
+    schema,
+)
 from harness.detectors.base import Detector
 from harness.errors import HarnessError
 
@@ -21,6 +31,7 @@ DETECTORS: tuple[Detector[Any], ...] = (
     drift.DETECTOR,
     rbac.DETECTOR,
     admission.DETECTOR,
+    api_warning.DETECTOR,
     disruption.DETECTOR,
 )
 

@@ -1,4 +1,9 @@
-"""Kubernetes API clients built from a kubeconfig, and the raw HTTP calls the harness needs."""
+"""Kubernetes API clients built from a kubeconfig, and the raw HTTP calls the harness needs.
+
+Every client the harness builds is a ``RecordingApiClient``: its REST layer passes the
+apiserver's ``Warning`` headers to ``harness.kube.api_warnings`` (which keeps them when a
+request is made on a tenant's behalf).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,18 @@ from typing import Any
 from kubernetes import client, config
 
 from harness.errors import InputError
+from harness.kube.api_warnings import RecordingRESTClient
+
+
+class RecordingApiClient(client.ApiClient):  # type: ignore[misc]
+    """An ``ApiClient`` whose REST layer records the apiserver's ``Warning`` headers."""
+
+    rest_client: RecordingRESTClient
+
+    def __init__(self, configuration: client.Configuration | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(configuration, *args, **kwargs)
+        self.rest_client.close()
+        self.rest_client = RecordingRESTClient(self.configuration)
 
 
 def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | None = None) -> client.ApiClient:
@@ -19,7 +36,10 @@ def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | N
     if not kubeconfig.is_file():
         raise InputError(f"{kubeconfig}: no such kubeconfig file", hint="check --kubeconfig")
     try:
-        api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+        configuration = type.__call__(client.Configuration)  # never the process-global default
+        config.load_kube_config(
+            config_file=str(kubeconfig), context=context, client_configuration=configuration, persist_config=True
+        )
     except (config.ConfigException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(
             f"{kubeconfig}: not a usable kubeconfig: {str(exc).splitlines()[0][:200]}",
@@ -29,6 +49,7 @@ def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | N
         if type(exc).__module__.startswith("yaml"):
             raise InputError(f"{kubeconfig}: invalid YAML: {str(exc).splitlines()[0]}") from None
         raise
+    api = RecordingApiClient(configuration)
     if retries is not None:
         api.configuration.retries = retries
         api.rest_client.pool_manager.connection_pool_kw["retries"] = retries

@@ -15,6 +15,7 @@ ACTIONS: dict[str, str] = {
     "removed-api": "Migrate manifests to an API version the target serves",
     "deprecated-api": "Migrate manifests to an API version the target serves",
     "dry-run-rejected": "Change manifests the target version rejects",
+    "api-warning": "Change manifests as the server's warnings say",
     "schema-change": "Check tenant manifests against the changed schema",
     "rbac-change": "Review RBAC grants",
     "admission-change": "Adjust admission webhooks and policies",
@@ -46,6 +47,8 @@ def fix(finding: dict[str, Any]) -> str:
         return f"move clients and manifests to its successor {when}"
     if kind == "dry-run-rejected":
         return "change the manifest so the target version accepts it"
+    if kind == "api-warning":
+        return "change the manifest as the server's warning says, before the release it names"
     if kind == "rbac-change":
         return "restore the grant in the platform's Role, or accept it in the allow-list with a reason"
     if kind == "admission-change":
@@ -80,6 +83,8 @@ def tenant_objects(finding: dict[str, Any]) -> list[str]:
     subject = str(finding.get("subject", ""))
     if finding.get("kind") == "object-drift":
         return [subject]
+    if evidence.get("object"):
+        return [str(evidence["object"])]
     if finding.get("kind") == "rbac-change":
         return [subject.split(" ", 1)[0]]  # "ServiceAccount:app@tenant-alpha create apps/deployments"
     return []

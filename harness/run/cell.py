@@ -24,6 +24,7 @@ from harness.detectors.base import HopContext, SnapshotContext
 from harness.detectors.registry import DETECTORS, detector
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, most_severe_per_subject
+from harness.kube.api_warnings import WarningLog, recording
 from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.matrix import Cell, Hop, ProbeBudget
@@ -112,6 +113,8 @@ class CellRun:
         self._before: dict[str, Any] | None = None
         self._hop: Hop | None = None
         self._during: dict[str, DuringHandle] = {}
+        #: The apiserver's warnings about tenant objects, from every version (``api-warning``).
+        self.api_warnings = WarningLog()
 
     # -- phases -------------------------------------------------------------------------
 
@@ -154,7 +157,10 @@ class CellRun:
         cluster = self.require_cluster()
         manifests = self.workload_manifests()
         self.progress(f"applying {len(manifests)} workload manifest(s)")
-        results: list[ApplyResult] = self._timed("workloads", lambda: apply_manifests(cluster.kubeconfig, manifests))
+        with recording(self.api_warnings, version=cluster.version, action="replay"):
+            results: list[ApplyResult] = self._timed(
+                "workloads", lambda: apply_manifests(cluster.kubeconfig, manifests)
+            )
         failed = [r for r in results if not r.ok]
         if failed:
             raise AssertionError(
@@ -203,11 +209,12 @@ class CellRun:
 
     def scenario_phase(self, scenario: ScenarioDriver, phase: str, version: str) -> PhaseResult | None:
         cluster = self.require_cluster()
-        return self._timed(  # type: ignore[no-any-return]
-            f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
-        )
+        with recording(self.api_warnings, version=cluster.version, action=f"scenario {scenario.name} {phase}"):
+            return self._timed(  # type: ignore[no-any-return]
+                f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
+            )
 
-    def _snapshot_context(self, api: client.ApiClient, version: str) -> SnapshotContext:
+    def _snapshot_context(self, api: client.ApiClient, version: str, *, after_hop: bool = False) -> SnapshotContext:
         cluster, hop = self.require_cluster(), self._hop
         if hop is None:
             raise HarnessError("no hop has started")
@@ -224,6 +231,8 @@ class CellRun:
             platform_after=platform_after,
             workloads=self.workload_manifests,
             timed=self._timed,
+            api_warnings=self.api_warnings,
+            after_hop=after_hop,
         )
 
     def snapshot_before(self, version: str) -> dict[str, Any]:
@@ -321,7 +330,7 @@ class CellRun:
         if chosen.reads_after:
             self.progress(f"after the hop: detector {name} reads the cluster")
             with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
-                after = chosen.snapshot(self._snapshot_context(api, hop.to_version))
+                after = chosen.snapshot(self._snapshot_context(api, hop.to_version, after_hop=True))
         context = HopContext(hop.label, hop.target, self.budget, hop.timelines, self.api_users)
         found = chosen.compare(self._before[name], after, context)
         if self.allowlist is not None:

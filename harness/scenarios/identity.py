@@ -15,9 +15,12 @@ from typing import Any
 from kubernetes import client
 from urllib3 import HTTPHeaderDict
 
+from harness.kube.client import RecordingApiClient
 
-class ImpersonatingApiClient(client.ApiClient):  # type: ignore[misc]
-    """An ``ApiClient`` whose every request is made as ``user`` in ``groups``."""
+
+class ImpersonatingApiClient(RecordingApiClient):
+    """An ``ApiClient`` whose every request is made as ``user`` in ``groups`` (and whose
+    ``Warning`` headers are recorded like every other client's)."""
 
     def __init__(self, configuration: client.Configuration, user: str, groups: Sequence[str] = ()) -> None:
         super().__init__(configuration)

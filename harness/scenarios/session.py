@@ -12,7 +12,7 @@ from pathlib import Path
 import urllib3
 from kubernetes import client
 
-from harness.kube.client import api_client
+from harness.kube.client import RecordingApiClient, api_client
 from harness.scenarios.identity import impersonate
 from harness.scenarios.rest import Discovery, Kube
 
@@ -31,7 +31,7 @@ class ApiSession:
             configuration = self.admin_api.configuration
             self.admin_api.close()
             configuration.retries = urllib3.Retry(total=False)
-            self.admin_api = client.ApiClient(configuration)
+            self.admin_api = RecordingApiClient(configuration)
         self.discovery = Discovery(self.admin_api)
         self.admin = Kube(self.admin_api, self.discovery)
         self._identities: dict[tuple[str, tuple[str, ...]], Kube] = {}

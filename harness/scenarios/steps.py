@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness.kube.api_warnings import object_label, on_behalf_of
 from harness.scenarios.assert_step import run_assert
 from harness.scenarios.denials import describe, not_yet
 from harness.scenarios.denied_step import run_expect_denied
@@ -27,10 +28,17 @@ from harness.scenarios.step_env import StepEnv, label, step_target
 
 
 def run_apply(step: ApplyStep, env: StepEnv, where: StepPath) -> str:
+    """Apply each document on its own behalf (``harness.kube.api_warnings``): the apiserver's
+    warnings about it are recorded with its template file and document number, and told."""
     documents = env.documents(step.template, step.manifest, step.vars, (*where, "apply"))
     manager = env.text(step.field_manager, (*where, "apply", "field_manager")) or env.field_manager
     deadline = time.monotonic() + step.timeout
-    for document in documents:
+    if step.template is not None:
+        manifest = str(env.scenario.directory / step.template)
+    else:
+        manifest = env.scenario.locate((*where, "apply", "manifest"))
+    warned: list[str] = []
+    for number, document in enumerate(documents, start=1):
         name = label(document)
 
         def attempt(document: dict[str, Any] = document, name: str = name) -> tuple[bool, str]:
@@ -42,8 +50,11 @@ def run_apply(step: ApplyStep, env: StepEnv, where: StepPath) -> str:
                 raise StepMismatch(f"{name} is applied", f"the server refused it: {describe(exc)}") from None
             return True, f"{'admitted (dry run)' if step.dry_run else 'applied'} {name}"
 
-        env.retry(f"apply {name}", attempt, max(0.0, deadline - time.monotonic()), f"{name} is applied")
-    return f"applied {len(documents)} object(s): {', '.join(label(d) for d in documents)}"
+        with on_behalf_of(object_label=object_label(document), manifest=manifest, document=number) as heard:
+            env.retry(f"apply {name}", attempt, max(0.0, deadline - time.monotonic()), f"{name} is applied")
+        warned.extend(env.scrubber.scrub(f"{name}: {text}") for text in heard)
+    applied = f"applied {len(documents)} object(s): {', '.join(label(d) for d in documents)}"
+    return applied + "".join(f"; the server warned: {w}" for w in warned)
 
 
 # -- check --------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Server-side apply with one field manager, so replaying twice is a no-op and the harness's
 fields are distinguishable from the tenants' later edits. ``dry_run`` submits everything with
-server-side dry-run instead: the ``dry-run-rejected`` check of a target version.
+server-side dry-run instead: the ``dry-run-rejected`` check of a target version. Each request is
+made on behalf of its manifest (``harness.kube.api_warnings``), so the apiserver's warnings
+about it land in ``ApplyResult.warnings`` and, when the caller records, in its warning log.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from kubernetes import client, dynamic
 
+from harness.kube.api_warnings import on_behalf_of
 from harness.kube.client import api_client
 from harness.workloads.export import APPLY_ORDER
 from harness.workloads.manifest import Manifest
@@ -59,22 +62,30 @@ def apply_manifests(kubeconfig: Path, manifests: list[Manifest], *, dry_run: boo
     with contextlib.closing(api_client(kubeconfig)) as api:
         dyn = dynamic.DynamicClient(api)
         for manifest in manifests:
-            body = applyable(manifest.body)
-            try:
-                resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-                kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
-                if dry_run:
-                    kwargs["dry_run"] = "All"
-                namespace = body.get("metadata", {}).get("namespace")
-                resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace, **kwargs)
-                results.append(ApplyResult(manifest, True))
-            except dynamic.exceptions.ResourceNotFoundError:
-                results.append(ApplyResult(manifest, False, f"{body['apiVersion']} {body['kind']} is not served"))
-            except client.ApiException as exc:
-                results.append(ApplyResult(manifest, False, _api_message(exc)))
-            except dynamic.exceptions.DynamicApiError as exc:
-                results.append(ApplyResult(manifest, False, _api_message(exc)))
+            with on_behalf_of(
+                object_label=manifest.label,
+                manifest=str(manifest.source),
+                document=manifest.document,
+            ) as heard:
+                ok, message = _apply_one(dyn, applyable(manifest.body), dry_run=dry_run)
+            results.append(ApplyResult(manifest, ok, message, tuple(heard)))
     return results
+
+
+def _apply_one(dyn: dynamic.DynamicClient, body: dict[str, Any], *, dry_run: bool) -> tuple[bool, str]:
+    """Server-side apply one manifest: (accepted, the server's message when not)."""
+    try:
+        resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        namespace = body.get("metadata", {}).get("namespace")
+        resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace, **kwargs)
+    except dynamic.exceptions.ResourceNotFoundError:
+        return False, f"{body['apiVersion']} {body['kind']} is not served"
+    except (client.ApiException, dynamic.exceptions.DynamicApiError) as exc:
+        return False, _api_message(exc)
+    return True, ""
 
 
 #: What a server wrote into an object it served (``kubectl get -o yaml`` keeps it); applying it

@@ -36,6 +36,7 @@ def test_the_registry_keeps_the_detectors_and_their_order() -> None:
         "object-drift",
         "rbac-change",
         "admission-change",
+        "api-warning",
         "disruption",
     )
     assert ALLOWED_KINDS == KINDS, "the allow-list accepts exactly the kinds the detectors report"
@@ -51,6 +52,7 @@ def test_api_detectors_read_twice_the_others_once() -> None:
         "object-drift",
         "rbac-change",
         "admission-change",
+        "api-warning",
     }
 
 
