@@ -21,6 +21,7 @@ from harness.detectors import deprecation
 from harness.detectors.tenancy_snapshot import read_tenancy
 from harness.findings import Severity
 from harness.kube.client import api_client
+from harness.kube.waits import wait_until
 from harness.plugin import ClusterFactory
 from harness.tenancy import TENANT_LABEL
 from harness.versions import KubeVersion
@@ -51,6 +52,8 @@ def gate(tmp_path: Path, versions: tuple[KubeVersion, KubeVersion], workloads: P
         str(workloads),
         "--scenarios",
         scenarios,
+        "--max-outage",
+        "300",  # these tests are about attribution; a loaded machine must not fail them on outage
         "--report",
         str(report),
     )
@@ -173,6 +176,13 @@ def test_a_tenant_identity_is_told_apart_from_the_control_plane_and_the_harness(
         rbac_api.create_namespaced_role_binding(NAMESPACE, binding)
         token = core.create_namespaced_service_account_token("pipeline", NAMESPACE, {"spec": {}}).status.token
         core.list_namespaced_endpoints("kube-system")  # the harness's own request: never a tenant's
+        service = {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+        core.create_namespaced_service(NAMESPACE, service)  # the endpoint controller writes its Endpoints
+        wait_until(
+            "the endpoint controller to write the Service's Endpoints",
+            lambda: (bool(core.list_namespaced_endpoints(NAMESPACE, field_selector="metadata.name=web").items), ""),
+            timeout=60,
+        )
         configuration = client.Configuration()
         configuration.host = api.configuration.host
         configuration.ssl_ca_cert = api.configuration.ssl_ca_cert
