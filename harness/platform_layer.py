@@ -16,9 +16,13 @@ from kubernetes import client
 
 from harness.errors import HarnessError, InputError
 from harness.kube.client import api_client
+from harness.kube.labels import field_manager
 from harness.kube.waits import wait_until
 from harness.paths import platform_dir
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests, load_manifests
+
+#: The field manager of platform components: the harness's, so attribution never counts them as a tenant's.
+PLATFORM_MANAGER = field_manager("platform")
 
 
 def platform_root() -> Path:
@@ -38,7 +42,7 @@ def component_manifests(component: str, version: str) -> list[Manifest]:
 def install(kubeconfig: Path, component: str, version: str) -> list[ApplyResult]:
     """Apply one component version; wait until its CRDs are Established."""
     manifests = component_manifests(component, version)
-    results = apply_manifests(kubeconfig, manifests)
+    results = apply_manifests(kubeconfig, manifests, field_manager=PLATFORM_MANAGER)
     failed = [r for r in results if not r.ok]
     if failed:
         detail = "; ".join(f"{r.manifest.label}: {r.message}" for r in failed)

@@ -9,10 +9,11 @@ one test item per detector, so adding a detector is one module plus one registry
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from harness.detectors.attribution import Attribution
 from harness.errors import HarnessError
 from harness.findings import Finding
 from harness.kube.api_warnings import WarningLog
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from harness.workloads.replay import Manifest
 
 S = TypeVar("S")
+
+
+def _nobody(apis: Sequence[str]) -> dict[str, Attribution]:
+    """No audit log to ask: nobody is known to have requested ``apis``."""
+    return {}
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,12 @@ class HopContext:
     budget: ProbeBudget
     #: The probes' timelines recorded during the hop.
     timelines: list[Timeline] = field(default_factory=list)
-    #: apiVersion -> the manifests (files, scenarios) that use it.
+    #: apiVersion -> the tenant manifests (workload files) that use it.
     api_users: Callable[[], dict[str, list[str]]] = dict
+    #: apiVersion -> the harness's own scenario manifests that use it (never held against tenants).
+    harness_users: Callable[[], dict[str, list[str]]] = dict
+    #: Who requested these APIs (group-versions, or ``"group-version resource"``), from the audit log.
+    requests_to: Callable[[Sequence[str]], dict[str, Attribution]] = _nobody
 
 
 class Detector(Protocol[S]):

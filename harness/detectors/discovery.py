@@ -1,19 +1,22 @@
 """removed-api: group-versions and resources served before a hop and not after.
 
 A removed API is the classic hidden break: manifests in tenants' Git repos keep using it and
-fail only on the next apply. Removals of something tenants use (objects stored under it, or
-replayed manifests naming it) are breaking; other removals are warnings.
+fail only on the next apply. Removals of something tenants use (objects stored under it,
+replayed manifests naming it, tenant identities requesting it per the audit log) are breaking
+and name those objects and manifests; other removals are information: nobody a person could
+tell has to change anything (the control plane moves on by itself).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from kubernetes import client
 
+from harness.detectors.attribution import Attribution
 from harness.detectors.base import ApiDetector, HopContext
 from harness.findings import Finding, Severity
 
@@ -80,43 +83,73 @@ def compare(
     *,
     in_use: AbstractSet[str] = frozenset(),
     users: dict[str, list[str]] | None = None,
+    requests: Mapping[str, Attribution] | None = None,
+    harness_users: dict[str, list[str]] | None = None,
 ) -> list[Finding]:
-    """Findings for every group-version, or resource of a kept group-version, that vanished."""
+    """Findings for every group-version, or resource of a kept group-version, that vanished.
+
+    A removal is breaking when tenants use it: ``in_use`` group-versions (tenant objects stored
+    under them), ``users`` (group-version -> tenant manifests) or ``requests`` (group-version or
+    ``"group-version resource"`` -> who requested it, from the audit log). Otherwise nobody a
+    person can name is affected and the finding is ``info``; ``harness_users`` (the harness's
+    own scenario manifests) are named in it, never counted against tenants.
+    """
     findings: list[Finding] = []
+    requests = requests or {}
     for group_version, resources in sorted(before.items()):
         if group_version not in after:
-            used = group_version in in_use or bool((users or {}).get(group_version))
+            tenant = requests.get(group_version, Attribution())
+            manifests = sorted(set((users or {}).get(group_version, [])) | set(tenant.manifests))
+            used = group_version in in_use or bool(manifests) or bool(tenant.tenant)
             instead = replacement(group_version, resources, after)
-            detail = f"{group_version} is no longer served" + (" and tenant manifests use it" if used else "")
+            detail = f"{group_version} is no longer served" + (
+                " and tenant manifests use it" if used else _unused(group_version, harness_users)
+            )
+            if tenant.objects:
+                detail += f" (tenant objects: {', '.join(tenant.objects[:5])})"
             if instead:
                 detail += f"; use {instead} instead"
-            evidence: dict[str, object] = {"resources_before": resources, "in_use": used}
+            evidence: dict[str, object] = {"resources_before": resources, "in_use": used, **tenant.evidence()}
+            evidence["manifests"] = manifests
             if instead:
                 evidence["replacement"] = instead
-            if users and users.get(group_version):
-                evidence["manifests"] = sorted(users[group_version])
-            findings.append(
-                Finding(
-                    "removed-api", Severity.BREAKING if used else Severity.WARNING, hop, group_version, detail, evidence
-                )
-            )
+            severity = Severity.BREAKING if used else Severity.INFO
+            findings.append(Finding("removed-api", severity, hop, group_version, detail, evidence))
             continue
         for resource in sorted(set(resources) - set(after[group_version])):
+            api = f"{group_version} {resource}"
+            tenant = requests.get(api, Attribution())
+            detail = f"{group_version} no longer serves {resource}"
+            if tenant.tenant:
+                detail += f"; tenants use it: {', '.join(tenant.objects[:5])}"
+            else:
+                detail += _unused(group_version, harness_users)
             findings.append(
                 Finding(
                     "removed-api",
-                    Severity.WARNING,
+                    Severity.BREAKING if tenant.tenant else Severity.INFO,
                     hop,
-                    f"{group_version} {resource}",
-                    f"{group_version} no longer serves {resource}",
-                    {"resource": resource},
+                    api,
+                    detail,
+                    {"resource": resource, **tenant.evidence()},
                 )
             )
     return findings
 
 
+def _unused(group_version: str, harness_users: dict[str, list[str]] | None) -> str:
+    scenarios = sorted(set((harness_users or {}).get(group_version, [])))
+    if scenarios:
+        return f"; no tenant object or manifest uses it, only the harness's {', '.join(scenarios)}"
+    return "; no tenant object or manifest uses it"
+
+
 def _compare_hop(before: Discovery, after: Discovery, hop: HopContext) -> list[Finding]:
-    return compare(before, after, hop.label, users=hop.api_users())
+    gone = [gv for gv in before if gv not in after]
+    gone += [f"{gv} {r}" for gv, rs in before.items() if gv in after for r in sorted(set(rs) - set(after[gv]))]
+    requests = hop.requests_to(gone) if gone else {}
+    users, harness = hop.api_users(), hop.harness_users()
+    return compare(before, after, hop.label, users=users, requests=requests, harness_users=harness)
 
 
 DETECTOR = ApiDetector("removed-api", snapshot, _compare_hop)

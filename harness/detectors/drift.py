@@ -4,7 +4,8 @@ Objects are normalised first: fields the server manages (resourceVersion, manage
 status) are dropped, and Secret values are replaced by digests so evidence never carries a
 secret. Then: an object that vanished or was recreated (new UID) is breaking; a value that
 changed or a field that disappeared is breaking; a field the new version added (a new
-default) is a warning, since tenants' tooling may diff against it.
+default) is a warning, since tenants' tooling may diff against it. The harness's own scenario
+objects are left out (``harness.tenancy.tenant_objects``): they are not a tenant's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from harness.detectors.base import ApiDetector
 from harness.findings import Finding, Severity
 from harness.kube.resources import BOOKKEEPING, namespaced_resources, objects_in
 from harness.kube.secret_values import conceal_by_fingerprint, hide_values
-from harness.tenancy import tenant_namespaces
+from harness.tenancy import tenant_namespaces, tenant_objects
 
 #: Besides bookkeeping, objects that controllers own and rewrite: watching them reports only noise.
 CHURNING = BOOKKEEPING | {"pods", "replicasets"}
@@ -54,7 +55,7 @@ def snapshot(api: client.ApiClient, namespaces: list[str] | None = None) -> Snap
     out: Snapshot = {}
     resources = namespaced_resources(api, skip=CHURNING)
     for namespace in namespaces:
-        for item in objects_in(api, namespace, resources):
+        for item in tenant_objects(objects_in(api, namespace, resources)):
             key = f"{namespace}/{item['apiVersion']}/{item['kind']}/{item['metadata']['name']}"
             out[key] = normalise(item)
     return out

@@ -3,10 +3,12 @@
 For every group-version of a kind found in tenant namespaces, the apiserver's OpenAPI v3
 document is read before and after the hop and the kind's schema compared field by field:
 a field that disappeared or changed type is breaking when a tenant object sets it (manifests
-that set it are rejected or silently pruned) and a warning when none does (alpha fields come
-and go between minors), a field that became required is breaking when a tenant object lacks
-it (a warning otherwise), a new optional field is information. Without the tenant objects,
-every removed or retyped field counts as used.
+that set it are rejected or silently pruned) and information when none does (alpha fields come
+and go between minors; every tenant object already satisfies the new schema), a field that
+became required is breaking when a tenant object lacks it (information when every one sets
+it), a new optional field is information. Without the tenant objects, every removed or retyped
+field counts as used. The harness's own scenario objects in tenant namespaces are not tenant
+objects (``harness.tenancy.tenant_objects``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from kubernetes import client
 from harness.detectors.base import ApiDetector, HopContext
 from harness.findings import Finding, Severity
 from harness.kube.client import get_json
-from harness.tenancy import tenant_namespaces
+from harness.tenancy import tenant_namespaces, tenant_objects
 
 #: "group/version Kind" -> {"spec.replicas": {"type": "integer", "required": False}, ...}
 Schemas = dict[str, dict[str, dict[str, Any]]]
@@ -77,7 +79,7 @@ def snapshot(api: client.ApiClient) -> SchemaSnapshot:
     objects: dict[str, list[dict[str, Any]]] = {}
     resources = namespaced_resources(api)
     for namespace in tenant_namespaces(api):
-        for item in objects_in(api, namespace, resources):
+        for item in tenant_objects(objects_in(api, namespace, resources)):
             objects.setdefault(f"{item['apiVersion']} {item['kind']}", []).append(item)
     used = {tuple(subject.split(" ", 1)) for subject in objects}
     schemas: Schemas = {}
@@ -122,11 +124,17 @@ def _sets(obj: Any, path: list[str]) -> bool:
     return head in obj and obj[head] is not None and _sets(obj[head], rest)
 
 
+def _name(obj: dict[str, Any]) -> str:
+    """``tenant-alpha/web``: a tenant object as findings name it."""
+    meta = obj.get("metadata") or {}
+    return "/".join(str(part) for part in (meta.get("namespace"), meta.get("name")) if part)
+
+
 def _users(subject: str, field: str, objects: dict[str, list[dict[str, Any]]] | None) -> list[str] | None:
     """Names of the tenant objects that set ``field`` (None: the objects are not known)."""
     if objects is None:
         return None
-    return [o["metadata"]["name"] for o in objects.get(subject, []) if _sets(o, field.split("."))]
+    return [_name(o) for o in objects.get(subject, []) if _sets(o, field.split("."))]
 
 
 def _gone_or_retyped(
@@ -144,7 +152,7 @@ def _gone_or_retyped(
         )
     detail = f"{subject}: field {field} {change}; no tenant object sets it"
     return Finding(
-        "schema-change", Severity.WARNING, hop, f"{subject} {field}", detail, evidence | {"objects_setting_it": []}
+        "schema-change", Severity.INFO, hop, f"{subject} {field}", detail, evidence | {"objects_setting_it": []}
     )
 
 
@@ -168,15 +176,14 @@ def compare(
                     _gone_or_retyped(subject, field, change, users, {"before": info, "after": new[field]}, hop)
                 )
             elif new[field]["required"] and not info["required"]:
-                lacking = [
-                    o["metadata"]["name"] for o in (objects or {}).get(subject, []) if _lacks(o, field.split("."))
-                ]
-                severity = Severity.BREAKING if lacking else Severity.WARNING
-                detail = f"{subject}: field {field} became required" + (
-                    f"; tenant objects without it: {', '.join(lacking[:5])}"
-                    if lacking
-                    else "; every tenant object sets it"
-                )
+                lacking = [_name(o) for o in (objects or {}).get(subject, []) if _lacks(o, field.split("."))]
+                if lacking:
+                    severity, outcome = Severity.BREAKING, f"; tenant objects without it: {', '.join(lacking[:5])}"
+                elif objects is None:
+                    severity, outcome = Severity.WARNING, "; the tenant objects were not read"
+                else:
+                    severity, outcome = Severity.INFO, "; every tenant object sets it"
+                detail = f"{subject}: field {field} became required{outcome}"
                 evidence = {"after": new[field], "objects_without_it": lacking}
                 findings.append(Finding("schema-change", severity, hop, f"{subject} {field}", detail, evidence))
         added = sorted(set(new) - set(old))

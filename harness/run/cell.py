@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from harness.allowlist import AllowList
 from harness.detectors import disruption
+from harness.detectors.attribution import Attribution, requests_to
 from harness.detectors.base import HopContext, SnapshotContext
 from harness.detectors.registry import DETECTORS, detector
+from harness.detectors.tenancy_snapshot import read_tenancy
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, most_severe_per_subject
 from harness.kube.api_warnings import WarningLog, recording
@@ -153,7 +155,12 @@ class CellRun:
         return ordered(self.workload_set().manifests)
 
     def replay_workloads(self) -> list[ApplyResult]:
-        """Apply the matrix's workload exports for real; every rejection is reported."""
+        """Apply the matrix's workload exports for real.
+
+        A manifest the cluster rejects does not fail the item: the source version rejecting it
+        is no break of the upgrade's, and ``dry-run-rejected`` reports it at every hop as
+        "already rejected at the source", naming the manifest (a warning, never breaking).
+        """
         cluster = self.require_cluster()
         manifests = self.workload_manifests()
         self.progress(f"applying {len(manifests)} workload manifest(s)")
@@ -161,19 +168,18 @@ class CellRun:
             results: list[ApplyResult] = self._timed(
                 "workloads", lambda: apply_manifests(cluster.kubeconfig, manifests)
             )
-        failed = [r for r in results if not r.ok]
-        if failed:
-            raise AssertionError(
-                "workloads rejected:\n"
-                + "\n".join(f"- {r.manifest.label} ({r.manifest.where}): {r.message}" for r in failed)
-            )
         return results
 
     def api_users(self) -> dict[str, list[str]]:
-        """apiVersion -> the manifests (files) that use it, from workloads and scenarios."""
+        """apiVersion -> the tenant manifests (workload files) that use it."""
         users: dict[str, list[str]] = {}
         for manifest in self.workload_manifests():
             users.setdefault(str(manifest.body.get("apiVersion")), []).append(manifest.where)
+        return users
+
+    def harness_users(self) -> dict[str, list[str]]:
+        """apiVersion -> the scenarios whose manifests use it (the harness's, never a tenant's)."""
+        users: dict[str, list[str]] = {}
         for scenario in self.scenarios:
             for body in scenario.manifests():
                 users.setdefault(str(body.get("apiVersion")), []).append(f"scenario {scenario.name}")
@@ -201,6 +207,13 @@ class CellRun:
             )
         except Exception as exc:  # info must not change the verdict; the reason is shown instead
             return unavailable(record.label, f"{type(exc).__name__}: {exc}")
+
+    def requests_to(self, apis: Sequence[str]) -> dict[str, Attribution]:
+        """Who requested ``apis`` on the cell's cluster, per its audit log: tenants or others."""
+        cluster = self.require_cluster()
+        with contextlib.closing(api_client(cluster.kubeconfig)) as api:
+            tenancy = read_tenancy(api, self.workload_manifests())
+        return requests_to(apis, cluster.audit_log, tenancy)
 
     def require_cluster(self) -> Cluster:
         if self.cluster is None:
@@ -331,7 +344,15 @@ class CellRun:
             self.progress(f"after the hop: detector {name} reads the cluster")
             with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
                 after = chosen.snapshot(self._snapshot_context(api, hop.to_version, after_hop=True))
-        context = HopContext(hop.label, hop.target, self.budget, hop.timelines, self.api_users)
+        context = HopContext(
+            hop.label,
+            hop.target,
+            self.budget,
+            hop.timelines,
+            api_users=self.api_users,
+            harness_users=self.harness_users,
+            requests_to=self.requests_to,
+        )
         found = chosen.compare(self._before[name], after, context)
         if self.allowlist is not None:
             found = self.allowlist.apply(found)

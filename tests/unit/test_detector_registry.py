@@ -11,6 +11,7 @@ import pytest
 from harness.allowlist import KINDS as ALLOWED_KINDS
 from harness.allowlist import AllowEntry, AllowList
 from harness.detectors import deprecation, discovery, disruption, dry_run
+from harness.detectors.attribution import Actor, Attribution, Use
 from harness.detectors.base import ApiDetector, HopContext
 from harness.detectors.registry import DETECTORS, KINDS, detector
 from harness.errors import HarnessError
@@ -81,9 +82,11 @@ def test_an_api_detector_snapshot_is_timed_and_reads_the_shared_client() -> None
 
 
 def test_deprecation_judges_against_the_hop_target() -> None:
-    usage = {"flowcontrol.apiserver.k8s.io/v1beta3 flowschemas": "1.37"}
-    found = deprecation.DETECTOR.compare(usage, None, hop_context())
-    assert found == deprecation.compare(usage, HOP, TARGET)
+    api = "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas"
+    use = Use(api, Actor.TENANT, "system:serviceaccount:tenant-a:ci", "list", "flowschemas")
+    snapshot = deprecation.DeprecationSnapshot({api: "1.37"}, {api: Attribution(tenant=[use])})
+    found = deprecation.DETECTOR.compare(snapshot, None, hop_context())
+    assert found == deprecation.compare(snapshot, HOP, TARGET)
     assert found[0].severity is Severity.BREAKING
 
 

@@ -14,9 +14,12 @@ from random import Random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.detectors import admission, deprecation, discovery, disruption, drift, rbac, schema
+from harness.detectors import admission, deprecation, discovery, disruption, drift, dry_run, rbac, schema
+from harness.detectors.attribution import Tenancy
 from harness.findings import Finding, Severity, has_breaking, most_severe_per_subject
+from harness.tenancy import harness_owned, tenant_objects
 from harness.versions import KubeVersion
+from harness.workloads.replay import ApplyResult, Manifest
 
 HOP = "v1.36.3>v1.37.2"
 
@@ -37,16 +40,20 @@ def test_removed_group_version_in_use_is_breaking() -> None:
     assert "tenant manifests use it" in findings[0].detail
 
 
-def test_removed_group_version_not_in_use_is_a_warning() -> None:
+def test_removed_group_version_no_tenant_uses_is_information_naming_the_scenarios_that_do() -> None:
     after = {k: v for k, v in DISCOVERY.items() if k != "platform.spin.example/v1alpha1"}
-    assert [f.severity for f in discovery.compare(DISCOVERY, after, HOP)] == [Severity.WARNING]
+    assert [f.severity for f in discovery.compare(DISCOVERY, after, HOP)] == [Severity.INFO]
+    scenario = {"platform.spin.example/v1alpha1": ["scenario platform-crd"]}
+    [finding] = discovery.compare(DISCOVERY, after, HOP, harness_users=scenario)
+    assert finding.severity is Severity.INFO, "the harness's own scenario manifests never count against tenants"
+    assert "only the harness's scenario platform-crd" in finding.detail
 
 
 def test_removed_resource_is_named() -> None:
     after = copy.deepcopy(DISCOVERY)
     after["batch/v1"] = ["jobs"]
     findings = discovery.compare(DISCOVERY, after, HOP)
-    assert [f.subject for f in findings] == ["batch/v1 cronjobs"]
+    assert [(f.subject, f.severity) for f in findings] == [("batch/v1 cronjobs", Severity.INFO)]
 
 
 def test_unchanged_discovery_has_no_findings() -> None:
@@ -275,10 +282,14 @@ def test_most_severe_per_subject_does_not_depend_on_the_input_order(findings: li
     assert shape(most_severe_per_subject(shuffled)) == shape(most_severe_per_subject(findings))
 
 
-def test_deprecated_api_removed_by_the_target_is_breaking(tmp_path: Path) -> None:
+def test_deprecated_api_a_tenant_uses_is_breaking_when_the_target_removes_it(tmp_path: Path) -> None:
     audit = tmp_path / "audit.log"
+    tenant = {"username": "system:serviceaccount:tenant-a:ci", "groups": ["system:serviceaccounts"]}
     events = [
         {
+            "auditID": "1",
+            "user": tenant,
+            "verb": "list",
             "objectRef": {
                 "apiGroup": "flowcontrol.apiserver.k8s.io",
                 "apiVersion": "v1beta3",
@@ -287,21 +298,27 @@ def test_deprecated_api_removed_by_the_target_is_breaking(tmp_path: Path) -> Non
             "annotations": {"k8s.io/deprecated": "true", "k8s.io/removed-release": "1.37"},
         },
         {
-            "objectRef": {"apiGroup": "", "apiVersion": "v1", "resource": "endpoints"},
+            "auditID": "2",
+            "user": {"username": "system:kube-controller-manager"},
+            "verb": "update",
+            "objectRef": {"apiVersion": "v1", "resource": "endpoints", "namespace": "default", "name": "kubernetes"},
             "annotations": {"k8s.io/deprecated": "true"},
         },
-        {"objectRef": {"apiVersion": "v1", "resource": "pods"}, "annotations": {}},
+        {"auditID": "3", "user": tenant, "objectRef": {"apiVersion": "v1", "resource": "pods"}, "annotations": {}},
     ]
     audit.write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n")
-    usage = deprecation.from_audit_log(audit)
-    assert usage == {"flowcontrol.apiserver.k8s.io/v1beta3 flowschemas": "1.37", "v1 endpoints": ""}
-    findings = deprecation.compare(usage, HOP, KubeVersion(1, 37, 2))
-    severities = {f.subject: f.severity for f in findings}
+    assert deprecation.from_audit_log(audit) == {
+        "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas": "1.37",
+        "v1 endpoints": "",
+    }
+    snapshot = deprecation.attributed({}, audit, Tenancy(namespaces=frozenset({"tenant-a"})))
+    severities = {f.subject: f.severity for f in deprecation.compare(snapshot, HOP, KubeVersion(1, 37, 2))}
     assert severities == {
         "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas": Severity.BREAKING,
-        "v1 endpoints": Severity.WARNING,
+        "v1 endpoints": Severity.INFO,
     }
-    assert [f.severity for f in deprecation.compare(usage, HOP, KubeVersion(1, 36, 3))] == [Severity.WARNING] * 2
+    earlier = deprecation.compare(snapshot, HOP, KubeVersion(1, 36, 3))
+    assert [f.severity for f in earlier] == [Severity.WARNING, Severity.INFO]
 
 
 def test_removed_api_names_the_replacement_and_the_manifests() -> None:
@@ -376,7 +393,11 @@ def test_schema_changes_removed_retyped_required() -> None:
     assert found["spec.tags"][0] is Severity.BREAKING and "removed" in found["spec.tags"][1]
     assert "changed type integer -> string" in found["spec.nodeHours"][1]
     assert "became required" in found["spec.project"][1]
-    assert found["spec.project"][0] is Severity.WARNING  # no tenant object lacks it
+    assert found["spec.project"][0] is Severity.WARNING  # the tenant objects were not read
+    every = {"platform.spin.example/v1 Allocation": [{"metadata": {"name": "a"}, "spec": {"project": "x"}}]}
+    judged_every = {f.subject.split(" ")[-1]: f for f in schema.compare(before, after, HOP, objects=every)}
+    assert judged_every["spec.project"].severity is Severity.INFO, "every tenant object already sets it"
+    assert "every tenant object sets it" in judged_every["spec.project"].detail
     assert found["fields)"][0] is Severity.INFO
     lacking = {
         "platform.spin.example/v1 Allocation": [
@@ -387,10 +408,61 @@ def test_schema_changes_removed_retyped_required() -> None:
     [required] = [f for f in schema.compare(before, after, HOP, objects=lacking) if f.subject.endswith("spec.project")]
     assert required.severity is Severity.BREAKING and "old" in required.detail and "new" not in required.detail
     judged = {f.subject.split(" ")[-1]: f for f in schema.compare(before, after, HOP, objects=lacking)}
-    assert judged["spec.tags"].severity is Severity.WARNING, "removed, but no tenant object sets it"
+    assert judged["spec.tags"].severity is Severity.INFO, "removed, but no tenant object sets it"
     assert "no tenant object sets it" in judged["spec.tags"].detail
     assert judged["spec.nodeHours"].severity is Severity.BREAKING and "old" in judged["spec.nodeHours"].detail
     tagged = {"platform.spin.example/v1 Allocation": [{"metadata": {"name": "t"}, "spec": {"tags": ["a"]}}]}
     [removed] = [f for f in schema.compare(before, after, HOP, objects=tagged) if f.subject.endswith("spec.tags")]
     assert removed.severity is Severity.BREAKING and removed.evidence["objects_setting_it"] == ["t"]
     assert schema.compare(before, before, HOP) == []
+
+
+def _owned(uid: str, *managers: str, owner: str = "", labels: dict[str, str] | None = None) -> dict[str, object]:
+    meta: dict[str, object] = {"uid": uid, "name": uid, "managedFields": [{"manager": m} for m in managers]}
+    if owner:
+        meta["ownerReferences"] = [{"uid": owner, "controller": True}]
+    if labels:
+        meta["labels"] = labels
+    return {"metadata": meta}
+
+
+def test_scenario_objects_and_what_they_own_are_not_tenant_objects() -> None:
+    objects = [
+        _owned("scenario-deploy", "spin-harness/workflows"),
+        _owned("scenario-rs", "kube-controller-manager", owner="scenario-deploy"),
+        _owned("scenario-pod", "kube-controller-manager", "kubelet", owner="scenario-rs"),
+        _owned("webhook", "OpenAPI-Generator", labels={"app.kubernetes.io/managed-by": "spin-harness"}),
+        _owned("replayed", "spin-harness"),
+        _owned("shared-namespace", "spin-harness", "spin-harness/tenant-rbac"),
+        _owned("tenant-deploy", "kubectl-client-side-apply"),
+        _owned("tenant-pod", "kube-controller-manager", owner="tenant-deploy"),
+    ]
+    assert harness_owned(objects) == {"scenario-deploy", "scenario-rs", "scenario-pod", "webhook"}
+    kept = [o["metadata"]["uid"] for o in tenant_objects(objects)]  # type: ignore[index]
+    assert kept == ["replayed", "shared-namespace", "tenant-deploy", "tenant-pod"]
+
+
+def _manifest(name: str) -> Manifest:
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "tenant-a"}}
+    return Manifest(Path(f"export/tenant-a/{name}.yaml"), body)
+
+
+def test_dry_run_rejection_the_source_shares_is_a_warning_saying_so_not_a_new_break() -> None:
+    old, new, fine = _manifest("old"), _manifest("new"), _manifest("fine")
+    invalid = "spec.replicas: Invalid value: -1"
+    at_source = [ApplyResult(old, False, invalid), ApplyResult(new, True), ApplyResult(fine, True)]
+    at_target = [ApplyResult(old, False, invalid), ApplyResult(new, False, "no"), ApplyResult(fine, True)]
+    found = {
+        f.subject: f
+        for f in dry_run.judge([old, new, fine], at_source, at_target, hop=HOP, source="v1.36.3", target="v1.37.2")
+    }
+    assert set(found) == {"apps/v1 Deployment tenant-a/old", "apps/v1 Deployment tenant-a/new"}
+    already = found["apps/v1 Deployment tenant-a/old"]
+    assert already.severity is Severity.WARNING and "already rejected at the source v1.36.3" in already.detail
+    assert already.evidence["rejected_at_source"] is True
+    assert already.evidence["manifest"] == "export/tenant-a/old.yaml"
+    assert already.evidence["object"] == "tenant-a/Deployment/old"
+    fresh = found["apps/v1 Deployment tenant-a/new"]
+    assert fresh.severity is Severity.BREAKING and fresh.evidence["rejected_at_source"] is False
+    only_source = dry_run.judge([old], at_source[:1], None, hop=HOP, source="v1.36.3", target="v1.36.3")
+    assert [f.severity for f in only_source] == [Severity.WARNING], "a hop without an upgrade still names it"
