@@ -11,7 +11,10 @@ One finding per (object, warning text), with the object, its manifest file and d
 server's exact text, the version that said it and whether the source said it too. It is
 breaking when the text announces that the thing stops working in a release after the source
 and at or before the hop's target (``harness.detectors.announced``); a condition that already
-held at the source stays a warning that says so.
+held at the source stays a warning that says so. Warnings only the harness's own scenario
+objects drew (no tenant manifest) are ``info``: they are the platform's canonical workloads,
+not a tenant's, so they never count as tenant warnings; one that announces a stop within the
+hop stays breaking, because the canonical workload would stop working too.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from harness.detectors.announced import judge, stop_release
 from harness.detectors.base import HopContext, SnapshotContext
 from harness.errors import HarnessError
-from harness.findings import Finding
+from harness.findings import Finding, Severity
 from harness.kube.api_warnings import ApiWarning, recording
 from harness.versions import KubeVersion
 from harness.workloads.replay import apply_manifests
@@ -64,6 +67,8 @@ def compare(before: Heard, after: Heard, hop: str) -> list[Finding]:
         stops = stop_release(first.text)
         severity, why = judge(stops, source, target)
         said_before = key in at_source
+        if severity is not Severity.BREAKING and _only_scenarios(heard + at_source.get(key, [])):
+            severity, why = Severity.INFO, f"{why}; drawn only by the harness's own scenario objects"
         if key not in at_target:
             news = f"said at the source {source}; the target was not asked again"
         elif source == target:
@@ -88,6 +93,11 @@ def _by_key(warnings: tuple[ApiWarning, ...]) -> dict[tuple[str, str], list[ApiW
     for warning in warnings:
         out.setdefault(warning.key, []).append(warning)
     return out
+
+
+def _only_scenarios(heard: list[ApiWarning]) -> bool:
+    """Every request that drew the warning was a scenario step's (``scenario NAME PHASE``)."""
+    return all(w.action.startswith("scenario ") for w in heard)
 
 
 def _where(warning: ApiWarning) -> str:

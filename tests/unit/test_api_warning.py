@@ -133,3 +133,19 @@ def test_one_finding_per_object_and_text() -> None:
         "apps/v1 Deployment t/web: b",
         "v1 Pod t/p: a",
     ]
+
+
+def test_warnings_only_scenario_objects_drew_are_info_unless_they_announce_a_stop_in_the_hop() -> None:
+    scenario = _warning(SECCOMP, V135, "scenario quotas setup", obj="v1 Pod tenant-alpha/p")
+    [finding] = compare(Heard(V135, (scenario,)), Heard(V136, ()), "v1.35.4>v1.36.3")
+    assert finding.severity is Severity.INFO
+    assert "drawn only by the harness's own scenario objects" in finding.detail
+    # the same text drawn by a tenant manifest too is a tenant warning
+    tenant = _warning(SECCOMP, V135, "replay", obj="v1 Pod tenant-alpha/p")
+    [shared] = compare(Heard(V135, (scenario, tenant)), Heard(V136, ()), "v1.35.4>v1.36.3")
+    assert shared.severity is Severity.WARNING
+    # a stop inside the hop stays breaking: the platform's canonical workload would stop too
+    text = "example.com/v1beta1 Gadget is deprecated in v1.35+, unavailable in v1.36+; use example.com/v1 Gadget"
+    stop = _warning(text, V135, "scenario platform-crd setup", obj="example.com/v1beta1 Gadget t/g")
+    [breaking] = compare(Heard(V135, (stop,)), Heard(V136, ()), "v1.35.4>v1.36.3")
+    assert breaking.severity is Severity.BREAKING
