@@ -125,18 +125,26 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from harness.workloads.read import prepare_helm, read_workloads, with_values
 
     config = ToolchainConfig.from_env()
+    # Versions first: a bad --from/--to is reported before any chart is built or rendered.
+    with progress_display("gate", quiet=args.quiet) as progress:
+        progress(f"resolving {args.source} and {args.target}")
+        source = version_from_flag(args.source, config, field="--from")
+        target = version_from_flag(args.target, config, field="--to")
     inputs = with_values([_workload_path(p) for p in args.workloads or []], _values(args.values), "--values")
     prepare_helm(inputs, quiet=args.quiet)
     # Read (and render) now: a file that cannot be read fails before any cluster starts.
-    for note in read_workloads(inputs).notes():
+    found = read_workloads(inputs)
+    for note in found.notes():
         print(f"workloads: {note}")
+    if inputs and not found.manifests:
+        # Likely a wrong path: say so, a gate that replayed no tenant object must not read as a pass on them.
+        print(f"workloads: no Kubernetes object in {', '.join(str(i) for i in inputs)}: only the scenarios are checked")
     report = Path(args.report)
     # The verdict goes to stdout once the display has closed; progress only ever to stderr.
     with progress_display("gate", quiet=args.quiet) as progress:
-        progress(f"resolving {args.source} and {args.target}")
         spec = gate_matrix(
-            version_from_flag(args.source, config, field="--from"),
-            version_from_flag(args.target, config, field="--to"),
+            source,
+            target,
             provider=args.provider,
             scenarios=[s.strip() for s in args.scenarios.split(",")] if args.scenarios else ["*"],
             workloads=inputs,

@@ -93,6 +93,13 @@ def run_pytest_on_matrix(
     if progress is not None:
         progress(f"loading {matrix} (the published versions from the Go module proxy)")
     loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
+    if loaded.workloads:
+        from harness.workloads.read import prepare_helm, read_workloads
+
+        # Read (and render) before pytest starts: unreadable input is a clear error naming the
+        # file and document, not an internal error from inside the plugin's configure step.
+        prepare_helm(loaded.workloads, quiet=progress is None)
+        read_workloads(loaded.workloads)
     if loaded.allowlist is not None:
         from harness.allowlist import load_allowlist
 

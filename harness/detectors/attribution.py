@@ -5,8 +5,8 @@ impersonated) and the object it touched. A deprecated or removed API is the tena
 only when one of their identities, or the harness replaying one of their manifests, asked for
 it; the control plane's controllers and the harness's own scenarios and detectors ask for such
 APIs too, and nobody can act on a warning about those. This module turns audit events into
-``Use`` records (who, which object, which manifest) for every detector that needs the answer:
-``deprecated-api``, ``removed-api`` and ``api-warning``.
+``Use`` records (who, which object, which manifest) for the detectors that need the answer:
+``deprecated-api`` and ``removed-api`` (``api-warning`` knows its object from the request itself).
 
 Who is who:
 

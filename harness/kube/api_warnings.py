@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +100,8 @@ class _Subject:
     document: int | None
     #: The texts heard about it, for the caller (``ApplyResult.warnings``).
     heard: list[str]
+    #: Removes Secret values from a text before it is kept (a webhook may echo one in a warning).
+    scrub: Callable[[str], str] | None = None
 
 
 _RECORDING: ContextVar[_Recording | None] = ContextVar("api_warning_recording", default=None)
@@ -117,9 +119,14 @@ def recording(log: WarningLog, *, version: KubeVersion, action: str) -> Iterator
 
 
 @contextlib.contextmanager
-def on_behalf_of(*, object_label: str, manifest: str, document: int | None = None) -> Iterator[list[str]]:
-    """Requests inside the block are about ``object_label``; yields the list of texts heard about it."""
-    subject = _Subject(object_label, manifest, document, [])
+def on_behalf_of(
+    *, object_label: str, manifest: str, document: int | None = None, scrub: Callable[[str], str] | None = None
+) -> Iterator[list[str]]:
+    """Requests inside the block are about ``object_label``; yields the list of texts heard about it.
+
+    ``scrub`` removes the Secret values the caller knows of from every text before it is kept:
+    warnings end up in reports, and an admission webhook may put anything in one."""
+    subject = _Subject(object_label, manifest, document, [], scrub)
     token = _SUBJECT.set(subject)
     try:
         yield subject.heard
@@ -134,6 +141,8 @@ def note_response(method: str, url: str, header_values: list[str]) -> None:
         return
     warnings, problems = parse_warning_headers(_as_utf8(value) for value in header_values)
     texts = [w.text for w in warnings] + [f"(unparsed Warning header) {p.remainder}" for p in problems]
+    if subject.scrub is not None:
+        texts = [subject.scrub(text) for text in texts]
     for text in texts:
         if text not in subject.heard:
             subject.heard.append(text)

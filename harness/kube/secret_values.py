@@ -21,9 +21,13 @@ from free text.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import hashlib
 import hmac
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -112,3 +116,41 @@ def hide_values(obj: Any, conceal: Conceal, *, as_string_data: bool = False) -> 
         if isinstance(out.get(field), dict):
             out[field] = {v.key: conceal(v) for v in secret_values(obj) if v.field == field}
     return out
+
+
+#: Values shorter than this are not scrubbed from text: "a" or "on" would mangle every message.
+MIN_SCRUB_LENGTH = 4
+
+
+class Scrubber:
+    """Remembers Secret values the runner handled and removes them from any text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def learn(self, obj: Any) -> None:
+        """Note the values of ``obj`` if it is a Secret (or a list of objects)."""
+        if isinstance(obj, list):
+            for item in obj:
+                self.learn(item)
+            return
+        if not is_secret(obj):
+            return
+        found: set[str] = set()
+        for secret in secret_values(obj):
+            found.add(secret.value)
+            if secret.field == "data":
+                with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+                    found.add(base64.b64decode(secret.value, validate=True).decode())
+            else:
+                found.add(base64.b64encode(secret.value.encode()).decode())
+        with self._lock:
+            self._values.update(v for v in found if len(v) >= MIN_SCRUB_LENGTH)
+
+    def scrub(self, text: str) -> str:
+        with self._lock:
+            values = sorted(self._values, key=len, reverse=True)
+        for value in values:
+            text = text.replace(value, REDACTED)
+        return text

@@ -80,6 +80,8 @@ def tenant_objects(finding: dict[str, Any]) -> list[str]:
     evidence = finding.get("evidence") or {}
     if evidence.get("objects_setting_it"):
         return [str(o) for o in evidence["objects_setting_it"]]
+    if evidence.get("objects"):  # attributed through the audit log (removed-api, deprecated-api)
+        return [str(o) for o in evidence["objects"]]
     subject = str(finding.get("subject", ""))
     if finding.get("kind") == "object-drift":
         return [subject]

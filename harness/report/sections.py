@@ -14,7 +14,6 @@ from harness.report.actions import action, action_order, fix, manifests, tenant_
 
 #: Statuses the page has a style for; any other (a newer harness's) is shown as ``unknown``.
 KNOWN_STATUSES = frozenset({"passed", "failed", "skipped", "empty", "error"})
-#: Item outcomes that put a step in the "What failed" list.
 
 
 def status_class(status: object) -> str:

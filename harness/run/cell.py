@@ -257,9 +257,9 @@ class CellRun:
         """
         with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
             ctx = self._snapshot_context(api, version)
-            ordered = sorted(DETECTORS, key=lambda d: not d.reads_after)
+            in_order = sorted(DETECTORS, key=lambda d: not d.reads_after)
             snapshots: dict[str, Any] = {}
-            for chosen in ordered:
+            for chosen in in_order:
                 self.progress(f"before the hop: detector {chosen.name} reads the cluster")
                 snapshots[chosen.name] = chosen.snapshot(ctx)
             return snapshots

@@ -50,7 +50,9 @@ def run_apply(step: ApplyStep, env: StepEnv, where: StepPath) -> str:
                 raise StepMismatch(f"{name} is applied", f"the server refused it: {describe(exc)}") from None
             return True, f"{'admitted (dry run)' if step.dry_run else 'applied'} {name}"
 
-        with on_behalf_of(object_label=object_label(document), manifest=manifest, document=number) as heard:
+        with on_behalf_of(
+            object_label=object_label(document), manifest=manifest, document=number, scrub=env.scrubber.scrub
+        ) as heard:
             env.retry(f"apply {name}", attempt, max(0.0, deadline - time.monotonic()), f"{name} is applied")
         warned.extend(env.scrubber.scrub(f"{name}: {text}") for text in heard)
     applied = f"applied {len(documents)} object(s): {', '.join(label(d) for d in documents)}"

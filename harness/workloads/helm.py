@@ -29,7 +29,12 @@ _RELEASE_BAD = re.compile(r"[^a-z0-9-]+")
 
 
 def is_chart(path: Path) -> bool:
-    return path.is_dir() and (path / CHART_FILE).is_file()
+    try:
+        return path.is_dir() and (path / CHART_FILE).is_file()
+    except OSError as exc:  # e.g. a folder without search permission: name it, never a traceback
+        raise InputError(
+            f"{path}: cannot be read: {exc.strerror or exc}", hint="give the harness read access, or leave it out"
+        ) from None
 
 
 def release_name(chart: Path) -> str:

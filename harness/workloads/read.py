@@ -31,7 +31,15 @@ def read_workloads(inputs: Sequence[WorkloadInput | Path], *, render: ChartRende
     """Every object of every input, in input order, with what was not read."""
     found = WorkloadSet()
     for entry in inputs:
-        found.extend(read_input(entry if isinstance(entry, WorkloadInput) else WorkloadInput(entry), render=render))
+        entry = entry if isinstance(entry, WorkloadInput) else WorkloadInput(entry)
+        try:
+            one = read_input(entry, render=render)
+        except OSError as exc:  # permissions and the like: name the path, never a traceback
+            where = exc.filename or entry.path
+            raise InputError(
+                f"{where}: cannot be read: {exc.strerror or exc}", hint="give the harness read access, or leave it out"
+            ) from None
+        found.extend(one)
     return found
 
 

@@ -20,6 +20,7 @@ from kubernetes import client, dynamic
 from harness.kube.api_warnings import on_behalf_of
 from harness.kube.client import api_client
 from harness.kube.labels import MANAGER
+from harness.kube.secret_values import Scrubber
 from harness.workloads.export import APPLY_ORDER
 from harness.workloads.manifest import Manifest
 from harness.workloads.read import read_workloads
@@ -68,6 +69,8 @@ def apply_manifests(
     harness's own manifests (platform components) pass their own manager.
     """
     results: list[ApplyResult] = []
+    scrubber = Scrubber()  # the tenants' Secret values never reach a warning kept for a report
+    scrubber.learn([m.body for m in manifests])
     with contextlib.closing(api_client(kubeconfig)) as api:
         dyn = dynamic.DynamicClient(api)
         for manifest in manifests:
@@ -75,9 +78,10 @@ def apply_manifests(
                 object_label=manifest.label,
                 manifest=str(manifest.source),
                 document=manifest.document,
+                scrub=scrubber.scrub,
             ) as heard:
                 ok, message = _apply_one(dyn, applyable(manifest.body), dry_run=dry_run, field_manager=field_manager)
-            results.append(ApplyResult(manifest, ok, message, tuple(heard)))
+            results.append(ApplyResult(manifest, ok, scrubber.scrub(message), tuple(heard)))
     return results
 
 

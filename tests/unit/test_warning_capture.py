@@ -16,6 +16,7 @@ from kubernetes import client
 
 from harness.kube.api_warnings import WarningLog, on_behalf_of, recording
 from harness.kube.client import RecordingApiClient, get_raw
+from harness.kube.secret_values import REDACTED, Scrubber
 from harness.scenarios.identity import impersonate
 from harness.versions import KubeVersion
 
@@ -112,3 +113,18 @@ def test_a_header_that_is_not_a_warning_is_kept_as_unparsed_not_dropped(api: cli
         get_raw(api, "/junk")
     assert heard == ["(unparsed Warning header) not a warning"]
     assert [w.text for w in log.entries] == heard
+
+
+def test_secret_values_the_caller_knows_are_scrubbed_before_a_warning_is_kept(api: client.ApiClient) -> None:
+    # The server's text happens to contain a tenant's Secret value ("größe"): neither the caller's
+    # copy nor the log that becomes report evidence may keep it.
+    scrubber = Scrubber()
+    scrubber.learn({"apiVersion": "v1", "kind": "Secret", "stringData": {"password": "größe"}})
+    log = WarningLog()
+    with (
+        recording(log, version=V136, action="replay"),
+        on_behalf_of(object_label="v1 Pod t/p", manifest="/m/pod.yaml", scrub=scrubber.scrub) as heard,
+    ):
+        get_raw(api, "/api/v1/namespaces/t/pods/p")
+    assert heard[1] == f'{REDACTED}, "quoted"'
+    assert all("größe" not in w.text for w in log.entries) and len(log.entries) == 2

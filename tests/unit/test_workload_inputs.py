@@ -233,3 +233,11 @@ def test_merged_reports_keep_the_account_of_input_not_read(tmp_path: Path) -> No
         summary.write(parts[-1])
     merged = json.loads((merge_reports(parts, tmp_path / "merged") / "summary.json").read_text())
     assert merged["workload_inputs"] == inputs
+
+
+def test_a_path_the_system_cannot_even_look_at_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    # A name too long for the file system makes stat() fail with ENAMETOOLONG, which
+    # Path.exists() does not swallow: the same path a permission error takes (root bypasses those).
+    unreadable = tmp_path / ("x" * 5000)
+    with pytest.raises(InputError, match="cannot be read"):
+        read_workloads([unreadable])
