@@ -105,6 +105,59 @@ def test_interrupted_run_leaves_nothing(
         gc_and_check()
 
 
+def playbook_family(run: subprocess.Popen[str]) -> list[psutil.Process]:
+    """The upgrade playbook's processes under ``run`` (empty until the hop starts it)."""
+    try:
+        family = psutil.Process(run.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    playbooks = [p for p in family if "ansible-playbook" in " ".join(_cmdline(p))]
+    return [p for top in playbooks for p in [top, *_descendants(top)]]
+
+
+def _cmdline(proc: psutil.Process) -> list[str]:
+    try:
+        return proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def _descendants(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def test_sigterm_during_the_upgrade_playbook_leaves_nothing(
+    tmp_path: Path, e2e_versions: tuple[KubeVersion, KubeVersion]
+) -> None:
+    """The playbook runs in a session of its own: interrupted mid-hop, it must stop with the run,
+    or it would go on starting the target's components after the cluster was torn down."""
+    matrix = write_matrix(tmp_path / "m.yaml", e2e_versions, outage=60, availability=0.05, exclude='["*"]')
+    run = start_run(matrix, tmp_path / "report")
+    try:
+        deadline = time.monotonic() + 300
+        while not (upgrade := [p for p in playbook_family(run) if "upgrade" in " ".join(_cmdline(p))]):
+            assert run.poll() is None, "the run ended before its hop"
+            assert time.monotonic() < deadline, "the hop's playbook did not start its upgrade command"
+            time.sleep(0.1)
+        family = playbook_family(run)
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=120)
+        assert run.returncode != 0
+        still = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert still == [], f"the interrupted run left its playbook running: {[_cmdline(p) for p in still]}"
+        assert upgrade, "the upgrade command was seen"
+        assert cluster_dirs() == [], "the interrupted run left its cluster directory"
+        assert marked_here() == [], "the interrupted run left cluster processes running"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        gc_and_check()
+
+
 OWNER = """
 import sys, time
 from harness.providers import get_provider
