@@ -32,10 +32,9 @@ def _run(tmp_path: Path, *options: str) -> list[str]:
     suite = tmp_path / "test_suite.py"
     suite.write_text(SUITE)
     lines: list[str] = []
-    status = pytest.main(
-        [str(suite), "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts=", *options],
-        plugins=[ProgressPlugin(lines.append)],
-    )
+    # rootdir pinned: node ids must not depend on what files the directories above hold
+    args = [str(suite), f"--rootdir={tmp_path}", "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts="]
+    status = pytest.main([*args, *options], plugins=[ProgressPlugin(lines.append)])
     assert status == pytest.ExitCode.TESTS_FAILED
     return lines
 
