@@ -162,6 +162,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
             extra=[],
             terminal=False,
             progress=progress,
+            workloads_read=True,
         )
     summary_path = report / "summary.json"
     if not summary_path.is_file():

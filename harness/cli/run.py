@@ -74,6 +74,7 @@ def run_pytest_on_matrix(
     until: str | None = None,
     terminal: bool = True,
     progress: ProgressFn | None = None,
+    workloads_read: bool = False,
 ) -> int:
     """Run a matrix as pytest items; map pytest's exit status to the harness's exit codes.
 
@@ -93,7 +94,7 @@ def run_pytest_on_matrix(
     if progress is not None:
         progress(f"loading {matrix} (the published versions from the Go module proxy)")
     loaded = load_matrix(Path(matrix), published_versions())  # bad input: exit 2 with file/line before pytest
-    if loaded.workloads:
+    if loaded.workloads and not workloads_read:  # the gate has read (and rendered) them already
         from harness.workloads.read import prepare_helm, read_workloads
 
         # Read (and render) before pytest starts: unreadable input is a clear error naming the
