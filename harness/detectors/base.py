@@ -62,6 +62,12 @@ class SnapshotContext:
     api_warnings: WarningLog = field(default_factory=WarningLog)
     #: Whether this is the snapshot taken after the hop (``reads_after`` detectors are asked twice).
     after_hop: bool = False
+    #: After the hop: this detector's own snapshot from before it, so a detector that waits for
+    #: the cluster to settle knows what to wait for (``workload-health``); None before the hop.
+    before: Any = None
+    #: How long, at most, a detector may wait after the hop for tenant workloads to be ready
+    #: again (the matrix's ``probes.budget.workload_settle_seconds``).
+    settle_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from harness.detectors import (
     dry_run,
     rbac,
     schema,
+    workload_health,
 )
 from harness.detectors.base import Detector
 from harness.errors import HarnessError
@@ -32,6 +33,7 @@ DETECTORS: tuple[Detector[Any], ...] = (
     rbac.DETECTOR,
     admission.DETECTOR,
     api_warning.DETECTOR,
+    workload_health.DETECTOR,
     disruption.DETECTOR,
 )
 

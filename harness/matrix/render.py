@@ -55,7 +55,8 @@ def render_matrix(matrix: Matrix) -> str:
     out.append(
         f"probe budget per hop: api outage <= {budget.api_max_outage_seconds:g}s, "
         f"webhook outage <= {budget.webhook_max_outage_seconds:g}s, "
-        f"availability >= {budget.min_availability:.2%}"
+        f"availability >= {budget.min_availability:.2%}, "
+        f"tenant workloads ready again within {budget.workload_settle_seconds:g}s"
     )
     if matrix.components:
         listed = "; ".join(f"{name} {' > '.join(versions)}" for name, versions in matrix.components)

@@ -29,6 +29,8 @@ Schema (every key is checked; an unknown key is an error naming its line)::
         api_max_outage_seconds: 5
         webhook_max_outage_seconds: 5
         min_availability: 0.99
+        workload_settle_seconds: 120   # optional: how long tenant workloads may take to be
+                                       #   ready again after the hop (workload-health)
       provider_budgets:                # optional: a whole budget for one provider's cells
         kind: {api_max_outage_seconds: 90, webhook_max_outage_seconds: 90, min_availability: 0.25}
     platform:                          # optional second axis
@@ -235,6 +237,9 @@ class ProbeBudget(_Spec):
     #: the apiserver restarts, so it gets its own (usually tighter) budget.
     ingress_max_outage_seconds: float = Field(default=5.0, ge=0)
     min_availability: float = Field(default=0.99, ge=0, le=1)
+    #: How long tenant workloads ready before the hop may take to be ready again after it
+    #: (drained nodes reschedule pods) before ``workload-health`` calls them broken.
+    workload_settle_seconds: float = Field(default=120.0, ge=0)
 
 
 class ProbesSpec(_Spec):

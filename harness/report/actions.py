@@ -20,6 +20,7 @@ ACTIONS: dict[str, str] = {
     "rbac-change": "Review RBAC grants",
     "admission-change": "Adjust admission webhooks and policies",
     "object-drift": "Check tenant objects the hop changed",
+    "workload-health": "Repair tenant workloads the hop left not ready",
     "disruption": "Investigate the outage in the component logs",
 }
 #: Where a finding of a kind this module does not know goes.
@@ -61,6 +62,10 @@ def fix(finding: dict[str, Any]) -> str:
         return "check the tenant manifests set the field as the target's schema expects"
     if kind == "object-drift":
         return "check the change is intended (an upgrade default or controller); otherwise fix what rewrote it"
+    if kind == "workload-health" and evidence.get("after", {}).get("state") == "gone":
+        return "run the Pod under a controller (Deployment, StatefulSet or Job) so a drained node does not lose it"
+    if kind == "workload-health":
+        return "read the pods' conditions, container states and events; restore what the target no longer gives them"
     if kind == "disruption":
         return "investigate the component logs in artifacts/ for the outage window"
     return ""

@@ -227,7 +227,9 @@ class CellRun:
                 f"{scenario.name}:{phase}@{version}", lambda: scenario.run_phase(phase, cluster.kubeconfig, version)
             )
 
-    def _snapshot_context(self, api: client.ApiClient, version: str, *, after_hop: bool = False) -> SnapshotContext:
+    def _snapshot_context(
+        self, api: client.ApiClient, version: str, *, after_hop: bool = False, before: Any = None
+    ) -> SnapshotContext:
         cluster, hop = self.require_cluster(), self._hop
         if hop is None:
             raise HarnessError("no hop has started")
@@ -246,6 +248,8 @@ class CellRun:
             timed=self._timed,
             api_warnings=self.api_warnings,
             after_hop=after_hop,
+            before=before,
+            settle_seconds=self.budget.workload_settle_seconds,
         )
 
     def snapshot_before(self, version: str) -> dict[str, Any]:
@@ -343,7 +347,8 @@ class CellRun:
         if chosen.reads_after:
             self.progress(f"after the hop: detector {name} reads the cluster")
             with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
-                after = chosen.snapshot(self._snapshot_context(api, hop.to_version, after_hop=True))
+                ctx = self._snapshot_context(api, hop.to_version, after_hop=True, before=self._before[name])
+                after = chosen.snapshot(ctx)
         context = HopContext(
             hop.label,
             hop.target,

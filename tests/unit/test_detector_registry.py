@@ -38,6 +38,7 @@ def test_the_registry_keeps_the_detectors_and_their_order() -> None:
         "rbac-change",
         "admission-change",
         "api-warning",
+        "workload-health",
         "disruption",
     )
     assert ALLOWED_KINDS == KINDS, "the allow-list accepts exactly the kinds the detectors report"
@@ -54,6 +55,7 @@ def test_api_detectors_read_twice_the_others_once() -> None:
         "rbac-change",
         "admission-change",
         "api-warning",
+        "workload-health",
     }
 
 

@@ -59,6 +59,7 @@ def test_a_cell_plan_is_the_items_in_the_order_a_cell_runs() -> None:
         "detectors::rbac-change@v1.37.2",
         "detectors::admission-change@v1.37.2",
         "detectors::api-warning@v1.37.2",
+        "detectors::workload-health@v1.37.2",
         "detectors::disruption@v1.37.2",
         "b::teardown@v1.37.2",
         "a::teardown@v1.37.2",

@@ -1,0 +1,265 @@
+"""How healthy a tenant workload is, judged from its objects as the API returns them.
+
+Pure functions over JSON: the state of a Deployment, StatefulSet, DaemonSet, Job or Pod (ready,
+complete, not ready, failed, with a one-line summary), and the evidence a person reads when it
+is not healthy (the pod's conditions and container states, events). ``workload_health`` reads
+the objects from the cluster and compares these states across a hop; the rules live here so
+unit tests feed them hand-written objects.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+#: The kinds judged, in the order findings list them.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
+
+
+class Health(enum.StrEnum):
+    READY = "ready"
+    COMPLETE = "complete"
+    NOT_READY = "not-ready"
+    FAILED = "failed"
+
+    @property
+    def healthy(self) -> bool:
+        """Ready, or done: what a workload that works looks like."""
+        return self in (Health.READY, Health.COMPLETE)
+
+
+@dataclass(frozen=True)
+class State:
+    health: Health
+    #: What the counts or conditions say, e.g. ``available 1/2, updated 2/2``.
+    summary: str
+
+
+def _count(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _part(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    value = obj.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def conditions(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object's status conditions, each reduced to type, status, reason and message."""
+    found = _part(obj, "status").get("conditions")
+    out = []
+    for cond in found if isinstance(found, list) else []:
+        if isinstance(cond, dict) and cond.get("type"):
+            out.append({k: str(cond[k]) for k in ("type", "status", "reason", "message") if cond.get(k)})
+    return out
+
+
+def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in conditions(obj) if c["type"] == kind), None)
+
+
+def _is_true(obj: dict[str, Any], kind: str) -> bool:
+    cond = _condition(obj, kind)
+    return cond is not None and cond.get("status") == "True"
+
+
+def _unobserved(obj: dict[str, Any]) -> str:
+    """Why the status may be stale: the controller has not seen the latest spec yet."""
+    generation = _count(_meta(obj).get("generation"))
+    observed = _count(_part(obj, "status").get("observedGeneration"))
+    if generation and observed < generation:
+        return f"; its controller has not observed generation {generation} yet"
+    return ""
+
+
+def _deployment(obj: dict[str, Any]) -> State:
+    want = _count(_part(obj, "spec").get("replicas"), 1)
+    status = _part(obj, "status")
+    available, updated = _count(status.get("availableReplicas")), _count(status.get("updatedReplicas"))
+    summary = f"available {available}/{want}, updated {updated}/{want}"
+    progressing = _condition(obj, "Progressing")
+    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return State(Health.NOT_READY, f"{summary}; progress deadline exceeded")
+    stale = _unobserved(obj)
+    if stale or available < want or updated < want:
+        return State(Health.NOT_READY, summary + stale)
+    return State(Health.READY, summary)
+
+
+def _stateful_set(obj: dict[str, Any]) -> State:
+    want = _count(_part(obj, "spec").get("replicas"), 1)
+    ready = _count(_part(obj, "status").get("readyReplicas"))
+    summary = f"ready {ready}/{want}"
+    stale = _unobserved(obj)
+    if stale or ready < want:
+        return State(Health.NOT_READY, summary + stale)
+    return State(Health.READY, summary)
+
+
+def _daemon_set(obj: dict[str, Any]) -> State:
+    status = _part(obj, "status")
+    want, ready = _count(status.get("desiredNumberScheduled")), _count(status.get("numberReady"))
+    unavailable = _count(status.get("numberUnavailable"))
+    summary = f"ready on {ready}/{want} node(s)"
+    stale = _unobserved(obj)
+    if stale or ready < want or unavailable:
+        return State(Health.NOT_READY, summary + stale)
+    return State(Health.READY, summary)
+
+
+def _job(obj: dict[str, Any]) -> State:
+    status = _part(obj, "status")
+    for kind in ("Failed", "FailureTarget"):
+        if _is_true(obj, kind):
+            cond = _condition(obj, kind) or {}
+            why = ": ".join(cond[k] for k in ("reason", "message") if cond.get(k))
+            return State(Health.FAILED, f"failed ({why})" if why else "failed")
+    if _is_true(obj, "Complete"):
+        return State(Health.COMPLETE, f"complete, {_count(status.get('succeeded'))} pod(s) succeeded")
+    if _is_true(obj, "Suspended"):
+        return State(Health.READY, "suspended")
+    active, ready = _count(status.get("active")), _count(status.get("ready"))
+    if active and ready >= active:
+        return State(Health.READY, f"running, ready {ready}/{active} pod(s)")
+    if not active:
+        return State(Health.NOT_READY, "not complete and no pod active")
+    return State(Health.NOT_READY, f"running, ready {ready}/{active} pod(s)")
+
+
+def _said(cond: dict[str, Any]) -> str:
+    """``PodScheduled False (Unschedulable)``: a condition in a few words."""
+    reason = f" ({cond['reason']})" if cond.get("reason") else ""
+    return f"{cond['type']} {cond.get('status', '?')}{reason}"
+
+
+def _pod(obj: dict[str, Any]) -> State:
+    status = _part(obj, "status")
+    phase = str(status.get("phase") or "Unknown")
+    if phase == "Succeeded":
+        return State(Health.COMPLETE, "succeeded")
+    if phase == "Failed":
+        why = ": ".join(str(status[k]) for k in ("reason", "message") if status.get(k))
+        return State(Health.FAILED, f"failed ({why})" if why else "failed")
+    if phase == "Running" and _is_true(obj, "Ready"):
+        return State(Health.READY, "running, ready")
+    blocked = [c for c in conditions(obj) if c.get("status") != "True"]
+    why = ", ".join(_said(c) for c in blocked)
+    return State(Health.NOT_READY, f"{phase}, {why}" if why else f"{phase}, not ready")
+
+
+_STATE_OF = {
+    "Deployment": _deployment,
+    "StatefulSet": _stateful_set,
+    "DaemonSet": _daemon_set,
+    "Job": _job,
+    "Pod": _pod,
+}
+
+
+def state_of(obj: dict[str, Any]) -> State:
+    """The health of a workload object (one of ``WORKLOAD_KINDS``) from its status."""
+    kind = str(obj.get("kind", ""))
+    if kind not in _STATE_OF:
+        raise ValueError(f"not a workload kind: {kind!r} (one of {', '.join(WORKLOAD_KINDS)})")
+    return _STATE_OF[kind](obj)
+
+
+def controller_uid(obj: dict[str, Any]) -> str:
+    """The UID of the object's controlling owner (a Pod's ReplicaSet or Job), or ``""``."""
+    for ref in _meta(obj).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller"):
+            return str(ref.get("uid", ""))
+    return ""
+
+
+def _container_state(state: Any) -> dict[str, Any]:
+    """``{"waiting": {"reason": ..., "message": ...}}``: the state's name and what it says (no timestamps)."""
+    if not isinstance(state, dict):
+        return {}
+    for name in ("waiting", "running", "terminated"):
+        if isinstance(state.get(name), dict):
+            keep = ("reason", "message", "exitCode", "signal")
+            return {name: {k: state[name][k] for k in keep if state[name].get(k) not in (None, "")}}
+    return {}
+
+
+def container_states(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every init and app container's readiness, restarts, state and last state."""
+    status = _part(pod, "status")
+    out = []
+    for field, init in (("initContainerStatuses", True), ("containerStatuses", False)):
+        for item in status.get(field) or []:
+            if not isinstance(item, dict):
+                continue
+            entry: dict[str, Any] = {"name": str(item.get("name", "")), "ready": bool(item.get("ready"))}
+            if init:
+                entry["init"] = True
+            entry["restarts"] = _count(item.get("restartCount"))
+            entry["state"] = _container_state(item.get("state"))
+            last = _container_state(item.get("lastState"))
+            if last:
+                entry["last_state"] = last
+            out.append(entry)
+    return out
+
+
+def pod_evidence(pod: dict[str, Any]) -> dict[str, Any]:
+    """What a person reads about a pod that is not ready: phase, node, conditions, containers."""
+    status = _part(pod, "status")
+    out: dict[str, Any] = {"pod": str(_meta(pod).get("name", "")), "phase": str(status.get("phase") or "Unknown")}
+    node = _part(pod, "spec").get("nodeName")
+    if node:
+        out["node"] = str(node)
+    for key in ("reason", "message"):
+        if status.get(key):
+            out[key] = str(status[key])
+    out["conditions"] = conditions(pod)
+    out["containers"] = container_states(pod)
+    return out
+
+
+def event_evidence(event: dict[str, Any]) -> dict[str, Any]:
+    """One core/v1 Event as evidence: on what, its type, reason, message, how often and when last."""
+    involved = _part(event, "involvedObject")
+    series = _part(event, "series")
+    count = _count(event.get("count")) or _count(series.get("count")) or 1
+    last = event.get("lastTimestamp") or series.get("lastObservedTime") or event.get("eventTime") or ""
+    return {
+        "object": f"{involved.get('kind', '')}/{involved.get('name', '')}",
+        "type": str(event.get("type") or ""),
+        "reason": str(event.get("reason") or ""),
+        "message": str(event.get("message") or "").strip(),
+        "count": count,
+        "last_seen": str(last),
+    }
+
+
+def newest_events(events: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` most recent events (as ``event_evidence``), oldest first, warnings kept before normals."""
+    ordered = sorted(events, key=lambda e: (e["type"] == "Warning", e["last_seen"]))
+    return ordered[-limit:] if limit else []
+
+
+def cause(state: State, pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> str:
+    """The most telling reason a workload is not healthy, in a few words, from its evidence."""
+    for pod in pods:
+        for container in pod.get("containers", []):
+            for state_name, said in container.get("state", {}).items():
+                if state_name != "running" and said.get("reason") not in (None, "Completed"):
+                    message = f": {said['message']}" if said.get("message") else ""
+                    return f"container {container['name']} {state_name} ({said['reason']}{message})"
+        for cond in pod.get("conditions", []):
+            if cond.get("status") != "True" and cond.get("reason") and cond.get("message"):
+                return f"pod {pod['pod']} {cond['type']} {cond['status']} ({cond['reason']}: {cond['message']})"
+    warnings = [e for e in events if e.get("type") == "Warning"]
+    if warnings:
+        last = warnings[-1]
+        return f"{last['object']} {last['reason']}: {last['message']}"
+    return state.summary
