@@ -175,9 +175,23 @@ def snapshot(
     return out
 
 
+def _lost_its_nodes(old: Workload, new: Workload) -> bool:
+    """A DaemonSet that ran somewhere and now runs nowhere: "ready" by its counts (0 of 0), yet gone."""
+    return old.kind == "DaemonSet" and bool(old.state.wanted) and new.state.wanted == 0
+
+
+def broken(old: Workload, new: Workload) -> bool:
+    """Whether ``new`` no longer works as ``old`` did: not healthy, or a DaemonSet left with no node."""
+    return not new.healthy or _lost_its_nodes(old, new)
+
+
+def _after(new: Workload) -> str:
+    return "on no node" if new.healthy else new.state.health.value
+
+
 def still_down(before: Snapshot, now: Snapshot) -> list[str]:
     """The workloads healthy before that are present and not healthy now: what a settle waits for."""
-    return sorted(key for key, old in before.items() if old.healthy and key in now and not now[key].healthy)
+    return sorted(key for key, old in before.items() if old.healthy and key in now and broken(old, now[key]))
 
 
 def settled(read: Callable[[], Snapshot], before: Snapshot, timeout: float) -> Snapshot:
@@ -248,16 +262,18 @@ def compare(before: Snapshot, after: Snapshot, hop: str, settle_seconds: float =
                     )
                 )
             continue  # a controller that vanished is object-drift's finding
-        if new.healthy:
+        if not broken(old, new):
             continue
         why = cause(new.state, new.pods, new.events)
+        if new.healthy:  # a DaemonSet that lost every node
+            why = f"it ran on {old.state.wanted} node(s) and no node matches its selector and tolerations now"
         findings.append(
             Finding(
                 NAME,
                 Severity.BREAKING,
                 hop,
                 key,
-                f"{key} was {old.state.health.value} before the hop and is {new.state.health.value} "
+                f"{key} was {old.state.health.value} before the hop and is {_after(new)} "
                 f"{settle_seconds:.0f}s after it ({new.state.summary}): {why}",
                 _evidence(old, new, settle_seconds),
             )

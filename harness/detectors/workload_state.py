@@ -35,6 +35,8 @@ class State:
     health: Health
     #: What the counts or conditions say, e.g. ``available 1/2, updated 2/2``.
     summary: str
+    #: How many pods (replicas, or nodes for a DaemonSet) it should run; None for Jobs and Pods.
+    wanted: int | None = None
 
 
 def _count(value: Any, default: int = 0) -> int:
@@ -86,11 +88,11 @@ def _deployment(obj: dict[str, Any]) -> State:
     summary = f"available {available}/{want}, updated {updated}/{want}"
     progressing = _condition(obj, "Progressing")
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return State(Health.NOT_READY, f"{summary}; progress deadline exceeded")
+        return State(Health.NOT_READY, f"{summary}; progress deadline exceeded", want)
     stale = _unobserved(obj)
     if stale or available < want or updated < want:
-        return State(Health.NOT_READY, summary + stale)
-    return State(Health.READY, summary)
+        return State(Health.NOT_READY, summary + stale, want)
+    return State(Health.READY, summary, want)
 
 
 def _stateful_set(obj: dict[str, Any]) -> State:
@@ -99,8 +101,8 @@ def _stateful_set(obj: dict[str, Any]) -> State:
     summary = f"ready {ready}/{want}"
     stale = _unobserved(obj)
     if stale or ready < want:
-        return State(Health.NOT_READY, summary + stale)
-    return State(Health.READY, summary)
+        return State(Health.NOT_READY, summary + stale, want)
+    return State(Health.READY, summary, want)
 
 
 def _daemon_set(obj: dict[str, Any]) -> State:
@@ -110,8 +112,8 @@ def _daemon_set(obj: dict[str, Any]) -> State:
     summary = f"ready on {ready}/{want} node(s)"
     stale = _unobserved(obj)
     if stale or ready < want or unavailable:
-        return State(Health.NOT_READY, summary + stale)
-    return State(Health.READY, summary)
+        return State(Health.NOT_READY, summary + stale, want)
+    return State(Health.READY, summary, want)
 
 
 def _job(obj: dict[str, Any]) -> State:

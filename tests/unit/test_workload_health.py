@@ -48,7 +48,7 @@ def pod(phase: str = "Running", ready: str = "True", **status: Any) -> dict[str,
 
 
 def test_deployment_is_ready_when_every_replica_is_available_and_updated() -> None:
-    assert state_of(deployment()) == State(Health.READY, "available 2/2, updated 2/2")
+    assert state_of(deployment()) == State(Health.READY, "available 2/2, updated 2/2", 2)
     assert state_of(deployment(available=1)).health is Health.NOT_READY
     assert state_of(deployment(updated=1)).health is Health.NOT_READY
     zero = deployment(want=0, available=0, updated=0)
@@ -59,7 +59,7 @@ def test_deployment_status_the_controller_has_not_caught_up_with_is_not_ready() 
     stale = deployment()
     stale["status"]["observedGeneration"] = 2
     assert state_of(stale) == State(
-        Health.NOT_READY, "available 2/2, updated 2/2; its controller has not observed generation 3 yet"
+        Health.NOT_READY, "available 2/2, updated 2/2; its controller has not observed generation 3 yet", 2
     )
     stalled = deployment(conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}])
     assert state_of(stalled).summary.endswith("progress deadline exceeded")
@@ -67,14 +67,14 @@ def test_deployment_status_the_controller_has_not_caught_up_with_is_not_ready() 
 
 def test_replicas_default_to_one() -> None:
     obj = {"kind": "StatefulSet", "metadata": {}, "spec": {}, "status": {"readyReplicas": 1}}
-    assert state_of(obj) == State(Health.READY, "ready 1/1")
+    assert state_of(obj) == State(Health.READY, "ready 1/1", 1)
     obj["status"] = {}
-    assert state_of(obj) == State(Health.NOT_READY, "ready 0/1")
+    assert state_of(obj) == State(Health.NOT_READY, "ready 0/1", 1)
 
 
 def test_daemon_set_counts_the_nodes_it_should_run_on() -> None:
     status = {"desiredNumberScheduled": 2, "numberReady": 2}
-    assert state_of({"kind": "DaemonSet", "status": status}) == State(Health.READY, "ready on 2/2 node(s)")
+    assert state_of({"kind": "DaemonSet", "status": status}) == State(Health.READY, "ready on 2/2 node(s)", 2)
     status = {"desiredNumberScheduled": 2, "numberReady": 2, "numberUnavailable": 1}
     assert state_of({"kind": "DaemonSet", "status": status}).health is Health.NOT_READY
 
@@ -274,6 +274,20 @@ def test_a_bare_pod_lost_in_the_hop_is_breaking_a_vanished_controller_is_left_to
     assert "under a controller" in fix(finding.to_json())
     done = {solo: web(State(Health.COMPLETE, "succeeded"), kind="Pod", key=solo)}
     assert [f.severity for f in compare(done, {}, HOP)] == [Severity.INFO]
+
+
+def test_a_daemon_set_left_with_no_node_is_breaking() -> None:
+    agent = "tenant-alpha/DaemonSet/fs-agent"
+    ran = web(State(Health.READY, "ready on 2/2 node(s)", 2), kind="DaemonSet", key=agent)
+    nowhere = web(State(Health.READY, "ready on 0/0 node(s)", 0), kind="DaemonSet", key=agent)
+    [finding] = compare({agent: ran}, {agent: nowhere}, HOP, 120)
+    assert finding.severity is Severity.BREAKING
+    assert finding.detail == (
+        f"{agent} was ready before the hop and is on no node 120s after it (ready on 0/0 node(s)): "
+        "it ran on 2 node(s) and no node matches its selector and tolerations now"
+    )
+    assert still_down({agent: ran}, {agent: nowhere}) == [agent]
+    assert compare({agent: nowhere}, {agent: nowhere}, HOP) == [], "never ran anywhere: nothing lost"
 
 
 def test_new_workloads_are_not_judged() -> None:
