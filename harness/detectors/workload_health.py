@@ -40,6 +40,7 @@ from harness.detectors.workload_state import (
     newest_events,
     pod_evidence,
     state_of,
+    stuck,
 )
 from harness.errors import HarnessError, WaitTimeout
 from harness.findings import Finding, Severity
@@ -194,21 +195,28 @@ def still_down(before: Snapshot, now: Snapshot) -> list[str]:
     return sorted(key for key, old in before.items() if old.healthy and key in now and broken(old, now[key]))
 
 
-def settled(read: Callable[[], Snapshot], before: Snapshot, timeout: float) -> Snapshot:
-    """Read until every workload healthy before is healthy again (or gone), at most ``timeout`` s.
+def starting(now: Snapshot) -> list[str]:
+    """The workloads not healthy yet that have not failed either: still starting up."""
+    return sorted(key for key, w in now.items() if not w.healthy and not stuck(w.state, w.pods, w.events))
 
-    A workload still down when the time is up is what ``compare`` reports, so the timeout is
-    an answer here, not an error.
+
+def settled(read: Callable[[], Snapshot], waiting_for: Callable[[Snapshot], list[str]], timeout: float) -> Snapshot:
+    """Read until ``waiting_for`` the reading names nothing, at most ``timeout`` seconds.
+
+    After the hop it waits for what was healthy before (``still_down``); before the hop, for
+    workloads still starting up (``starting``: just replayed, images pulling), so a workload
+    on its way to ready is judged as ready. A workload still waited for when the time is up is
+    what ``compare`` judges, so the timeout is an answer here, not an error.
     """
     last: list[Snapshot] = []
 
-    def recovered() -> tuple[bool, str]:
+    def done() -> tuple[bool, str]:
         last[:] = [read()]
-        waiting = still_down(before, last[0])
+        waiting = waiting_for(last[0])
         return not waiting, f"not ready yet: {', '.join(waiting[:5])}"
 
     with contextlib.suppress(WaitTimeout):
-        wait_until("tenant workloads to be ready again", recovered, timeout=timeout, interval=1, max_interval=5)
+        wait_until("tenant workloads to be ready", done, timeout=timeout, interval=1, max_interval=5)
     return last[0] if last else read()
 
 
@@ -293,11 +301,13 @@ class WorkloadHealth:
         def read() -> Snapshot:
             return snapshot(ctx.api, manifests)
 
-        if ctx.after_hop and isinstance(ctx.before, dict):
-            before: Snapshot = ctx.before
-            result: Snapshot = ctx.timed(f"settle@{ctx.version}", lambda: settled(read, before, ctx.settle_seconds))
-            return result
-        return read()
+        before: Snapshot | None = ctx.before if ctx.after_hop and isinstance(ctx.before, dict) else None
+
+        def waiting_for(now: Snapshot) -> list[str]:
+            return still_down(before, now) if before is not None else starting(now)
+
+        result: Snapshot = ctx.timed(f"settle@{ctx.version}", lambda: settled(read, waiting_for, ctx.settle_seconds))
+        return result
 
     def compare(self, before: Snapshot, after: Snapshot | None, hop: HopContext) -> list[Finding]:
         if after is None:

@@ -249,6 +249,38 @@ def newest_events(events: Iterable[dict[str, Any]], limit: int) -> list[dict[str
     return ordered[-limit:] if limit else []
 
 
+#: Container waiting reasons that do not pass by themselves: the kubelet backs off and retries.
+STUCK_WAITING = frozenset(
+    {
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "ErrImageNeverPull",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "RunContainerError",
+    }
+)
+#: Warning events that say a controller, the scheduler or the kubelet tried and failed.
+STUCK_EVENTS = frozenset({"BackOff", "FailedAttachVolume", "FailedCreate", "FailedMount", "FailedScheduling"})
+
+
+def stuck(state: State, pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> bool:
+    """Whether a workload that is not healthy has already failed in a way that does not pass by
+    itself (a failed Job or Pod, a container backing off, a pod the scheduler cannot place, a
+    controller that cannot create pods), rather than still starting up."""
+    if state.health is Health.FAILED:
+        return True
+    for pod in pods:
+        for container in pod.get("containers", []):
+            if container.get("state", {}).get("waiting", {}).get("reason") in STUCK_WAITING:
+                return True
+        if any(c.get("type") == "PodScheduled" and c.get("status") == "False" for c in pod.get("conditions", [])):
+            return True
+    return any(e.get("type") == "Warning" and e.get("reason") in STUCK_EVENTS for e in events)
+
+
 def cause(state: State, pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> str:
     """The most telling reason a workload is not healthy, in a few words, from its evidence."""
     for pod in pods:

@@ -21,7 +21,7 @@ import pytest
 from kubernetes import client
 
 from harness.detectors import workload_health
-from harness.detectors.base import HopContext
+from harness.detectors.base import HopContext, SnapshotContext
 from harness.findings import Severity
 from harness.kube.client import api_client
 from harness.kube.labels import TENANT_LABEL
@@ -219,10 +219,27 @@ def test_workloads_that_stop_being_ready_are_breaking_with_their_evidence(
         apps.create_namespaced_deployment(NS, HARNESS_DEPLOYMENT, field_manager="spin-harness/workflows")
         wait_until("the tenant workloads to be ready", lambda: _all_healthy(api, manifests), timeout=120)
 
-        before = workload_health.snapshot(api, manifests)
-        unchanged = workload_health.snapshot(api, manifests)
+        def context(**after: Any) -> SnapshotContext:
+            return SnapshotContext(
+                cluster=cluster,
+                api=api,
+                version=str(e2e_versions[1]),
+                target=e2e_versions[1],
+                upgrade=True,
+                provider=cluster_factory.provider,
+                scratch_name="unused",
+                platform_after={},
+                workloads=lambda: manifests,
+                timed=lambda _name, action: action(),
+                settle_seconds=SETTLE,
+                **after,
+            )
+
+        detector = workload_health.DETECTOR
+        before = detector.snapshot(context())
+        unchanged = detector.snapshot(context(after_hop=True, before=before))
         _plant(api, node)
-        after = workload_health.settled(lambda: workload_health.snapshot(api, manifests), before, SETTLE)
+        after = detector.snapshot(context(after_hop=True, before=before))
 
     assert workload_health.compare(before, unchanged, HOP, SETTLE) == [], "no break: no finding"
     hop = HopContext(HOP, e2e_versions[1], ProbeBudget(workload_settle_seconds=SETTLE))

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from harness.detectors import workload_health
 from harness.detectors.base import HopContext
-from harness.detectors.workload_health import Workload, compare, manifest_places, settled, still_down
-from harness.detectors.workload_state import Health, State, cause, container_states, newest_events, state_of
+from harness.detectors.workload_health import Workload, compare, manifest_places, settled, starting, still_down
+from harness.detectors.workload_state import Health, State, cause, container_states, newest_events, state_of, stuck
 from harness.errors import HarnessError
 from harness.findings import Severity
 from harness.kube.secret_values import REDACTED, Scrubber
@@ -340,7 +340,8 @@ def test_breaking_exactly_when_something_healthy_before_is_not_after(
 
 def test_settled_reads_until_what_was_ready_is_ready_again() -> None:
     readings = iter([{KEY: web(DOWN)}, {KEY: web(DOWN)}, {KEY: web(READY)}])
-    assert settled(lambda: next(readings), {KEY: web(READY)}, timeout=60) == {KEY: web(READY)}
+    before = {KEY: web(READY)}
+    assert settled(lambda: next(readings), lambda now: still_down(before, now), timeout=60) == before
 
 
 def test_settled_answers_with_the_last_reading_when_time_is_up() -> None:
@@ -350,9 +351,37 @@ def test_settled_answers_with_the_last_reading_when_time_is_up() -> None:
         next(count)
         return {KEY: web(DOWN)}
 
-    assert settled(read, {KEY: web(READY)}, timeout=0) == {KEY: web(DOWN)}
+    before = {KEY: web(READY)}
+    assert settled(read, lambda now: still_down(before, now), timeout=0) == {KEY: web(DOWN)}
     assert next(count) >= 1
     assert still_down({KEY: web(DOWN)}, {KEY: web(DOWN)}) == [], "down before: nothing to wait for"
+
+
+def test_before_the_hop_only_workloads_still_starting_are_waited_for() -> None:
+    pulling = {"pod": "p", "containers": [{"name": "app", "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+    backing_off = {"pod": "p", "containers": [{"name": "app", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
+    starting_up = Workload(KEY, "Deployment", "u1", DOWN, pods=(pulling,))
+    broken = Workload("tenant-alpha/Deployment/db", "Deployment", "u2", DOWN, pods=(backing_off,))
+    assert starting({KEY: starting_up, broken.object: broken, "tenant-alpha/Job/j": web(READY)}) == [KEY]
+    readings = iter([{KEY: starting_up, broken.object: broken}, {KEY: web(READY), broken.object: broken}])
+    assert settled(lambda: next(readings), starting, timeout=60) == {KEY: web(READY), broken.object: broken}
+
+
+@pytest.mark.parametrize(
+    ("pods", "events", "expected"),
+    [
+        ((), (), False),
+        (({"containers": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]},), (), True),
+        (({"conditions": [{"type": "PodScheduled", "status": "False"}]},), (), True),
+        ((), ({"type": "Warning", "reason": "FailedCreate"},), True),
+        ((), ({"type": "Normal", "reason": "SuccessfulCreate"},), False),
+    ],
+)
+def test_stuck_is_a_failure_that_does_not_pass_by_itself(
+    pods: tuple[dict[str, Any], ...], events: tuple[dict[str, Any], ...], expected: bool
+) -> None:
+    assert stuck(DOWN, pods, events) is expected
+    assert stuck(State(Health.FAILED, "failed"), (), ()) is True
 
 
 def test_manifest_places_name_file_document_and_line() -> None:
