@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client
@@ -153,7 +153,7 @@ def read_namespace(
                 key,
                 kind,
                 workload.uid,
-                State(state.health, scrubber.scrub(state.summary)),
+                replace(state, summary=scrubber.scrub(state.summary)),
                 workload.manifest,
                 _scrubbed(tuple(conditions(obj)) if kind != "Pod" else (), scrubber),
                 _scrubbed(tuple(pod_evidence(p) for p in unready), scrubber),
@@ -187,7 +187,7 @@ def broken(old: Workload, new: Workload) -> bool:
 
 
 def _after(new: Workload) -> str:
-    return "on no node" if new.healthy else new.state.health.value
+    return "on no node" if new.healthy else new.state.health.value.replace("-", " ")
 
 
 def still_down(before: Snapshot, now: Snapshot) -> list[str]:

@@ -260,7 +260,8 @@ def test_workloads_that_stop_being_ready_are_breaking_with_their_evidence(
         str(tmp_path / "alpha.yaml"),
         4,
     )
-    assert solver["line"] == TENANT.splitlines().index("# needs a node with the global filesystem mounted") + 1
+    comment = TENANT.splitlines().index("# needs a node with the global filesystem mounted")
+    assert solver["line"] == comment + 2, "1-based: the object starts on the line after the comment"
     assert (solver["before"]["state"], solver["after"]["state"]) == ("ready", "not-ready")
     assert solver["after"]["summary"].startswith("available 0/2")
     assert solver["pods"], "the pods the scheduler cannot place are the evidence"

@@ -219,7 +219,7 @@ def test_ready_before_and_not_after_is_breaking_with_the_evidence() -> None:
     [finding] = compare({KEY: web(READY)}, {KEY: web(DOWN)}, HOP, 120)
     assert (finding.kind, finding.severity, finding.subject) == ("workload-health", Severity.BREAKING, KEY)
     assert finding.detail == (
-        f"{KEY} was ready before the hop and is not-ready 120s after it (available 0/2, updated 2/2): "
+        f"{KEY} was ready before the hop and is not ready 120s after it (available 0/2, updated 2/2): "
         "pod web-5d4-x PodScheduled False (Unschedulable: 0/2 nodes are available)"
     )
     assert finding.evidence == {
