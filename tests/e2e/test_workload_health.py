@@ -22,6 +22,7 @@ from kubernetes import client
 
 from harness.detectors import workload_health
 from harness.detectors.base import HopContext, SnapshotContext
+from harness.detectors.workload_state import Health
 from harness.findings import Severity
 from harness.kube.client import api_client
 from harness.kube.labels import TENANT_LABEL
@@ -159,7 +160,9 @@ TENANT_KEYS = {
 def _all_healthy(api: client.ApiClient, manifests: list[Any]) -> tuple[bool, str]:
     found = workload_health.snapshot(api, manifests)
     down = sorted(k for k, w in found.items() if not w.healthy)
-    return set(found) == TENANT_KEYS and not down, f"read {sorted(found)}; not healthy: {down}"
+    job = found.get(f"{NS}/Job/migrate")
+    complete = job is not None and job.state.health is Health.COMPLETE
+    return set(found) == TENANT_KEYS and not down and complete, f"read {sorted(found)}; not healthy: {down}"
 
 
 def _plant(api: client.ApiClient, node: str) -> None:
@@ -242,6 +245,9 @@ def test_workloads_that_stop_being_ready_are_breaking_with_their_evidence(
         after = detector.snapshot(context(after_hop=True, before=before))
 
     assert workload_health.compare(before, unchanged, HOP, SETTLE) == [], "no break: no finding"
+    assert set(before) == TENANT_KEYS, "the harness's own Deployment is no tenant workload"
+    job = f"{NS}/Job/migrate"
+    assert (before[job].state.health, after[job].state.health) == (Health.COMPLETE, Health.COMPLETE)
     hop = HopContext(HOP, e2e_versions[1], ProbeBudget(workload_settle_seconds=SETTLE))
     findings = {f.subject: f for f in workload_health.DETECTOR.compare(before, after, hop)}
     assert sorted(findings) == [
