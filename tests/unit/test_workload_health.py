@@ -65,6 +65,28 @@ def test_deployment_status_the_controller_has_not_caught_up_with_is_not_ready() 
     assert state_of(stalled).summary.endswith("progress deadline exceeded")
 
 
+COUNTS = st.integers(min_value=0, max_value=5)
+
+
+@given(want=COUNTS, available=COUNTS, updated=COUNTS, generation=st.integers(1, 4), observed=st.integers(0, 4))
+def test_a_deployment_is_ready_exactly_when_observed_available_and_updated(
+    want: int, available: int, updated: int, generation: int, observed: int
+) -> None:
+    obj = deployment(want, available, updated)
+    obj["metadata"]["generation"], obj["status"]["observedGeneration"] = generation, observed
+    state = state_of(obj)
+    assert state.health.healthy is (observed >= generation and available >= want and updated >= want)
+    assert state.summary.startswith(f"available {available}/{want}, updated {updated}/{want}")
+    assert state.wanted == want
+
+
+@given(desired=COUNTS, ready=COUNTS, unavailable=COUNTS)
+def test_a_daemon_set_is_ready_exactly_when_every_node_runs_it(desired: int, ready: int, unavailable: int) -> None:
+    status = {"desiredNumberScheduled": desired, "numberReady": ready, "numberUnavailable": unavailable}
+    state = state_of({"kind": "DaemonSet", "status": status})
+    assert state.health.healthy is (ready >= desired and unavailable == 0)
+
+
 def test_replicas_default_to_one() -> None:
     obj = {"kind": "StatefulSet", "metadata": {}, "spec": {}, "status": {"readyReplicas": 1}}
     assert state_of(obj) == State(Health.READY, "ready 1/1", 1)
