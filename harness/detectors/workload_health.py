@@ -281,8 +281,8 @@ def compare(before: Snapshot, after: Snapshot, hop: str, settle_seconds: float =
                 Severity.BREAKING,
                 hop,
                 key,
-                f"{key} was {old.state.health.value} before the hop and is {_after(new)} "
-                f"{settle_seconds:.0f}s after it ({new.state.summary}): {why}",
+                f"{key} was {old.state.health.value} before the hop and is {_after(new)} after it "
+                f"(waited {settle_seconds:.0f}s; {new.state.summary}): {why}",
                 _evidence(old, new, settle_seconds),
             )
         )

@@ -241,7 +241,7 @@ def test_ready_before_and_not_after_is_breaking_with_the_evidence() -> None:
     [finding] = compare({KEY: web(READY)}, {KEY: web(DOWN)}, HOP, 120)
     assert (finding.kind, finding.severity, finding.subject) == ("workload-health", Severity.BREAKING, KEY)
     assert finding.detail == (
-        f"{KEY} was ready before the hop and is not ready 120s after it (available 0/2, updated 2/2): "
+        f"{KEY} was ready before the hop and is not ready after it (waited 120s; available 0/2, updated 2/2): "
         "pod web-5d4-x PodScheduled False (Unschedulable: 0/2 nodes are available)"
     )
     assert finding.evidence == {
@@ -305,7 +305,7 @@ def test_a_daemon_set_left_with_no_node_is_breaking() -> None:
     [finding] = compare({agent: ran}, {agent: nowhere}, HOP, 120)
     assert finding.severity is Severity.BREAKING
     assert finding.detail == (
-        f"{agent} was ready before the hop and is on no node 120s after it (ready on 0/0 node(s)): "
+        f"{agent} was ready before the hop and is on no node after it (waited 120s; ready on 0/0 node(s)): "
         "it ran on 2 node(s) and no node matches its selector and tolerations now"
     )
     assert still_down({agent: ran}, {agent: nowhere}) == [agent]
