@@ -218,10 +218,10 @@ def test_a_new_admission_policy_flips_a_probe_and_an_expired_acceptance_does_not
     assert evidence["before"] == {"allowed": True, "denial": "", "mutation": evidence["before"]["mutation"]}
     after = evidence["after"]
     assert (after["allowed"], after["mutation"]) == (False, {})
-    assert after["denial"].startswith("403 Forbidden: ")
+    assert after["denial"].startswith("422 Invalid: ")
     assert "ValidatingAdmissionPolicy 'hpc-no-host-network'" in after["denial"]
     assert "pods of this tenant may not use the host network" in after["denial"]
-    assert finding["detail"].startswith("probe pod tenant-beta/host-network: now denied (403 Forbidden: ")
+    assert finding["detail"].startswith("probe pod tenant-beta/host-network: now denied (422 Invalid: ")
     # The binding selects tenant beta only; tenant alpha's probes are answered as before.
     flipped = [f["subject"] for f in run.planted["findings"] if f["kind"] == "admission-change"]
     assert flipped == ["tenant-beta/host-network"]
@@ -252,7 +252,7 @@ def test_manifests_the_target_platform_rejects_are_breaking_dry_run_rejections(p
             "Simulation-sweep.yaml",
             "should be less than or equal to 100",
         ),
-        f"{GROUP}/v1 Simulation tenant-alpha/climate": ("Simulation-climate.yaml", 'must be of type string: "integer"'),
+        f"{GROUP}/v1 Simulation tenant-alpha/climate": ("Simulation-climate.yaml", ".spec.cores: expected string"),
         f"{GROUP}/v1alpha1 Dataset tenant-beta/archive": ("Dataset-archive.yaml", "is not served"),
     }
     for subject, (file, message) in expected.items():
