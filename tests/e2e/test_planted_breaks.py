@@ -68,6 +68,8 @@ EXPECTED = {
 
 @dataclass(frozen=True)
 class PlantedRun:
+    """The one matrix run every test here reads: its exit code, ``summary.json`` and both cells."""
+
     returncode: int
     output: str
     summary: dict[str, Any]
@@ -84,6 +86,7 @@ class PlantedRun:
         return found[0]
 
     def outcome(self, cell: dict[str, Any], detector: str) -> str:
+        """How ``detector``'s item in ``cell`` ended: passed, failed or skipped."""
         [item] = [i for i in cell["items"] if i["scenario"] == "detectors" and i["phase"].startswith(f"{detector}@")]
         return str(item["outcome"])
 
