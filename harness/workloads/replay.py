@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,12 @@ def apply_manifests(
     results: list[ApplyResult] = []
     scrubber = Scrubber()  # the tenants' Secret values never reach a warning kept for a report
     scrubber.learn([m.body for m in manifests])
-    with contextlib.closing(api_client(kubeconfig)) as api:
-        dyn = dynamic.DynamicClient(api)
+    with contextlib.closing(api_client(kubeconfig)) as api, tempfile.TemporaryDirectory(prefix="spin-apply-") as tmp:
+        # The client's default discovery cache is a file in /tmp named after the server's address,
+        # kept forever and shared by every process: a later cluster on the same port (a scratch
+        # cluster, the cell's after a hop) would be answered from an earlier one's APIs, and the
+        # files would pile up. This call's cache lives and dies with it.
+        dyn = dynamic.DynamicClient(api, cache_file=str(Path(tmp) / "discovery.json"))
         for manifest in manifests:
             with on_behalf_of(
                 object_label=manifest.label,
