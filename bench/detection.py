@@ -11,7 +11,8 @@ verified against the real apiservers at both of its versions by
 
 and prints, per case, what was expected and what each tool caught, then the totals. A case
 counts as caught when every expected ``kind/severity`` is among the tool's findings for it; a
-finding on a control case is noise. Nothing here is a test; nothing asserts.
+finding on a control case is noise. Only ``warning`` and ``breaking`` findings count (``info`` is
+context a person need not act on). Nothing here is a test; nothing asserts.
 
     python bench/detection.py
     python bench/detection.py --hop 1.36:1.37 --markdown table.md --json results.json
@@ -81,11 +82,13 @@ def run_gate(cases: list[Case], source: str, target: str, report: Path) -> tuple
     found: dict[str, set[str]] = defaultdict(set)
     unattributed = []
     for finding in summary.get("findings", []):
+        if finding["severity"] == "info":  # context, never a verdict: nobody acts on it
+            continue
         tag = f"{finding['kind']}/{finding['severity']}"
         owners = {case.name for case in cases if _about(finding, case)}
         for owner in owners:
             found[owner].add(tag)
-        if not owners and finding["severity"] != "info":
+        if not owners:
             unattributed.append(f"{tag}: {finding['subject']}")
     return found, unattributed, seconds
 
