@@ -111,13 +111,20 @@ def run_pluto(pluto: Path, case: Case, target: str) -> set[str]:
         text=True,
         check=False,
     )
-    # pluto exits 2 (deprecated) or 3 (removed) when it finds something: only the JSON says what.
-    if proc.returncode not in (0, 2, 3):
+    # pluto exits 2 (deprecated), 3 (removed) or 4 (replacement not yet available at the target) when it
+    # finds something: only the JSON says what.
+    if proc.returncode not in (0, 2, 3, 4):
         raise SystemExit(f"pluto on {case.manifests} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     caught = set()
     for item in json.loads(proc.stdout or "{}").get("items") or []:
         caught.add("removed" if item.get("removed") else "deprecated" if item.get("deprecated") else "listed")
     return caught
+
+
+def _verdict(right: bool, control: bool, found: str) -> str:
+    if control:
+        return "clean" if right else f"noise: {found}"
+    return f"{'yes' if right else 'no'}: {found}"
 
 
 def table(rows: list[Row], *, markdown: bool) -> str:
@@ -135,8 +142,8 @@ def table(rows: list[Row], *, markdown: bool) -> str:
                 f"{row.source}>{row.target}",
                 row.expected,
                 expected,
-                f"{'yes' if row.gate_caught() else 'NO'}: {gate}",
-                f"{'yes' if row.pluto_caught() else 'no'}: {pluto}",
+                _verdict(row.gate_caught(), row.case.is_control, gate),
+                _verdict(row.pluto_caught(), row.case.is_control, pluto),
             ]
         )
     if markdown:
