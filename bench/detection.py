@@ -34,6 +34,9 @@ from typing import Any
 
 from harness.toolchain import goproxy
 from harness.toolchain.tools import ensure_tool
+
+# The corpus and its reader live in tests/: importable when run as `python bench/detection.py` too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.detection_corpus.cases import Case, load_cases
 
 
@@ -46,7 +49,7 @@ class Row:
     pluto: set[str] = field(default_factory=set)
 
     @property
-    def expected(self) -> str:
+    def apiserver_answers(self) -> str:
         """What the apiservers do, as the case records it (verified by the e2e test)."""
         parts = []
         for behaviour in self.case.objects.values():
@@ -140,7 +143,7 @@ def table(rows: list[Row], *, markdown: bool) -> str:
             [
                 row.case.name,
                 f"{row.source}>{row.target}",
-                row.expected,
+                row.apiserver_answers,
                 expected,
                 _verdict(row.gate_caught(), row.case.is_control, gate),
                 _verdict(row.pluto_caught(), row.case.is_control, pluto),
