@@ -25,6 +25,7 @@ class Product(enum.StrEnum):
     K3D = "k3d"
     TRAEFIK = "traefik"
     HELM = "helm"
+    PLUTO = "pluto"
 
 
 class Component(enum.StrEnum):
@@ -46,6 +47,7 @@ class Component(enum.StrEnum):
     K3D = "k3d"
     TRAEFIK = "traefik"
     HELM = "helm"
+    PLUTO = "pluto"
 
     @property
     def product(self) -> Product:
@@ -64,6 +66,7 @@ _PRODUCT_OF = {
     Component.K3D: Product.K3D,
     Component.TRAEFIK: Product.TRAEFIK,
     Component.HELM: Product.HELM,
+    Component.PLUTO: Product.PLUTO,
 }
 
 
@@ -106,6 +109,11 @@ TRAEFIK_VERSION = "v2.11.0"
 
 #: Helm, for rendering tenant charts (``helm template``); v3, the line tenant charts target.
 HELM_VERSION = "v3.21.4"
+
+#: Pluto, the deprecated-API scanner ``bench/detection.py`` compares the gate with. v5.22.7 is
+#: the newest whose module the proxy serves whole here: it refuses the version list, v5.22.8 to
+#: v5.24.0, and the source zip of v5.23.6 (whose checksum the sum database does not know either).
+PLUTO_VERSION = "v5.22.7"
 
 
 @dataclass(frozen=True)

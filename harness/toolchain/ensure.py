@@ -30,6 +30,7 @@ from harness.toolchain.components import (
     KIND_VERSION,
     KWOK_VERSION,
     LOCAL_CLUSTER_COMPONENTS,
+    PLUTO_VERSION,
     TRAEFIK_VERSION,
     Component,
     Product,
@@ -126,6 +127,7 @@ def ensure(
         Product.K3D: K3D_VERSION,
         Product.TRAEFIK: TRAEFIK_VERSION,
         Product.HELM: HELM_VERSION,
+        Product.PLUTO: PLUTO_VERSION,
     }
     if Product.COREDNS in by_product or Product.PAUSE in by_product:
         images = kubeadm_image_versions(version, config, progress)
@@ -279,6 +281,7 @@ _VERSION_ARGS = {
     Component.K3D: ["version"],
     Component.TRAEFIK: ["version"],
     Component.HELM: ["version"],
+    Component.PLUTO: ["version"],
 }
 
 

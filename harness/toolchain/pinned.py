@@ -19,6 +19,8 @@ from harness.toolchain.components import Product
 _K3D_MODULE = "github.com/k3d-io/k3d/v5"
 _TRAEFIK_MODULE = "github.com/traefik/traefik/v2"
 _HELM_MODULE = "helm.sh/helm/v3"
+#: Lower case: the module path pluto's go.mod declares (the repository's name is capitalised).
+_PLUTO_MODULE = "github.com/fairwindsops/pluto/v5"
 
 #: ``k8s.io/client-go v0.36.2`` in a go.mod's require block.
 _CLIENT_GO = re.compile(r"^\s*(?:require\s+)?k8s\.io/client-go\s+v0\.(\d+)\.\d+", re.M)
@@ -65,4 +67,11 @@ PINNED: dict[Product, PinnedBuild] = {
         _K3D_MODULE, _K3D_MODULE, "k3d", lambda version, _: f"-X {_K3D_MODULE}/version.Version={version}"
     ),
     Product.HELM: PinnedBuild(_HELM_MODULE, f"{_HELM_MODULE}/cmd/helm", "helm", helm_stamp),
+    # Upstream's release build stamps ``main.version`` without the leading v.
+    Product.PLUTO: PinnedBuild(
+        _PLUTO_MODULE,
+        f"{_PLUTO_MODULE}/cmd/pluto",
+        "pluto",
+        lambda version, _: f"-X main.version={version.removeprefix('v')} -X main.commit=spin-harness",
+    ),
 }

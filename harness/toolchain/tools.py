@@ -1,6 +1,6 @@
 """Tools whose version does not follow a Kubernetes version: one call to get a verified binary.
 
-kind, k3d, Traefik and Helm are each pinned once (``components.py``); ``ensure_tool`` builds or
+kind, k3d, Traefik, Helm and pluto are each pinned once (``components.py``); ``ensure_tool`` builds or
 fetches one through the same cache, lock, checksums and version check as the Kubernetes
 binaries (``ensure_product``), so the first caller builds and every later one reuses it.
 """
@@ -15,6 +15,7 @@ from harness.toolchain.components import (
     K3D_VERSION,
     KIND_VERSION,
     KWOK_VERSION,
+    PLUTO_VERSION,
     TRAEFIK_VERSION,
     Component,
     ProductBuild,
@@ -29,6 +30,7 @@ TOOL_VERSIONS: dict[Component, str] = {
     Component.K3D: K3D_VERSION,
     Component.KWOK: KWOK_VERSION,
     Component.TRAEFIK: TRAEFIK_VERSION,
+    Component.PLUTO: PLUTO_VERSION,
 }
 
 

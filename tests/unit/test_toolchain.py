@@ -226,6 +226,21 @@ def test_helm_is_stamped_with_its_version_and_the_kubernetes_minor_its_client_go
     assert helm.stamp("v3.21.4", "module x\n") == "-X helm.sh/helm/v3/internal/version.version=v3.21.4"
 
 
+def test_pluto_is_built_from_its_lower_case_module_and_stamped_as_its_release_build() -> None:
+    from harness.toolchain.components import PLUTO_VERSION, Product
+    from harness.toolchain.pinned import PINNED
+    from harness.toolchain.tools import TOOL_VERSIONS
+
+    pluto = PINNED[Product.PLUTO]
+    assert (pluto.module, pluto.package) == (
+        "github.com/fairwindsops/pluto/v5",
+        "github.com/fairwindsops/pluto/v5/cmd/pluto",
+    )
+    # `pluto version` prints "Version:5.22.7": the version check finds the pin without its v.
+    assert "-X main.version=5.22.7" in pluto.stamp("v5.22.7", "module x\n")
+    assert TOOL_VERSIONS[Component.PLUTO] == PLUTO_VERSION
+
+
 def test_pinned_tools_go_through_the_cache_and_the_version_check(tmp_path: Path) -> None:
     from harness.toolchain.components import HELM_VERSION, KIND_VERSION
     from harness.toolchain.tools import ensure_tool
