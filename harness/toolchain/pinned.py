@@ -19,6 +19,7 @@ from harness.toolchain.components import Product
 _K3D_MODULE = "github.com/k3d-io/k3d/v5"
 _TRAEFIK_MODULE = "github.com/traefik/traefik/v2"
 _HELM_MODULE = "helm.sh/helm/v3"
+_KWOK_MODULE = "sigs.k8s.io/kwok"
 
 #: ``k8s.io/client-go v0.36.2`` in a go.mod's require block.
 _CLIENT_GO = re.compile(r"^\s*(?:require\s+)?k8s\.io/client-go\s+v0\.(\d+)\.\d+", re.M)
@@ -65,4 +66,10 @@ PINNED: dict[Product, PinnedBuild] = {
         _K3D_MODULE, _K3D_MODULE, "k3d", lambda version, _: f"-X {_K3D_MODULE}/version.Version={version}"
     ),
     Product.HELM: PinnedBuild(_HELM_MODULE, f"{_HELM_MODULE}/cmd/helm", "helm", helm_stamp),
+    Product.KWOKCTL: PinnedBuild(
+        _KWOK_MODULE,
+        f"{_KWOK_MODULE}/cmd/kwokctl",
+        "kwokctl",
+        lambda version, _: f"-X {_KWOK_MODULE}/pkg/consts.Version={version}",
+    ),
 }
