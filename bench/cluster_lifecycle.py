@@ -112,7 +112,6 @@ class Kwokctl:
             f"--kube-controller-manager-binary={tools[Component.KUBE_CONTROLLER_MANAGER]}",
             f"--kube-scheduler-binary={tools[Component.KUBE_SCHEDULER]}",
             f"--kwok-controller-binary={tools[Component.KWOK]}",
-            f"--kubectl-binary={tools[Component.KUBECTL]}",
             "--wait",
             "3m",
         )

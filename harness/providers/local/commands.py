@@ -174,3 +174,13 @@ def kwok(tools: Toolchain, at: Layout) -> list[str]:
 
 
 PORT_NAMES = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
+
+
+#: Go runtime settings per component (none of them changes what an API client observes).
+#: Filled from measurements of RSS right after ready; see README's performance section.
+GO_RUNTIME: dict[str, dict[str, str]] = {}
+
+
+def environment(component: str) -> dict[str, str]:
+    """Environment variables a component starts with, beside the harness's own."""
+    return dict(GO_RUNTIME.get(component, {}))
