@@ -155,7 +155,10 @@ def one_run(
     started = time.monotonic()
     cluster = provider.create(name, versions[0], nodes)
     samples.add("spin create", time.monotonic() - started)
-    samples.add("spin MiB", rss_mib(provider.component_pids(cluster).values()))
+    pids = provider.component_pids(cluster)
+    samples.add("spin MiB", rss_mib(pids.values()))
+    for component, pid in pids.items():
+        samples.add(f"MiB {component}", rss_mib([pid]))
     for step, seconds in provider.last_timings.steps:
         if step != "toolchain":
             samples.add(f"step {step}", seconds)
@@ -186,6 +189,7 @@ def report(samples: Samples, title: str) -> None:
             print(f"{phase:10} {ours:12.2f}s {theirs:9.2f}s {ours / theirs:7.2f}")
     ours, theirs = samples.median("spin MiB"), samples.median("kwokctl MiB")
     print(f"{'RSS ready':10} {ours:10.0f}MiB {theirs:7.0f}MiB {ours / theirs:7.2f}")
+    print("  " + ", ".join(f"{row[4:]} {samples.median(row):.0f}" for row in samples.rows if row.startswith("MiB ")))
     print("\nspin-harness create by step (seconds from the step's start; steps after the apiserver run together):")
     for row in samples.rows:
         if row.startswith("step "):
