@@ -1,10 +1,11 @@
 """Bring-up of a new local cluster: what does not depend on each other starts together.
 
-The only real dependencies are: the apiserver needs etcd and the certificates; the
-controller-manager, the scheduler, kwok and the Node objects need the apiserver; nodes turn
-Ready once kwok runs; the ``default`` ServiceAccount appears once the controller-manager runs.
-So etcd starts while the certificates are made, and once the apiserver is ready everything else
-is launched at once and awaited side by side. Readiness stays as strict as before: every
+The only real dependencies are: the apiserver needs the certificates and (once it serves)
+etcd; the controller-manager, the scheduler, kwok and the Node objects need the apiserver; nodes
+turn Ready once kwok runs; the ``default`` ServiceAccount appears once the controller-manager
+runs. So etcd starts while the certificates are made, the apiserver starts right after them
+(it dials etcd until etcd answers), and once the apiserver is ready everything else is launched
+at once and awaited side by side. Readiness stays as strict as before: every
 component healthy, every node Ready, the default ServiceAccount present.
 
 Each step's duration is recorded from its own start (``pki``, ``etcd`` from its launch,
@@ -20,20 +21,18 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from importlib import resources
 from pathlib import Path
-
-from kubernetes import client
+from typing import Any
 
 from harness.errors import ClusterError
-from harness.kube.client import api_client
+from harness.kube.client import api_client, get_json, get_raw, post_raw
 from harness.kube.kubeconfig import write_kubeconfig
 from harness.providers.common.audit import AUDIT_POLICY
 from harness.providers.common.logs import log_tail
-from harness.providers.common.readiness import node_is_ready
 from harness.providers.common.steps import StepTimings
 from harness.providers.local import commands, pki, process, state
 from harness.providers.local.commands import Layout
 from harness.providers.local.components import Components
-from harness.providers.local.nodes import create_nodes
+from harness.providers.local.nodes import node_manifest
 from harness.toolchain import Toolchain
 from harness.toolchain.sources import ProgressFn
 from harness.versions import KubeVersion
@@ -79,17 +78,16 @@ class BringUp:
         version = tools.kubernetes_version
         self.at.logs.mkdir(mode=0o700)
         started = time.monotonic()
-        self.progress("etcd and the certificates...")
+        self.progress("etcd, the certificates and kube-apiserver...")
         etcd = self.run.launch("etcd", commands.etcd(tools, self.at))
         self._timed("pki", lambda: write_config(self.st, self.at))
+        # The apiserver keeps dialling etcd until it answers: it need not wait for etcd's health.
+        apiserver_started = time.monotonic()
+        apiserver = self.run.launch("kube-apiserver", commands.kube_apiserver(tools, self.at, version))
         self.run.wait_etcd(etcd)
         self.timings.steps.append(("etcd", time.monotonic() - started))
-
-        self.progress("kube-apiserver...")
-        started = time.monotonic()
-        apiserver = self.run.launch("kube-apiserver", commands.kube_apiserver(tools, self.at, version))
         self.run.wait_apiserver(apiserver, version)
-        self.timings.steps.append(("kube-apiserver", time.monotonic() - started))
+        self.timings.steps.append(("kube-apiserver", time.monotonic() - apiserver_started))
 
         self.progress("controller-manager, scheduler, kwok, nodes and the default ServiceAccount...")
         manager = self.run.launch("kube-controller-manager", commands.kube_controller_manager(tools, self.at))
@@ -134,26 +132,27 @@ class BringUp:
         self.timings.steps.extend(sorted(finished.items(), key=lambda item: item[1]))
 
     def _nodes_ready(self, version: KubeVersion) -> None:
-        create_nodes(self.at, self.st.nodes, version)
+        # Raw calls: the typed CoreV1Api costs seconds to import the first time, on this path.
         with contextlib.closing(api_client(self.at.kubeconfig("admin"))) as api:
-            core = client.CoreV1Api(api)
+            for index in range(self.st.nodes):
+                status, body = post_raw(api, "/api/v1/nodes", node_manifest(f"node-{index}", version))
+                if status != 201:
+                    raise ClusterError(f"creating node-{index} answered {status}: {body[:300]}")
 
             def ready() -> tuple[bool, str]:
                 self._check_alive()
-                items = core.list_node().items
-                count = sum(1 for node in items if node_is_ready(node))
+                count = sum(1 for node in get_json(api, "/api/v1/nodes")["items"] if ready_condition(node))
                 return count >= self.st.nodes, f"{count}/{self.st.nodes} nodes Ready"
 
             self.run.wait("all nodes Ready", ready, self.run.timeouts.nodes)
 
     def _default_service_account(self) -> None:
         with contextlib.closing(api_client(self.at.kubeconfig("admin"))) as api:
-            core = client.CoreV1Api(api)
 
             def present() -> tuple[bool, str]:
                 self._check_alive()
-                names = [sa.metadata.name for sa in core.list_namespaced_service_account("default").items]
-                return "default" in names, f"service accounts in default: {names}"
+                status, body = get_raw(api, "/api/v1/namespaces/default/serviceaccounts/default")
+                return status == 200, f"GET the default ServiceAccount: {status} {body.strip()[:200]}"
 
             self.run.wait("the default ServiceAccount", present, self.run.timeouts.service_account)
 
@@ -166,3 +165,9 @@ class BringUp:
         for name, record in self.st.processes.items():
             if not process.alive(record):
                 raise ClusterError(f"{name} is not running:\n{log_tail(Path(record.log))}")
+
+
+def ready_condition(node: dict[str, Any]) -> bool:
+    """A Node (as JSON) whose Ready condition is True: ``node_is_ready`` for raw objects."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
