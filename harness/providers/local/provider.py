@@ -6,8 +6,9 @@ same etcd data, in the order the upstream skew policy prescribes: etcd (when its
 changes), kube-apiserver, kube-controller-manager, kube-scheduler, then the nodes' kubelet
 version.
 
-Bring-up and upgrade are ordered lists of named steps; each step reports progress and its
-duration, which the reports show as timings per phase.
+Bring-up starts what does not depend on each other together (``bringup.py``); upgrade is an
+ordered list of named steps. Each step reports progress and its duration, which the reports
+show as timings per phase.
 """
 
 from __future__ import annotations
