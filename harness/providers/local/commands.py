@@ -184,16 +184,3 @@ def kwok(tools: Toolchain, at: Layout) -> list[str]:
 
 
 PORT_NAMES = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
-
-
-#: Go runtime settings per component; none changes what an API client observes. A fresh
-#: apiserver's live heap is ~100 MiB, and with Go's default GOGC=100 it grows to twice that
-#: before collecting; GOGC=50 keeps it at 1.5 times (35 MiB less right after ready) for a
-#: start-up time within noise. A GOMEMLIMIT near the live heap would save another ~25 MiB but
-#: makes the apiserver collect continuously: start-up took 30% longer on a busy machine.
-GO_RUNTIME: dict[str, dict[str, str]] = {"kube-apiserver": {"GOGC": "50"}}
-
-
-def environment(component: str) -> dict[str, str]:
-    """Environment variables a component starts with, beside the harness's own."""
-    return dict(GO_RUNTIME.get(component, {}))

@@ -85,8 +85,7 @@ class Components:
                 free_port_probe(self.at.ports[port_name]),
                 timeout=self.timeouts.component,
             )
-        log = self.at.logs / f"{component}.log"
-        record = process.start(component, argv, log, self.st.directory, commands.environment(component))
+        record = process.start(component, argv, self.at.logs / f"{component}.log", self.st.directory)
         self.st.processes[component] = record
         self.st.save()
         return record

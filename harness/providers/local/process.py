@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,15 +42,9 @@ class ProcessRecord:
         return cls(raw["component"], int(raw["pid"]), float(raw["create_time"]), tuple(raw["argv"]), raw["log"])
 
 
-def start(
-    component: str, argv: Sequence[str], log: Path, cluster_dir: Path, extra_env: Mapping[str, str] | None = None
-) -> ProcessRecord:
-    """Start ``argv`` in a new session, output appended to ``log``, marked with the cluster dir.
-
-    ``extra_env`` is added to this process's environment (runtime settings such as ``GOGC``).
-    """
+def start(component: str, argv: Sequence[str], log: Path, cluster_dir: Path) -> ProcessRecord:
+    """Start ``argv`` in a new session, output appended to ``log``, marked with the cluster dir."""
     env = dict(os.environ)
-    env.update(extra_env or {})
     env[CLUSTER_ENV_MARK] = str(cluster_dir)
     with log.open("ab") as sink:
         sink.write(f"\n=== {time.strftime('%H:%M:%S')} start {' '.join(argv)}\n".encode())
