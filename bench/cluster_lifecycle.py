@@ -3,8 +3,9 @@
 Runs the local provider and kwokctl's ``binary`` runtime against the *same* binaries from the
 spin-harness toolchain cache, alternating runs so machine load affects both alike, and prints
 medians and ratios (spin-harness / kwokctl: below 1 means spin-harness is faster). Both sides
-are held to the same strict readiness, checked by the same code: every node Ready and the
-``default`` ServiceAccount present (kwokctl's own ``--wait`` covers its components only).
+are held to the same strict readiness, checked with the same raw calls at the same polling
+pace: every node Ready and the ``default`` ServiceAccount present (kwokctl's own ``--wait``
+covers its components only).
 
 Beside the totals it prints the local provider's create broken down by step (certificates,
 each component to healthy, nodes Ready, the ServiceAccount; steps that run together overlap)
@@ -36,13 +37,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import psutil
-from kubernetes import client
 
 from harness.cli.version_flag import version_from_flag
-from harness.kube.client import api_client
+from harness.kube.client import api_client, get_json, get_raw
 from harness.kube.waits import wait_until
-from harness.providers.common.readiness import node_is_ready
 from harness.providers.local import LocalProvider
+from harness.providers.local.bringup import ready_condition
 from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
 from harness.toolchain.goproxy import newest_minors
 from harness.toolchain.tools import ensure_tool
@@ -70,14 +70,14 @@ def rss_mib(pids: Iterable[int]) -> float:
 
 
 def wait_strictly_ready(kubeconfig: Path, nodes: int) -> None:
-    """Every node Ready and the default ServiceAccount present: what the local provider's create waits for."""
+    """Every node Ready and the default ServiceAccount present: what the local provider's create waits for,
+    checked with the same raw calls and the same polling pace."""
     with contextlib.closing(api_client(kubeconfig)) as api:
-        core = client.CoreV1Api(api)
 
         def ready() -> tuple[bool, str]:
-            count = sum(1 for node in core.list_node().items if node_is_ready(node))
-            accounts = [sa.metadata.name for sa in core.list_namespaced_service_account("default").items]
-            return count >= nodes and "default" in accounts, f"{count}/{nodes} Ready, accounts {accounts}"
+            count = sum(1 for node in get_json(api, "/api/v1/nodes")["items"] if ready_condition(node))
+            account, _ = get_raw(api, "/api/v1/namespaces/default/serviceaccounts/default")
+            return count >= nodes and account == 200, f"{count}/{nodes} Ready, default ServiceAccount: {account}"
 
         wait_until("nodes Ready and the default ServiceAccount", ready, timeout=120, interval=0.05, max_interval=0.2)
 
