@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -41,7 +42,7 @@ import psutil
 from harness.cli.version_flag import version_from_flag
 from harness.kube.client import api_client, get_json, get_raw
 from harness.kube.waits import wait_until
-from harness.providers.local import LocalProvider
+from harness.providers.local import LocalProvider, state
 from harness.providers.local.bringup import ready_condition
 from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
 from harness.toolchain.goproxy import newest_minors
@@ -127,6 +128,13 @@ class Kwokctl:
 
     def delete(self, name: str) -> None:
         self.run("delete", "cluster", "--name", name)
+
+    def remove_everything(self) -> None:
+        """Delete whatever clusters a failed run left in the work dir, then the work dir."""
+        for cluster in (self.workdir / "clusters").glob("*"):
+            with contextlib.suppress(RuntimeError):
+                self.delete(cluster.name)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Samples:
@@ -217,11 +225,17 @@ def main() -> int:
     provider = LocalProvider()
     samples = Samples()
 
-    for run in range(args.runs):
-        name = f"bench-{os.getpid()}-{run}"
-        one_run(name, provider, kwokctl, (source, target), (tools_from, tools_to), args.nodes, samples)
-        latest = ", ".join(f"{row} {values[-1]:.1f}" for row, values in samples.rows.items())
-        print(f"run {run + 1}/{args.runs}: {latest}", flush=True)
+    names = [f"bench-{os.getpid()}-{run}" for run in range(args.runs)]
+    try:
+        for run, name in enumerate(names):
+            one_run(name, provider, kwokctl, (source, target), (tools_from, tools_to), args.nodes, samples)
+            latest = ", ".join(f"{row} {values[-1]:.1f}" for row, values in samples.rows.items())
+            print(f"run {run + 1}/{args.runs}: {latest}", flush=True)
+    finally:
+        for name in names:  # a failed or interrupted run leaves no cluster behind
+            if state.cluster_dir(name).exists():
+                provider.delete_by_name(name)
+        kwokctl.remove_everything()
 
     hop = f"{source} -> {target}" if target else str(source)
     report(samples, f"{hop}, {args.nodes} node(s), median of {args.runs} runs, same binaries:")
