@@ -21,8 +21,9 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--components", help="comma-separated, default: everything a local cluster needs")
     p.add_argument("--source", help="comma-separated source order: dir,build,release")
     p.set_defaults(handler=cmd_toolchain_ensure)
-    p = toolchain.add_parser("ensure-tool", help="build or fetch a pinned tool (helm, kind, k3d, kwok, traefik, pluto)")
-    p.add_argument("tool", help="helm, kind, k3d, kwok or traefik")
+    tools = "helm, kind, k3d, kwok, kwokctl, traefik or pluto"
+    p = toolchain.add_parser("ensure-tool", help=f"build or fetch a pinned tool ({tools})")
+    p.add_argument("tool", help=tools)
     p.set_defaults(handler=cmd_toolchain_ensure_tool)
     p = toolchain.add_parser("list", help="list cached binaries with their checksums")
     p.add_argument("--json", action="store_true")

@@ -71,6 +71,29 @@ def get_raw(api: client.ApiClient, path: str, *, timeout: float = 5.0) -> tuple[
     return int(response.status), (response.data or b"").decode(errors="replace")
 
 
+def post_raw(api: client.ApiClient, path: str, obj: dict[str, Any], *, timeout: float = 10.0) -> tuple[int, str]:
+    """POST ``obj`` as JSON to a raw path; returns (status, body).
+
+    For hot paths such as cluster bring-up: the typed API classes cost seconds to import the
+    first time, a raw call costs milliseconds.
+    """
+    method, url, headers, body, post = api.param_serialize(
+        "POST",
+        path,
+        header_params={"Accept": "application/json", "Content-Type": "application/json"},
+        body=obj,
+        auth_settings=["BearerToken"],
+    )
+    try:
+        response = api.call_api(
+            method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout
+        )
+        response.read()
+    except client.ApiException as exc:
+        return int(exc.status or 0), str(exc.body or exc.reason)
+    return int(response.status), (response.data or b"").decode(errors="replace")
+
+
 def server_version(api: client.ApiClient) -> dict[str, Any]:
     status, body = get_raw(api, "/version")
     if status != 200:

@@ -18,6 +18,7 @@ class Product(enum.StrEnum):
     KUBERNETES = "kubernetes"
     ETCD = "etcd"
     KWOK = "kwok"
+    KWOKCTL = "kwokctl"
     CONTAINERD = "containerd"
     COREDNS = "coredns"
     PAUSE = "pause"
@@ -38,6 +39,7 @@ class Component(enum.StrEnum):
     KUBEADM = "kubeadm"
     KUBE_PROXY = "kube-proxy"
     KWOK = "kwok"
+    KWOKCTL = "kwokctl"
     CONTAINERD = "containerd"
     CONTAINERD_SHIM = "containerd-shim-runc-v2"
     CTR = "ctr"
@@ -57,6 +59,7 @@ class Component(enum.StrEnum):
 _PRODUCT_OF = {
     Component.ETCD: Product.ETCD,
     Component.KWOK: Product.KWOK,
+    Component.KWOKCTL: Product.KWOKCTL,
     Component.CONTAINERD: Product.CONTAINERD,
     Component.CONTAINERD_SHIM: Product.CONTAINERD,
     Component.CTR: Product.CONTAINERD,
@@ -93,6 +96,10 @@ KUBEADM_NODE_COMPONENTS: tuple[Component, ...] = (
 
 #: kwok release used for simulated nodes; its stages are version-independent.
 KWOK_VERSION = "v0.8.0"
+
+#: kwokctl, the peer ``bench/cluster_lifecycle.py`` measures the local provider against: the
+#: same release (same module) as the kwok controller both run.
+KWOKCTL_VERSION = KWOK_VERSION
 
 #: containerd for kind nodes: 2.x, since kubelets from 1.36 need the CRI RuntimeConfig call.
 CONTAINERD_VERSION = "v2.3.4"

@@ -21,6 +21,7 @@ _TRAEFIK_MODULE = "github.com/traefik/traefik/v2"
 _HELM_MODULE = "helm.sh/helm/v3"
 #: Lower case: the module path pluto's go.mod declares (the repository's name is capitalised).
 _PLUTO_MODULE = "github.com/fairwindsops/pluto/v5"
+_KWOK_MODULE = "sigs.k8s.io/kwok"
 
 #: ``k8s.io/client-go v0.36.2`` in a go.mod's require block.
 _CLIENT_GO = re.compile(r"^\s*(?:require\s+)?k8s\.io/client-go\s+v0\.(\d+)\.\d+", re.M)
@@ -73,5 +74,11 @@ PINNED: dict[Product, PinnedBuild] = {
         f"{_PLUTO_MODULE}/cmd/pluto",
         "pluto",
         lambda version, _: f"-X main.version={version.removeprefix('v')} -X main.commit=spin-harness",
+    ),
+    Product.KWOKCTL: PinnedBuild(
+        _KWOK_MODULE,
+        f"{_KWOK_MODULE}/cmd/kwokctl",
+        "kwokctl",
+        lambda version, _: f"-X {_KWOK_MODULE}/pkg/consts.Version={version}",
     ),
 }

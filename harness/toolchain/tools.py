@@ -1,8 +1,9 @@
 """Tools whose version does not follow a Kubernetes version: one call to get a verified binary.
 
-kind, k3d, Traefik, Helm and pluto are each pinned once (``components.py``); ``ensure_tool`` builds or
-fetches one through the same cache, lock, checksums and version check as the Kubernetes
-binaries (``ensure_product``), so the first caller builds and every later one reuses it.
+kind, k3d, Traefik, Helm, pluto and kwokctl (peers a benchmark measures against) are each pinned
+once (``components.py``); ``ensure_tool`` builds or fetches one through the same cache, lock,
+checksums and version check as the Kubernetes binaries (``ensure_product``), so the first
+caller builds and every later one reuses it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from harness.toolchain.components import (
     K3D_VERSION,
     KIND_VERSION,
     KWOK_VERSION,
+    KWOKCTL_VERSION,
     PLUTO_VERSION,
     TRAEFIK_VERSION,
     Component,
@@ -29,6 +31,7 @@ TOOL_VERSIONS: dict[Component, str] = {
     Component.KIND: KIND_VERSION,
     Component.K3D: K3D_VERSION,
     Component.KWOK: KWOK_VERSION,
+    Component.KWOKCTL: KWOKCTL_VERSION,
     Component.TRAEFIK: TRAEFIK_VERSION,
     Component.PLUTO: PLUTO_VERSION,
 }

@@ -13,10 +13,11 @@ import psutil
 import pytest
 from kubernetes import client
 
+from harness.errors import ClusterError
 from harness.kube.client import api_client, server_version
 from harness.kube.waits import wait_until
 from harness.plugin import ClusterFactory
-from harness.providers.local import LocalProvider
+from harness.providers.local import LocalProvider, commands, process
 from harness.providers.local import state as cluster_state
 from harness.versions import KubeVersion
 
@@ -188,6 +189,20 @@ def test_down_leaves_no_process_port_or_directory(e2e_versions: tuple[KubeVersio
     assert all(port_in_use(p) for p in (cluster_state.ClusterState.load(cluster.state_dir).ports["apiserver"],))
     provider.delete(cluster)
     assert_nothing_left(cluster.state_dir, pids, ports)
+
+
+def test_a_component_failing_while_others_start_beside_it_fails_create_and_leaves_nothing(
+    e2e_versions: tuple[KubeVersion, KubeVersion], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kwok starts together with the controller-manager, the scheduler and the readiness waits;
+    its exit must end them all at once, name kwok with its log, and remove every process."""
+    real_kwok = commands.kwok
+    monkeypatch.setattr(commands, "kwok", lambda tools, at: [*real_kwok(tools, at), "--no-such-flag"])
+    directory = cluster_state.cluster_dir("kwok-fails")
+    with pytest.raises(ClusterError, match=r"kwok (exited during start-up|is not running)(.|\n)*no-such-flag"):
+        LocalProvider().create("kwok-fails", e2e_versions[1])
+    assert not directory.exists()
+    assert process.marked_processes(directory) == []
 
 
 def test_gc_cleans_up_after_the_owner_is_killed(e2e_versions: tuple[KubeVersion, KubeVersion]) -> None:

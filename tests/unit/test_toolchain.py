@@ -257,3 +257,19 @@ def test_pinned_tools_go_through_the_cache_and_the_version_check(tmp_path: Path)
         ensure_tool(Component.KIND, config=config)
     with pytest.raises(ToolchainError, match="kubectl is not a standalone tool"):
         ensure_tool("kubectl", config=config)
+
+
+def test_kwokctl_is_built_from_the_same_kwok_module_and_release_as_the_kwok_controller() -> None:
+    from harness.toolchain.components import KWOK_VERSION, KWOKCTL_VERSION, Product
+    from harness.toolchain.pinned import PINNED
+    from harness.toolchain.tools import TOOL_VERSIONS
+
+    kwokctl = PINNED[Product.KWOKCTL]
+    assert (kwokctl.module, kwokctl.package, kwokctl.output) == (
+        "sigs.k8s.io/kwok",
+        "sigs.k8s.io/kwok/cmd/kwokctl",
+        "kwokctl",
+    )
+    assert kwokctl.stamp("v0.8.0", "") == "-X sigs.k8s.io/kwok/pkg/consts.Version=v0.8.0"
+    assert TOOL_VERSIONS[Component.KWOKCTL] == KWOKCTL_VERSION == KWOK_VERSION
+    assert Component.KWOKCTL.product is Product.KWOKCTL

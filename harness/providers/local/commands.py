@@ -17,6 +17,10 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 
+#: Client-side request rate of the controller-manager and the scheduler (requests/s, burst).
+CLIENT_QPS = 500
+CLIENT_BURST = 1000
+
 #: Admission plugins beyond the defaults: the webhook plugins and PodSecurity the platform
 #: relies on are listed explicitly so a change of defaults cannot silently drop them.
 ADMISSION_PLUGINS = (
@@ -132,6 +136,10 @@ def kube_controller_manager(tools: Toolchain, at: Layout) -> list[str]:
         f"--cluster-signing-cert-file={at.pki.ca_cert}",
         f"--cluster-signing-key-file={at.pki.ca_key}",
         "--use-service-account-credentials=true",
+        # Client-side rate limits (20/s by default) are for sharing a big apiserver; here they
+        # only slow start-up, where every controller first fetches its own credentials.
+        f"--kube-api-qps={CLIENT_QPS}",
+        f"--kube-api-burst={CLIENT_BURST}",
         f"--cluster-name={at.name}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--leader-elect=false",
@@ -150,6 +158,8 @@ def kube_scheduler(tools: Toolchain, at: Layout) -> list[str]:
         "--bind-address=127.0.0.1",
         f"--secure-port={at.ports['scheduler']}",
         f"--cert-dir={at.directory / 'scheduler-certs'}",
+        f"--kube-api-qps={CLIENT_QPS}",
+        f"--kube-api-burst={CLIENT_BURST}",
         "--leader-elect=false",
         "--profiling=false",
         "--v=1",

@@ -1,13 +1,15 @@
-"""Starting and restarting a local cluster's component processes, each checked healthy before the next.
+"""Starting and restarting a local cluster's component processes, and checking each healthy.
 
 A component is started from its command line (``commands``), recorded in the cluster state at
 once (so a crash in between still leaves a record ``gc`` can act on), then polled on its health
-endpoint; a component that exits meanwhile fails the wait with its log's last lines.
+endpoint; a component that exits meanwhile fails the wait with its log's last lines. Launch and
+wait are separate so that components which do not depend on each other start together.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +52,10 @@ class Timeouts:
     component: float = 60
     nodes: float = 90
     service_account: float = 90
+    #: First and longest pause between health probes: a component's health endpoint answers in
+    #: a millisecond on loopback, so polling often costs little and shortens every wait.
+    poll: float = 0.05
+    max_poll: float = 0.2
 
 
 def stop_component(record: process.ProcessRecord) -> None:
@@ -67,6 +73,8 @@ class Components:
         self.st = st
         self.at = at
         self.timeouts = timeouts
+        #: Set when one of several waits running together failed: the others stop at once.
+        self.cancelled = threading.Event()
 
     def launch(self, component: str, argv: list[str]) -> process.ProcessRecord:
         # A replaced component's predecessor may still be closing its listener (slow exit under
@@ -82,17 +90,29 @@ class Components:
         self.st.save()
         return record
 
+    def wait(self, what: str, probe: Callable[[], tuple[bool, str]], timeout: float) -> None:
+        """``wait_until`` at this cluster's polling pace."""
+        wait_until(what, probe, timeout=timeout, interval=self.timeouts.poll, max_interval=self.timeouts.max_poll)
+
+    def check(self, record: process.ProcessRecord) -> None:
+        """Fail a wait when its component died, or when a wait beside it already failed."""
+        if self.cancelled.is_set():
+            raise ClusterError(f"start-up of {record.component} cancelled: another component failed")
+        crash_check(record)
+
     def start_etcd(self, tools: Toolchain) -> None:
-        record = self.launch("etcd", commands.etcd(tools, self.at))
+        self.wait_etcd(self.launch("etcd", commands.etcd(tools, self.at)))
+
+    def wait_etcd(self, record: process.ProcessRecord) -> None:
         url = f"http://127.0.0.1:{self.at.ports['etcd']}/health"
 
         def healthy() -> tuple[bool, str]:
-            crash_check(record)
+            self.check(record)
             with urllib.request.urlopen(url, timeout=2) as response:
                 body = response.read().decode()
             return '"health":"true"' in body, body.strip()
 
-        wait_until(f"etcd to answer {url}", healthy, timeout=self.timeouts.etcd)
+        self.wait(f"etcd to answer {url}", healthy, self.timeouts.etcd)
 
     def restart_etcd(self, tools: Toolchain) -> None:
         # Nothing may write while the store's binary changes; the apiserver restarts next anyway.
@@ -102,16 +122,18 @@ class Components:
         self.start_etcd(tools)
 
     def start_apiserver(self, tools: Toolchain, version: KubeVersion) -> None:
-        record = self.launch("kube-apiserver", commands.kube_apiserver(tools, self.at, version))
+        self.wait_apiserver(self.launch("kube-apiserver", commands.kube_apiserver(tools, self.at, version)), version)
+
+    def wait_apiserver(self, record: process.ProcessRecord, version: KubeVersion) -> None:
         api = api_client(self.at.kubeconfig("admin"))
         try:
 
             def ready() -> tuple[bool, str]:
-                crash_check(record)
+                self.check(record)
                 status, body = get_raw(api, "/readyz", timeout=3)
                 return status == 200, f"/readyz {status}: {body.strip()[-300:]}"
 
-            wait_until("kube-apiserver /readyz", ready, timeout=self.timeouts.apiserver)
+            self.wait("kube-apiserver /readyz", ready, self.timeouts.apiserver)
             reported = server_version(api).get("gitVersion")
             if reported != str(version):
                 raise ClusterError(f"kube-apiserver reports {reported}, expected {version}")
@@ -128,7 +150,10 @@ class Components:
         """kube-controller-manager or kube-scheduler, healthy on its ``/healthz``."""
         if replace and component in self.st.processes:
             stop_component(self.st.processes[component])
-        record = self.launch(component, argv)
+        self.wait_controller(self.launch(component, argv))
+
+    def wait_controller(self, record: process.ProcessRecord) -> None:
+        component = record.component
         port_name = "controller-manager" if component == "kube-controller-manager" else "scheduler"
         url = f"https://127.0.0.1:{self.at.ports[port_name]}/healthz"
         insecure = ssl.create_default_context()
@@ -138,24 +163,26 @@ class Components:
         insecure.verify_mode = ssl.CERT_NONE
 
         def healthy() -> tuple[bool, str]:
-            crash_check(record)
+            self.check(record)
             with urllib.request.urlopen(url, timeout=2, context=insecure) as response:
                 body = response.read().decode()
             return body.strip() == "ok", body.strip()
 
-        wait_until(f"{component} {url}", healthy, timeout=self.timeouts.component)
+        self.wait(f"{component} {url}", healthy, self.timeouts.component)
 
     def start_kwok(self, tools: Toolchain) -> None:
-        record = self.launch("kwok", commands.kwok(tools, self.at))
+        self.wait_kwok(self.launch("kwok", commands.kwok(tools, self.at)))
+
+    def wait_kwok(self, record: process.ProcessRecord) -> None:
         url = f"http://127.0.0.1:{self.at.ports['kwok']}/healthz"
 
         def healthy() -> tuple[bool, str]:
-            crash_check(record)
+            self.check(record)
             with urllib.request.urlopen(url, timeout=2) as response:
                 body = response.read().decode()
             return response.status == 200, body.strip()
 
-        wait_until(f"kwok {url}", healthy, timeout=self.timeouts.component)
+        self.wait(f"kwok {url}", healthy, self.timeouts.component)
 
 
 def crash_check(record: process.ProcessRecord) -> None:

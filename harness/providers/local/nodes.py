@@ -48,13 +48,6 @@ def node_manifest(name: str, version: KubeVersion) -> dict[str, object]:
     }
 
 
-def create_nodes(at: Layout, count: int, version: KubeVersion) -> None:
-    with closing(api_client(at.kubeconfig("admin"))) as api:
-        core = client.CoreV1Api(api)
-        for index in range(count):
-            core.create_node(node_manifest(f"node-{index}", version))
-
-
 def set_node_versions(at: Layout, version: KubeVersion) -> None:
     """What an upgrade of kubelets is on simulated nodes: the version they report."""
     with closing(api_client(at.kubeconfig("admin"))) as api:

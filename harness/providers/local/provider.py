@@ -6,8 +6,9 @@ same etcd data, in the order the upstream skew policy prescribes: etcd (when its
 changes), kube-apiserver, kube-controller-manager, kube-scheduler, then the nodes' kubelet
 version.
 
-Bring-up and upgrade are ordered lists of named steps; each step reports progress and its
-duration, which the reports show as timings per phase.
+Bring-up starts what does not depend on each other together (``bringup.py``); upgrade is an
+ordered list of named steps. Each step reports progress and its duration, which the reports
+show as timings per phase.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,21 +23,20 @@ from kubernetes import client
 
 from harness.errors import ClusterError, InputError, VersionError
 from harness.kube.client import api_client
-from harness.kube.kubeconfig import write_kubeconfig
 from harness.kube.waits import wait_until
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
-from harness.providers.common.audit import AUDIT_POLICY
 from harness.providers.common.logs import log_tail
 from harness.providers.common.readiness import node_is_ready, wait_default_service_account
 from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import StepTimings, timed_step
 from harness.providers.common.upgrade_plan import execute_plan
 from harness.providers.local import commands, pki, process, state
+from harness.providers.local.bringup import BringUp
 from harness.providers.local.commands import Layout
 from harness.providers.local.components import Components, Timeouts, stop_component
 from harness.providers.local.garbage import local_garbage, teardown
-from harness.providers.local.nodes import create_nodes, set_node_versions
+from harness.providers.local.nodes import set_node_versions
 from harness.toolchain import Toolchain, ToolchainConfig, ensure
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
@@ -239,41 +238,11 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
 
     def _bring_up(self, st: state.ClusterState, tools: Toolchain) -> None:
         at = self._layout(st)
-        at.logs.mkdir(mode=0o700)
-        run = Components(st, at, self.timeouts)
-        self._step("pki", lambda: self._write_config(st, at))
-        self._step("etcd", lambda: run.start_etcd(tools))
-        self._step("kube-apiserver", lambda: run.start_apiserver(tools, tools.kubernetes_version))
-        self._step(
-            "kube-controller-manager",
-            lambda: run.start_controller("kube-controller-manager", commands.kube_controller_manager(tools, at)),
-        )
-        self._step("kube-scheduler", lambda: run.start_controller("kube-scheduler", commands.kube_scheduler(tools, at)))
-        self._step("kwok", lambda: run.start_kwok(tools))
-        self._step("nodes", lambda: create_nodes(at, st.nodes, tools.kubernetes_version))
-        self._step("ready", lambda: self._wait_ready(st, at))
-
-    def _write_config(self, st: state.ClusterState, at: Layout) -> None:
-        pki.create_pki(at.pki.directory, st.name)
-        identities = {
-            "admin": pki.ADMIN,
-            "controller-manager": pki.CONTROLLER_MANAGER,
-            "scheduler": pki.SCHEDULER,
-            "kwok": pki.KWOK,
-        }
-        for who, identity in identities.items():
-            write_kubeconfig(
-                at.kubeconfig(who),
-                cluster=f"spin-{st.name}",
-                server=at.server,
-                ca_cert=at.pki.ca_cert,
-                client_cert=at.pki.client_cert(identity),
-                client_key=at.pki.client_key(identity),
-                user=identity.user,
-            )
-        at.audit_policy.write_text(AUDIT_POLICY)
-        stages = resources.files("harness.providers.local").joinpath("kwok-stages.yaml").read_text()
-        at.kwok_config.write_text(stages)
+        bring_up = BringUp(st, at, Components(st, at, self.timeouts), self.progress)
+        try:
+            bring_up(tools)
+        finally:
+            self.last_timings.steps.extend(bring_up.timings.steps)
 
     def _wait_ready(self, st: state.ClusterState, at: Layout) -> None:
         with contextlib.closing(api_client(at.kubeconfig("admin"))) as api:
