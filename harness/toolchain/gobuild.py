@@ -27,7 +27,7 @@ from typing import NoReturn
 from harness.errors import HarnessError
 from harness.progress import phase
 from harness.toolchain import goproxy
-from harness.toolchain.build_times import BuildTimes
+from harness.toolchain.build_times import BuildLog, BuildRun, BuildTimes
 from harness.toolchain.components import Component, Product, ProductBuild
 from harness.toolchain.gorun import list_deps, run_counted
 from harness.toolchain.pinned import PINNED, PinnedBuild
@@ -61,6 +61,10 @@ class GoModuleSource:
         self.workdir = workdir
         #: Durations of earlier builds (for time-left estimates), in the cache root beside ``build/``.
         self.history = history or BuildTimes(workdir.parent)
+        #: Per product version: minutes and packages compiled versus found in the Go build cache.
+        self.log = BuildLog(workdir.parent)
+        #: Packages compiled and needed by the go commands of the build under way.
+        self._counts = [0, 0]
 
     def provide(
         self,
@@ -73,6 +77,22 @@ class GoModuleSource:
             goproxy.go_binary()
         except HarnessError as exc:
             raise SourceUnavailable(f"build: {exc}") from exc
+        started = time.monotonic()
+        self._counts = [0, 0]
+        self._build(build, components, dest, progress)
+        run = BuildRun(
+            build.product.value,
+            build.version,
+            tuple(c.value for c in components),
+            round(time.monotonic() - started, 1),
+            self._counts[0],
+            self._counts[1],
+            time.time(),
+        )
+        self.log.record(run)
+        progress(run.describe())
+
+    def _build(self, build: ProductBuild, components: Sequence[Component], dest: Path, progress: ProgressFn) -> None:
         if build.product is Product.KUBERNETES:
             self._build_kubernetes(KubeVersion.parse(build.version), components, dest, progress)
         elif build.product is Product.ETCD:
@@ -337,6 +357,8 @@ class GoModuleSource:
         )
         if result.returncode != 0:
             self._failed(args, cwd, result.stdout + result.stderr, result.stderr, result.seconds)
+        self._counts[0] += result.compiled
+        self._counts[1] += len(packages) if packages else 0
         if not packages or result.compiled * 10 >= len(packages):  # a cache-warm rebuild says nothing of a cold one
             self.history.record(step, result.seconds, result.compiled, version)
 
