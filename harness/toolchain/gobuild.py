@@ -31,6 +31,7 @@ from harness.toolchain import goproxy
 from harness.toolchain.build_times import BuildLog, BuildRun, BuildTimes
 from harness.toolchain.components import Component, Product, ProductBuild
 from harness.toolchain.coredns import COREDNS_MODULE, write_wrapper
+from harness.toolchain.goenv import process_env
 from harness.toolchain.gorun import list_deps, run_counted
 from harness.toolchain.pinned import PINNED, PinnedBuild
 from harness.toolchain.replaces import published_replaces
@@ -346,7 +347,7 @@ class GoModuleSource:
         ``listing``: where and what to ``go list -deps`` when ``targets`` cannot be listed where
         they are built; ``step``: the build's name in the duration history (default: the targets);
         ``fallback_seconds``: the estimate when the history has none."""
-        env = self._env(extra_env)
+        env = process_env(extra_env)
         list_dir, list_targets = listing or (cwd, targets)
         list_env = dict(env, GOFLAGS="-mod=mod") if listing else env
         with phase(progress, f"{label}: listing the packages to compile"):
@@ -370,19 +371,10 @@ class GoModuleSource:
         if not packages or result.compiled * 10 >= len(packages):  # a cache-warm rebuild says nothing of a cold one
             self.history.record(step, result.seconds, result.compiled, version)
 
-    @staticmethod
-    def _env(extra_env: dict[str, str] | None) -> dict[str, str]:
-        env = dict(os.environ)
-        env.setdefault("GOFLAGS", "-mod=mod")
-        env.setdefault("CGO_ENABLED", "0")
-        env.update(extra_env or {})
-        return env
-
     def _go(self, args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> None:
         started = time.monotonic()
-        proc = subprocess.run(
-            [goproxy.go_binary(), *args], cwd=cwd, env=self._env(extra_env), capture_output=True, text=True, check=False
-        )
+        command = [goproxy.go_binary(), *args]
+        proc = subprocess.run(command, cwd=cwd, env=process_env(extra_env), capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             self._failed(args, cwd, proc.stdout + proc.stderr, proc.stderr, time.monotonic() - started)
 
