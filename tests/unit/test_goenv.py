@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.toolchain.goenv import COMPILER_GOGC, go_env, memory_limit, memory_total
+from harness.toolchain.goenv import COMPILER_GOGC, go_env, memory_limit, memory_total, usable_memory
 
 MEMINFO = "MemTotal:       24000000 kB\nMemFree:        16000000 kB\nMemAvailable:   22000000 kB\n"
 
@@ -38,3 +38,11 @@ def test_defaults_fill_only_what_the_user_left_unset() -> None:
 
 def test_extra_variables_win() -> None:
     assert go_env({"GOFLAGS": "-mod=mod"}, {"GOFLAGS": "", "GOBIN": "/x"})["GOFLAGS"] == ""
+
+
+def test_a_container_limit_below_the_machine_wins() -> None:
+    machine = 24 * 2**30
+    assert usable_memory(machine, ["4294967296\n", ""]) == 4 * 2**30
+    assert usable_memory(machine, ["max\n", ""]) == machine
+    assert usable_memory(machine, ["", "9223372036854771712\n"]) == machine
+    assert usable_memory(None, ["", ""]) is None
