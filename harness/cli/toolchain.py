@@ -33,8 +33,8 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="use",
         choices=sorted(COMPONENT_SETS),
         default="local",
-        help="local: what a local cluster runs (default); kind: that and what its kind node image is made of, "
-        "in one go build",
+        help="local: what a local cluster runs (default); kind: that and what its kind node image is made of "
+        "(the Kubernetes commands of both in one go build)",
     )
     p.add_argument("--source", help="comma-separated source order: dir,build,release")
     p.set_defaults(handler=cmd_toolchain_ensure)
