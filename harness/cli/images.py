@@ -11,7 +11,7 @@ from harness.toolchain import ToolchainConfig
 
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``images build``."""
+    """Add ``images build|roots``."""
     images = top.add_parser("images", help="build node images offline").add_subparsers(
         dest="images_command", required=True, metavar="ACTION"
     )
@@ -20,6 +20,11 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--version", required=True, help="v1.36.3, or 1.36 for its newest patch")
     p.add_argument("--rebuild", action="store_true", help="build even when an image of the same inputs exists")
     p.set_defaults(handler=cmd_images_build)
+    p = images.add_parser(
+        "roots",
+        help="make the Debian roots the node and webhook images are built on (debootstrap, cached; no Docker engine)",
+    )
+    p.set_defaults(handler=cmd_images_roots)
 
 
 def cmd_images_build(args: argparse.Namespace) -> int:
@@ -40,4 +45,15 @@ def cmd_images_build(args: argparse.Namespace) -> int:
             f"{verb} {image.reference} in {image.seconds:.0f}s; preloaded: {', '.join(image.preloaded)}"
         )
         stderr_console.print(f"in-cluster webhook image {webhook} ({webhook_seconds:.0f}s), loaded at cluster creation")
+    return 0
+
+
+def cmd_images_roots(args: argparse.Namespace) -> int:
+    """Only the Debian roots: network and disk work that can run while Go builds keep the cores busy."""
+    from harness.images import rootfs
+    from harness.images.webhook_image import python_root
+
+    with progress_display("Debian roots", quiet=args.quiet) as progress:
+        for spec in (rootfs.node_root(), python_root()):
+            print(rootfs.ensure_root(spec, progress=progress))
     return 0

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import time
 
 from harness.cli.version_flag import version_from_flag
-from harness.progress import no_progress, notice, progress_display
+from harness.progress import no_progress, notice, progress_display, stderr_console
 from harness.toolchain import Component, ToolchainConfig, ensure
-from harness.toolchain.components import LOCAL_CLUSTER_COMPONENTS
+from harness.toolchain.build_times import BuildLog, BuildRun
+from harness.toolchain.components import KIND_NODE_IMAGE_COMPONENTS, LOCAL_CLUSTER_COMPONENTS
+
+#: ``toolchain ensure --for``: the binaries each use of a version needs.
+COMPONENT_SETS: dict[str, tuple[Component, ...]] = {
+    "local": LOCAL_CLUSTER_COMPONENTS,
+    "kind": (*LOCAL_CLUSTER_COMPONENTS, *KIND_NODE_IMAGE_COMPONENTS),
+}
 
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,7 +27,15 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p = toolchain.add_parser("ensure", help="make the binaries for a version present and verified")
     p.add_argument("version", help="v1.36.3, or 1.36 for its newest patch")
-    p.add_argument("--components", help="comma-separated, default: everything a local cluster needs")
+    p.add_argument("--components", help="comma-separated, default: what --for names")
+    p.add_argument(
+        "--for",
+        dest="use",
+        choices=sorted(COMPONENT_SETS),
+        default="local",
+        help="local: what a local cluster runs (default); kind: that and what its kind node image is made of "
+        "(the Kubernetes commands of both in one go build)",
+    )
     p.add_argument("--source", help="comma-separated source order: dir,build,release")
     p.set_defaults(handler=cmd_toolchain_ensure)
     tools = "helm, kind, k3d, kwok, kwokctl, traefik or pluto"
@@ -27,6 +44,9 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_toolchain_ensure_tool)
     p = toolchain.add_parser("list", help="list cached binaries with their checksums")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--builds", action="store_true", help="list the Go builds instead: minutes, and packages the cache held"
+    )
     p.set_defaults(handler=cmd_toolchain_list)
     p = toolchain.add_parser("versions", help="Kubernetes versions published on the Go module proxy")
     p.add_argument("--newest", type=int, metavar="N", help="only the newest patch of the N newest minors")
@@ -43,11 +63,15 @@ def cmd_toolchain_ensure(args: argparse.Namespace) -> int:
             root=config.root,
         )
     version = version_from_flag(args.version, config)
-    components = [Component(c) for c in args.components.split(",")] if args.components else LOCAL_CLUSTER_COMPONENTS
+    components = [Component(c) for c in args.components.split(",")] if args.components else COMPONENT_SETS[args.use]
+    started = time.time()
     with progress_display(f"toolchain {version}", quiet=args.quiet) as progress:
         tools = ensure(version, components, config=config, progress=progress)
     for component, path in tools.paths.items():
         print(f"{component.value}\t{path}")
+    if not args.quiet:
+        for run in BuildLog(config.root).since(started):
+            stderr_console.print(f"built {run.describe()}")
     return 0
 
 
@@ -64,6 +88,8 @@ def cmd_toolchain_list(args: argparse.Namespace) -> int:
     from harness.toolchain.manifest import Manifest
 
     root = ToolchainConfig.from_env().root
+    if args.builds:
+        return _list_builds(BuildLog(root).runs(), as_json=args.json)
     rows = []
     for product_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "build") if root.is_dir() else []:
         for version_dir in sorted(p for p in product_dir.iterdir() if p.is_dir()):
@@ -86,6 +112,24 @@ def cmd_toolchain_list(args: argparse.Namespace) -> int:
         return 0
     for product, version, name, size, source, digest in rows:
         print(f"{product:11} {version:9} {name:24} {size / 2**20:7.1f} MiB  {source:8} sha256:{digest}")
+    return 0
+
+
+def _list_builds(runs: list[BuildRun], *, as_json: bool) -> int:
+    """One line per Go build: product, version, minutes, packages compiled of those needed, cache state."""
+    if as_json:
+        print(json.dumps([{**dataclasses.asdict(r), "cache": r.cache} for r in runs], indent=2))
+        return 0
+    if not runs:
+        print("no Go builds recorded")
+        return 0
+    print(f"{'product':11} {'version':9} {'minutes':>7} {'compiled':>9} {'needed':>7}  {'cache':13} components")
+    for run in runs:
+        needed = str(run.packages) if run.packages else "?"
+        print(
+            f"{run.product:11} {run.version:9} {run.seconds / 60:7.1f} {run.compiled:9} {needed:>7}  "
+            f"{run.cache:13} {','.join(run.components)}"
+        )
     return 0
 
 

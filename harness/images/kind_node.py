@@ -36,7 +36,7 @@ from harness.errors import ImageError
 from harness.images import engine, layers, rootfs
 from harness.progress import ProgressFn, no_progress, phase
 from harness.toolchain import ToolchainConfig
-from harness.toolchain.components import KUBEADM_NODE_COMPONENTS, Component, Product, ProductBuild
+from harness.toolchain.components import KIND_NODE_IMAGE_COMPONENTS, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure, ensure_product, kubeadm_image_versions
 from harness.toolchain.manifest import sha256_file
 from harness.versions import KubeVersion
@@ -139,12 +139,7 @@ def build_node_image(
     docker = engine.require_engine()
     started = time.monotonic()
     config = config or ToolchainConfig.from_env()
-    tools = ensure(
-        version,
-        [*KUBEADM_NODE_COMPONENTS, *_CONTAINERD, Component.COREDNS, Component.PAUSE],
-        config=config,
-        progress=progress,
-    )
+    tools = ensure(version, KIND_NODE_IMAGE_COMPONENTS, config=config, progress=progress)
     tags = kubeadm_image_versions(version, config, progress)
     etcd_version = "v" + tags["etcd"].split("-")[0]
     etcd = ensure_product(ProductBuild(Product.ETCD, etcd_version), [Component.ETCD], config=config, progress=progress)[

@@ -73,13 +73,13 @@ _PRODUCT_OF = {
 }
 
 
-#: What a local-process control plane needs.
+#: What a local-process control plane runs (no kubectl: the harness talks to the API itself,
+#: and a cold kubectl build is a minute and a half of compiling and linking no local cluster uses).
 LOCAL_CLUSTER_COMPONENTS: tuple[Component, ...] = (
     Component.ETCD,
     Component.KUBE_APISERVER,
     Component.KUBE_CONTROLLER_MANAGER,
     Component.KUBE_SCHEDULER,
-    Component.KUBECTL,
     Component.KWOK,
 )
 
@@ -92,6 +92,16 @@ KUBEADM_NODE_COMPONENTS: tuple[Component, ...] = (
     Component.KUBECTL,
     Component.KUBELET,
     Component.KUBEADM,
+)
+
+#: What a kind node image of a version is made of (``images build``), beside etcd.
+KIND_NODE_IMAGE_COMPONENTS: tuple[Component, ...] = (
+    *KUBEADM_NODE_COMPONENTS,
+    Component.CONTAINERD,
+    Component.CONTAINERD_SHIM,
+    Component.CTR,
+    Component.COREDNS,
+    Component.PAUSE,
 )
 
 #: kwok release used for simulated nodes; its stages are version-independent.

@@ -131,11 +131,16 @@ def ensure(
         Product.HELM: HELM_VERSION,
         Product.PLUTO: PLUTO_VERSION,
     }
+    paths: dict[Component, Path] = {}
+    if Product.KUBERNETES in by_product:
+        # First, in one go build: kubeadm (which names the CoreDNS and pause versions below) is
+        # then linked beside the other commands instead of compiled in a build of its own.
+        build = ProductBuild(Product.KUBERNETES, versions[Product.KUBERNETES])
+        paths.update(ensure_product(build, by_product.pop(Product.KUBERNETES), config=config, progress=progress))
     if Product.COREDNS in by_product or Product.PAUSE in by_product:
         images = kubeadm_image_versions(version, config, progress)
         versions[Product.COREDNS] = images["coredns"]
         versions[Product.PAUSE] = images["pause"]
-    paths: dict[Component, Path] = {}
     for product, members in by_product.items():
         paths.update(
             ensure_product(ProductBuild(product, versions[product]), members, config=config, progress=progress)
