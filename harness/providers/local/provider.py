@@ -58,6 +58,7 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         in_place_upgrade=True,
         loopback_webhooks=True,
         audit_log=True,
+        background_create=True,
     )
 
     def __init__(
