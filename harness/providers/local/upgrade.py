@@ -9,9 +9,10 @@ depend on it, since the API is unavailable for as long as the hop takes:
 - the old controller-manager and scheduler stop together with the old apiserver (without an
   apiserver they can do nothing) and the new ones start side by side once the new apiserver
   answers ``/readyz``: both depend on the apiserver only;
-- the old apiserver is killed as soon as its log says its in-flight requests have drained
-  (every write and its audit event are done by then); what its graceful shutdown does after
-  that is close idle watches, which used to hold the hop for its whole grace period;
+- the old apiserver is killed as soon as its log says its in-flight requests have drained, its
+  audit backend has shut down and its port is closed (every write and its audit event are done
+  by then; it takes milliseconds); what its graceful shutdown does after that is wait for idle
+  watch connections, which used to hold the hop for the whole grace period;
 - every wait polls every 50-100 ms.
 
 The checks are the ones a create makes: each component healthy on its own endpoint, the
@@ -52,8 +53,9 @@ MAX_POLL = 0.1
 #: How long the old apiserver may take to drain its in-flight requests before it is killed anyway.
 APISERVER_DRAIN = STOP_GRACE["kube-apiserver"]
 
-#: What the apiserver logs (at ``--v=1``) once every in-flight request has finished.
-DRAINED = "InFlightRequestsDrained"
+#: What the apiserver logs (at ``--v=1``) once every in-flight request has finished, its audit
+#: events are written and its port is closed: the rest of its shutdown is idle watches.
+DRAINED = ("InFlightRequestsDrained", "audit backend shutdown completed", "HTTPServerStoppedListening")
 
 #: The binaries a hop may start (etcd's version tells whether it moves): the toolchain checks
 #: these, not kwok or kubectl, which the hop does not run.
@@ -146,13 +148,15 @@ def stop_apiserver(record: process.ProcessRecord, log: Path) -> None:
     process.terminate_tree(proc, timeout=0)
 
 
-def _logged_since(log: Path, offset: int, text: str) -> bool:
+def _logged_since(log: Path, offset: int, texts: tuple[str, ...]) -> bool:
+    """Whether ``log`` has each of ``texts`` after ``offset``."""
     try:
         with log.open("rb") as lines:
             lines.seek(offset)
-            return text.encode() in lines.read()
+            said = lines.read()
     except OSError:
         return False
+    return all(text.encode() in said for text in texts)
 
 
 def _replace_etcd(run: Components, st: state.ClusterState, tools: Toolchain) -> None:
