@@ -38,7 +38,7 @@ from harness.providers.local.commands import Layout
 from harness.providers.local.components import Components, Timeouts, stop_component
 from harness.providers.local.garbage import local_garbage, teardown
 from harness.providers.local.nodes import create_nodes
-from harness.providers.local.upgrade import HOP_COMPONENTS, upgrade_in_place
+from harness.providers.local.upgrade import hop_toolchain, upgrade_in_place
 from harness.toolchain import Toolchain, ToolchainConfig, ensure
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
@@ -135,11 +135,7 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         if refusal and not (force and to_version != current):
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
         self.last_timings = StepTimings()
-        # The binaries a hop restarts: kwok stays, etcd only when its version changes.
-        tools = self._step(
-            "toolchain",
-            lambda: ensure(to_version, HOP_COMPONENTS, config=self.toolchain, progress=self.progress),
-        )
+        tools = self._step("toolchain", lambda: hop_toolchain(to_version, self.toolchain, self.progress))
         with state.cluster_lock(cluster.name):
             st = state.ClusterState.load(cluster.state_dir)
             if st.version != str(current):

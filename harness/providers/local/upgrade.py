@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psutil
+from kubernetes import client
 
 from harness.errors import ClusterError
 from harness.kube.client import api_client, get_raw, server_version
@@ -41,7 +42,8 @@ from harness.providers.local import commands, process, state
 from harness.providers.local.commands import Layout
 from harness.providers.local.components import STOP_GRACE, Components, Timeouts, crash_check, stop_component
 from harness.providers.local.nodes import set_node_versions
-from harness.toolchain import Component, Toolchain
+from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
+from harness.toolchain.sources import ProgressFn
 from harness.versions import KubeVersion
 
 T = TypeVar("T")
@@ -68,6 +70,21 @@ Step = Callable[[str, Callable[[], Any]], Any]
 
 #: Held while a component is launched: launching records it in the cluster's state file.
 _launching = threading.Lock()
+
+
+def hop_toolchain(version: KubeVersion, config: ToolchainConfig | None, progress: ProgressFn) -> Toolchain:
+    """The binaries the hop runs, checked while the API client's classes load beside them.
+
+    The Kubernetes client loads its API classes on first use, which takes about a second in a
+    fresh process (the playbook runs each hop in one): done here, it overlaps the checksums and
+    stays out of the time the API is down.
+    """
+    steps: list[Callable[[], Any]] = [
+        lambda: ensure(version, HOP_COMPONENTS, config=config, progress=progress),
+        lambda: client.CoreV1Api,
+    ]
+    tools: Toolchain = side_by_side(steps)[0]
+    return tools
 
 
 def upgrade_in_place(
