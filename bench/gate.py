@@ -101,6 +101,7 @@ def gate_once(source: KubeVersion, target: KubeVersion, workloads: Path, report:
         capture_output=True,
         text=True,
         check=False,
+        cwd=report.parent,  # not the checkout: ``-m`` would import the harness from the current directory
     )
     ended = time.time()
     summary_path = report / "summary.json"
