@@ -10,22 +10,20 @@ run from ``harness.detectors.registry`` in a loop: the cell knows none of them b
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from harness.allowlist import AllowList
 from harness.detectors import disruption
 from harness.detectors.attribution import Attribution, requests_to
-from harness.detectors.base import Detector, HopContext, SnapshotContext
-from harness.detectors.registry import DETECTORS, detector
+from harness.detectors.base import HopContext, SnapshotContext
+from harness.detectors.registry import detector
 from harness.detectors.tenancy_snapshot import read_tenancy
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, most_severe_per_subject
@@ -39,10 +37,11 @@ from harness.providers import Cluster, ClusterProvider
 from harness.providers.common.logs import log_tail
 from harness.releasenotes.hop import hop_notes, unavailable
 from harness.run.artifacts import artifact_dir_name, collect_artifacts
+from harness.run.detector_snapshots import snapshots_before, timed_snapshot
 from harness.run.faults import Fault, FaultTimer
 from harness.run.readiness import ready_probe, readyz_check
 from harness.run.scenario_driver import DuringHandle, ScenarioDriver
-from harness.run.scratch import LendingProvider, ScratchClusters
+from harness.run.scratch import ScratchClusters, lending, start_early
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.manifest import WorkloadInput, WorkloadSet
@@ -97,8 +96,7 @@ class CellRun:
         progress: ProgressFn = no_progress,
         scratch_provider: ClusterProvider | None = None,
     ) -> None:
-        """``scratch_provider``: a provider instance of its own that starts the dry-run's scratch
-        clusters in the background (``harness.run.scratch``); None creates them when asked."""
+        """``scratch_provider`` starts the dry-run's scratch clusters early (``harness.run.scratch``)."""
         self.cell = cell
         #: Steps inside the cell's items (the items themselves are reported by the run).
         self.progress = progress
@@ -138,8 +136,7 @@ class CellRun:
             self._add_time(name, time.monotonic() - started)
 
     def _add_time(self, name: str, seconds: float) -> None:
-        """Add to the timing ``name``; detectors snapshotting side by side add to theirs at once."""
-        with self._timings_lock:
+        with self._timings_lock:  # detectors snapshotting side by side add to theirs at once
             self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 2)
 
     def create(self) -> Cluster:
@@ -153,22 +150,10 @@ class CellRun:
             driver.set_params(cluster_defaults)
         for component, component_version in self.platform_versions.items():
             self.install_component(component, component_version)
-        self._start_scratch()
+        if self.scratch_provider is not None:  # the dry-run's scratch cluster, started beside the cell's work
+            name, manifests = cluster_name(self.cell.id + "#dry-run"), self.workload_manifests
+            self._scratch = start_early(self.cell, self.scratch_provider, name, manifests, self._add_time)
         return self.cluster
-
-    def _start_scratch(self) -> None:
-        """Start the first upgrade hop's scratch cluster for the dry-run now, beside the cell's work.
-
-        Only when the dry-run will ask for one: the hop upgrades Kubernetes and there are workload
-        manifests to ask about.
-        """
-        targets = [hop.control_plane for hop in self.cell.path.hops if hop.kind == "upgrade"]
-        if self.scratch_provider is None or not targets or not self.workload_manifests():
-            return
-        self._scratch = ScratchClusters(
-            self.scratch_provider, cluster_name(self.cell.id + "#dry-run"), targets, timed=self._add_time
-        )
-        self._scratch.start_next()
 
     def install_component(self, component: str, version: str) -> None:
         cluster = self.require_cluster()
@@ -263,12 +248,7 @@ class CellRun:
             raise HarnessError("no hop has started")
         platform_after = dict(self.platform_versions)
         platform_after.update({m.component: m.to_version for m in hop.platform})
-        # The lending provider passes every call through, except the scratch cluster's create.
-        provider = (
-            self.provider
-            if self._scratch is None
-            else cast(ClusterProvider, LendingProvider(self.provider, self._scratch))
-        )
+        provider = self.provider if self._scratch is None else lending(self.provider, self._scratch)
         return SnapshotContext(
             cluster=cluster,
             api=api,
@@ -285,33 +265,9 @@ class CellRun:
         )
 
     def snapshot_before(self, version: str) -> dict[str, Any]:
-        """Every detector's snapshot of the cluster before the hop, by detector name.
-
-        Detectors that compare two API readings go first, side by side (they only read, and
-        each reads its own objects), then the others one by one (deprecated-API usage, the
-        dry-run on a scratch cluster): the order the cell has always used, so the usage counts
-        the same requests as before. Each detector's time is ``detector NAME before@VERSION``.
-        """
+        """Every detector's snapshot of the cluster before the hop (``harness.run.detector_snapshots``)."""
         with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
-            ctx = self._snapshot_context(api, version)
-            readers = [d for d in DETECTORS if d.reads_after]
-            self.progress(f"before the hop: detectors {', '.join(d.name for d in readers)} read the cluster")
-            snapshots: dict[str, Any] = dict(
-                zip(
-                    [d.name for d in readers],
-                    side_by_side([self._detector_snapshot(d, ctx, "before") for d in readers]),
-                    strict=True,
-                )
-            )
-            for chosen in DETECTORS:
-                if not chosen.reads_after:
-                    self.progress(f"before the hop: detector {chosen.name} reads the cluster")
-                    snapshots[chosen.name] = self._detector_snapshot(chosen, ctx, "before")()
-            return snapshots
-
-    def _detector_snapshot(self, chosen: Detector[Any], ctx: SnapshotContext, when: str) -> Callable[[], Any]:
-        """``chosen.snapshot(ctx)``, timed as ``detector NAME WHEN@VERSION``, to be called later."""
-        return lambda: self._timed(f"detector {chosen.name} {when}@{ctx.version}", lambda: chosen.snapshot(ctx))
+            return snapshots_before(self._snapshot_context(api, version), self.progress)
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
@@ -393,7 +349,7 @@ class CellRun:
             self.progress(f"after the hop: detector {name} reads the cluster")
             with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
                 ctx = self._snapshot_context(api, hop.to_version, after_hop=True)
-                after = self._detector_snapshot(chosen, ctx, "after")()
+                after = timed_snapshot(chosen, ctx, "after")
         context = HopContext(
             hop.label,
             hop.target,
@@ -423,8 +379,7 @@ class CellRun:
         self._during.clear()
 
     def finish(self) -> str | None:
-        """Stop leftover probes and the scenarios' services, remove the cluster unless kept;
-        return the KUBECONFIG line when kept."""
+        """Stop probes and services left, remove the clusters unless kept; the KUBECONFIG line if kept."""
         self._stop_during()
         for scenario in self.scenarios:
             scenario.close()
@@ -436,17 +391,6 @@ class CellRun:
                 self.provider.delete(self.cluster)
                 self.cluster = None
         return f"export KUBECONFIG={self.cluster.kubeconfig}" if self.cluster is not None else None
-
-
-def side_by_side(actions: Sequence[Callable[[], Any]]) -> list[Any]:
-    """Run ``actions`` on threads of their own; their results in order, or the first one's error
-    in that order once all have ended. Each runs in a copy of the caller's context (the warning
-    log's recording is a context variable)."""
-    if len(actions) <= 1:
-        return [action() for action in actions]
-    with ThreadPoolExecutor(max_workers=len(actions), thread_name_prefix="detector") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, action) for action in actions]
-        return [future.result() for future in futures]
 
 
 def cluster_name(cell_id: str) -> str:

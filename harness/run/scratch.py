@@ -19,10 +19,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from harness.providers import Cluster, ClusterProvider
 from harness.versions import KubeVersion
+
+if TYPE_CHECKING:
+    from harness.matrix import Cell
 
 #: The node count the dry-run detector asks its scratch cluster for.
 SCRATCH_NODES = 1
@@ -143,3 +146,25 @@ class LendingProvider:
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._provider, attribute)
+
+
+def start_early(
+    cell: Cell,
+    provider: ClusterProvider,
+    name: str,
+    manifests: Callable[[], Sequence[object]],
+    timed: Callable[[str, float], None],
+) -> ScratchClusters | None:
+    """Start the cell's first upgrade hop's scratch cluster now; None when the dry-run will ask
+    for none (no hop upgrades Kubernetes, or there are no workload manifests to ask about)."""
+    targets = [hop.control_plane for hop in cell.path.hops if hop.kind == "upgrade"]
+    if not targets or not manifests():
+        return None
+    scratch = ScratchClusters(provider, name, targets, timed=timed)
+    scratch.start_next()
+    return scratch
+
+
+def lending(provider: ClusterProvider, scratch: ScratchClusters) -> ClusterProvider:
+    """``provider``, lending ``scratch``'s clusters (a ``ClusterProvider`` by delegation)."""
+    return cast(ClusterProvider, LendingProvider(provider, scratch))

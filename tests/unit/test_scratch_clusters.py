@@ -14,8 +14,8 @@ import pytest
 
 from harness.errors import ClusterError
 from harness.providers import Cluster, ClusterProvider
-from harness.run.cell import side_by_side
 from harness.run.scratch import LendingProvider, ScratchClusters
+from harness.side_by_side import side_by_side
 from harness.versions import KubeVersion
 
 V36, V37, V38 = (KubeVersion.parse(v) for v in ("v1.36.3", "v1.37.2", "v1.38.0"))

@@ -22,13 +22,11 @@ apiserver reporting the target version, every node Ready and the default Service
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import ssl
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +40,7 @@ from harness.providers.local import commands, process, state
 from harness.providers.local.commands import Layout
 from harness.providers.local.components import STOP_GRACE, Components, Timeouts, crash_check, stop_component
 from harness.providers.local.nodes import set_node_versions
+from harness.side_by_side import side_by_side
 from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
 from harness.toolchain.sources import ProgressFn
 from harness.versions import KubeVersion
@@ -121,15 +120,6 @@ def upgrade_in_place(
         )
     step("node versions", lambda: set_node_versions(at, version))
     step("ready", wait_ready)
-
-
-def side_by_side(actions: list[Callable[[], T]]) -> list[T]:
-    """Run ``actions`` on threads of their own; their results in order, or the first one's error."""
-    if len(actions) <= 1:
-        return [action() for action in actions]
-    with ThreadPoolExecutor(max_workers=len(actions), thread_name_prefix="hop") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, action) for action in actions]
-        return [future.result() for future in futures]
 
 
 def _runs(st: state.ClusterState, component: str, argv: list[str]) -> bool:
