@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -199,6 +200,7 @@ def main() -> int:
     parser.add_argument("--from", dest="source", help="production version (default: second-newest minor)")
     parser.add_argument("--to", dest="target", help="candidate version (default: newest minor)")
     parser.add_argument("--json", type=Path, help="also write every run's phases here")
+    parser.add_argument("--keep-reports", action="store_true", help="keep the gates' reports (their folder is printed)")
     args = parser.parse_args()
 
     config = ToolchainConfig.from_env()
@@ -207,6 +209,17 @@ def main() -> int:
     target = version_from_flag(args.target, config) if args.target else newer
     ensure(source), ensure(target)  # builds stay out of the numbers
     work = Path(tempfile.mkdtemp(prefix="spin-bench-gate-"))
+    try:
+        return bench(args, source, target, work)
+    finally:
+        if args.keep_reports:
+            print(f"reports: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def bench(args: argparse.Namespace, source: KubeVersion, target: KubeVersion, work: Path) -> int:
+    """The gate runs, then the hops, then the tables; reports and the tenant export under ``work``."""
     workloads = write_tenant(work / "workloads")
     raw: dict[str, Any] = {"from": str(source), "to": str(target), "gate": [], "verdicts": [], "hops": []}
 
