@@ -55,6 +55,7 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_cluster_kubeconfig)
     p = cluster.add_parser("list", help="list clusters")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--provider", help="only this provider's clusters (and only its code is loaded)")
     p.set_defaults(handler=cmd_cluster_list)
     p = cluster.add_parser("down", help="stop and remove a cluster")
     p.add_argument("name")
@@ -132,9 +133,10 @@ def cmd_cluster_kubeconfig(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_list(args: argparse.Namespace) -> int:
-    from harness.providers import all_providers
+    from harness.providers import all_providers, get_provider
 
-    rows = [row.to_json() for provider in all_providers() for row in provider.list()]
+    providers = [get_provider(args.provider)] if args.provider else all_providers()
+    rows = [row.to_json() for provider in providers for row in provider.list()]
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:

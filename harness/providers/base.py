@@ -31,6 +31,9 @@ class ProviderCapabilities:
     loopback_webhooks: bool = True
     #: The apiserver audit log is readable by the harness.
     audit_log: bool = True
+    #: A second cluster can be created while one is in use, in seconds and without starving it
+    #: (the dry-run's scratch cluster is then started early, beside the cell's own work).
+    background_create: bool = False
 
     def names(self) -> frozenset[str]:
         """Capability names as scenarios spell them (``real-containers``...), for the ones present."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from harness.allowlist import AllowList
 from harness.detectors import disruption
 from harness.detectors.attribution import Attribution, requests_to
 from harness.detectors.base import HopContext, SnapshotContext
-from harness.detectors.registry import DETECTORS, detector
+from harness.detectors.registry import detector
 from harness.detectors.tenancy_snapshot import read_tenancy
 from harness.errors import ClusterError, HarnessError
 from harness.findings import Finding, most_severe_per_subject
@@ -36,9 +37,11 @@ from harness.providers import Cluster, ClusterProvider
 from harness.providers.common.logs import log_tail
 from harness.releasenotes.hop import hop_notes, unavailable
 from harness.run.artifacts import artifact_dir_name, collect_artifacts
+from harness.run.detector_snapshots import snapshots_before, timed_snapshot
 from harness.run.faults import Fault, FaultTimer
 from harness.run.readiness import ready_probe, readyz_check
 from harness.run.scenario_driver import DuringHandle, ScenarioDriver
+from harness.run.scratch import ScratchClusters, lending, start_early
 from harness.upgrade.playbook import PlaybookRun, run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.manifest import WorkloadInput, WorkloadSet
@@ -91,7 +94,9 @@ class CellRun:
         allowlist: AllowList | None = None,
         faults: Sequence[Fault] = (),
         progress: ProgressFn = no_progress,
+        scratch_provider: ClusterProvider | None = None,
     ) -> None:
+        """``scratch_provider`` starts the dry-run's scratch clusters early (``harness.run.scratch``)."""
         self.cell = cell
         #: Steps inside the cell's items (the items themselves are reported by the run).
         self.progress = progress
@@ -111,6 +116,9 @@ class CellRun:
         self.artifacts_collected = False
         self.hops: list[HopRecord] = []
         self.timings: dict[str, float] = {}
+        self._timings_lock = threading.Lock()
+        self.scratch_provider = scratch_provider
+        self._scratch: ScratchClusters | None = None
         #: Each detector's snapshot before the current hop, by detector name.
         self._before: dict[str, Any] | None = None
         self._hop: Hop | None = None
@@ -125,7 +133,11 @@ class CellRun:
         try:
             return action()
         finally:
-            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - started, 2)
+            self._add_time(name, time.monotonic() - started)
+
+    def _add_time(self, name: str, seconds: float) -> None:
+        with self._timings_lock:  # detectors snapshotting side by side add to theirs at once
+            self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 2)
 
     def create(self) -> Cluster:
         name = cluster_name(self.cell.id)
@@ -138,6 +150,9 @@ class CellRun:
             driver.set_params(cluster_defaults)
         for component, component_version in self.platform_versions.items():
             self.install_component(component, component_version)
+        if self.scratch_provider is not None:  # the dry-run's scratch cluster, started beside the cell's work
+            name, manifests = cluster_name(self.cell.id + "#dry-run"), self.workload_manifests
+            self._scratch = start_early(self.cell, self.scratch_provider, name, manifests, self._add_time)
         return self.cluster
 
     def install_component(self, component: str, version: str) -> None:
@@ -235,13 +250,14 @@ class CellRun:
             raise HarnessError("no hop has started")
         platform_after = dict(self.platform_versions)
         platform_after.update({m.component: m.to_version for m in hop.platform})
+        provider = self.provider if self._scratch is None else lending(self.provider, self._scratch)
         return SnapshotContext(
             cluster=cluster,
             api=api,
             version=version,
             target=hop.control_plane,
             upgrade=hop.kind == "upgrade",
-            provider=self.provider,
+            provider=provider,
             scratch_name=cluster_name(self.cell.id + "#dry-run"),
             platform_after=platform_after,
             workloads=self.workload_manifests,
@@ -253,20 +269,9 @@ class CellRun:
         )
 
     def snapshot_before(self, version: str) -> dict[str, Any]:
-        """Every detector's snapshot of the cluster before the hop, by detector name.
-
-        Detectors that compare two API readings go first, then the others (deprecated-API usage,
-        the dry-run on a scratch cluster): the order the cell has always used, so the usage
-        counts the same requests as before.
-        """
+        """Every detector's snapshot of the cluster before the hop (``harness.run.detector_snapshots``)."""
         with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
-            ctx = self._snapshot_context(api, version)
-            in_order = sorted(DETECTORS, key=lambda d: not d.reads_after)
-            snapshots: dict[str, Any] = {}
-            for chosen in in_order:
-                self.progress(f"before the hop: detector {chosen.name} reads the cluster")
-                snapshots[chosen.name] = chosen.snapshot(ctx)
-            return snapshots
+            return snapshots_before(self._snapshot_context(api, version), self.progress)
 
     def hop(self, hop: Hop) -> HopRecord:
         """Upgrade to ``hop.control_plane`` through the playbook (and move platform components),
@@ -348,7 +353,7 @@ class CellRun:
             self.progress(f"after the hop: detector {name} reads the cluster")
             with contextlib.closing(api_client(self.require_cluster().kubeconfig)) as api:
                 ctx = self._snapshot_context(api, hop.to_version, after_hop=True, before=self._before[name])
-                after = chosen.snapshot(ctx)
+                after = timed_snapshot(chosen, ctx, "after")
         context = HopContext(
             hop.label,
             hop.target,
@@ -378,18 +383,18 @@ class CellRun:
         self._during.clear()
 
     def finish(self) -> str | None:
-        """Stop leftover probes and the scenarios' services, remove the cluster unless kept;
-        return the KUBECONFIG line when kept."""
+        """Stop probes and services left, remove the clusters unless kept; the KUBECONFIG line if kept."""
         self._stop_during()
         for scenario in self.scenarios:
             scenario.close()
-        if self.cluster is None:
-            return None
-        if self.keep:
-            return f"export KUBECONFIG={self.cluster.kubeconfig}"
-        self.provider.delete(self.cluster)
-        self.cluster = None
-        return None
+        try:
+            if self._scratch is not None:
+                self._scratch.close()
+        finally:
+            if self.cluster is not None and not self.keep:
+                self.provider.delete(self.cluster)
+                self.cluster = None
+        return f"export KUBECONFIG={self.cluster.kubeconfig}" if self.cluster is not None else None
 
 
 def cluster_name(cell_id: str) -> str:

@@ -68,4 +68,6 @@ def make_cell_run(config: pytest.Config, cell: Cell) -> CellRun:
         allowlist=load_allowlist(matrix.allowlist) if matrix.allowlist else None,
         faults=[Fault.parse(spec) for spec in config.getoption("--inject-fault") or []],
         progress=progress,
+        # A quiet instance of its own: the scratch cluster starts on a thread beside the cell's work.
+        scratch_provider=get_provider(cell.provider) if provider.capabilities.background_create else None,
     )

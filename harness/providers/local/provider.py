@@ -36,7 +36,7 @@ from harness.providers.local.bringup import BringUp
 from harness.providers.local.commands import Layout
 from harness.providers.local.components import Components, Timeouts, stop_component
 from harness.providers.local.garbage import local_garbage, teardown
-from harness.providers.local.nodes import set_node_versions
+from harness.providers.local.upgrade import hop_toolchain, upgrade_in_place
 from harness.toolchain import Toolchain, ToolchainConfig, ensure
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
@@ -57,6 +57,7 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         in_place_upgrade=True,
         loopback_webhooks=True,
         audit_log=True,
+        background_create=True,
     )
 
     def __init__(
@@ -132,7 +133,7 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         if refusal and not (force and to_version != current):
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
         self.last_timings = StepTimings()
-        tools = self._step("toolchain", lambda: ensure(to_version, config=self.toolchain, progress=self.progress))
+        tools = self._step("toolchain", lambda: hop_toolchain(to_version, self.toolchain, self.progress))
         with state.cluster_lock(cluster.name):
             st = state.ClusterState.load(cluster.state_dir)
             if st.version != str(current):
@@ -140,23 +141,9 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
             st.phase = f"upgrading to {to_version}"
             st.save()
             at = self._layout(st)
-            run = Components(st, at, self.timeouts)
-            if tools.etcd_version != st.etcd_version:
-                self._step(f"etcd {st.etcd_version} -> {tools.etcd_version}", lambda: run.restart_etcd(tools))
-                st.etcd_version = tools.etcd_version
-            self._step("kube-apiserver", lambda: run.restart_apiserver(tools, to_version))
-            self._step(
-                "kube-controller-manager",
-                lambda: run.start_controller(
-                    "kube-controller-manager", commands.kube_controller_manager(tools, at), replace=True
-                ),
+            upgrade_in_place(
+                st, at, tools, to_version, self.timeouts, step=self._step, wait_ready=lambda: self._wait_ready(st, at)
             )
-            self._step(
-                "kube-scheduler",
-                lambda: run.start_controller("kube-scheduler", commands.kube_scheduler(tools, at), replace=True),
-            )
-            self._step("node versions", lambda: set_node_versions(at, to_version))
-            self._step("ready", lambda: self._wait_ready(st, at))
             st.version = str(to_version)
             st.phase = "ready"
             st.history.append(str(to_version))
