@@ -47,6 +47,7 @@ class Row:
     target: str
     gate: set[str] = field(default_factory=set)
     pluto: set[str] = field(default_factory=set)
+    gate_error: str | None = None  # the gate failed on this hop: its findings say nothing about the case
 
     @property
     def apiserver_answers(self) -> str:
@@ -65,12 +66,27 @@ class Row:
         return set(self.case.expect.gate) <= self.gate if self.case.expect.gate else not self.gate
 
     def pluto_caught(self) -> bool:
-        """pluto's one signal is an apiVersion's status: any flag counts on a break, none on a control."""
-        return bool(self.pluto) != self.case.is_control
+        """pluto's one signal is an apiVersion's status (removed or deprecated): it must be the expected one.
+
+        A break the case expects nothing of pluto for (not an apiVersion change) is one pluto misses.
+        """
+        if not self.case.expect.pluto and not self.case.is_control:
+            return False
+        return self.pluto == set(self.case.expect.pluto)
 
 
-def run_gate(cases: list[Case], source: str, target: str, report: Path) -> tuple[dict[str, set[str]], list[str], float]:
-    """One gate run over the cases of a hop: their findings by case, the unattributed ones, seconds."""
+@dataclass
+class GateRun:
+    """One gate run over the cases of a hop."""
+
+    found: dict[str, set[str]]  # warning/breaking findings by case
+    unattributed: list[str]
+    seconds: float
+    error: str | None  # why the gate failed (exit 2 or harness errors): then no case is scored
+
+
+def run_gate(cases: list[Case], source: str, target: str, report: Path) -> GateRun:
+    """One gate run over the cases of a hop: their findings by case, the unattributed ones, seconds, its error."""
     command = [sys.executable, "-m", "harness.cli", "--quiet", "gate", "--from", source, "--to", target]
     for case in cases:
         command += ["--workloads", str(case.manifests)]
@@ -82,6 +98,7 @@ def run_gate(cases: list[Case], source: str, target: str, report: Path) -> tuple
     if not summary_path.is_file():
         raise SystemExit(f"gate {source}>{target} wrote no summary (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     summary = json.loads(summary_path.read_text())
+    error = _gate_error(proc.returncode, summary.get("errors") or [], proc.stderr)
     found: dict[str, set[str]] = defaultdict(set)
     unattributed = []
     for finding in summary.get("findings", []):
@@ -93,7 +110,17 @@ def run_gate(cases: list[Case], source: str, target: str, report: Path) -> tuple
             found[owner].add(tag)
         if not owners:
             unattributed.append(f"{tag}: {finding['subject']}")
-    return found, unattributed, seconds
+    return GateRun(found, unattributed, seconds, error)
+
+
+def _gate_error(returncode: int, errors: list[dict[str, Any]], stderr: str) -> str | None:
+    """Why a gate run says nothing about its cases, or None when it ran: exit 2 or any harness error."""
+    reasons = [f"{e.get('cell')} {e.get('step')}: {e.get('reason')}" for e in errors]
+    if returncode == 2 and not reasons:
+        reasons = [stderr.strip().splitlines()[-1] if stderr.strip() else "no reason given"]
+    if not reasons:
+        return None
+    return f"exit {returncode}: " + "; ".join(reasons)
 
 
 def _about(finding: dict[str, Any], case: Case) -> bool:
@@ -138,6 +165,7 @@ def table(rows: list[Row], *, markdown: bool) -> str:
         if row.case.expect.pluto:
             expected += f"; pluto: {', '.join(row.case.expect.pluto)}"
         gate = ", ".join(sorted(row.gate)) or "-"
+        gate_verdict = "error" if row.gate_error else _verdict(row.gate_caught(), row.case.is_control, gate)
         pluto = ", ".join(sorted(row.pluto)) or "-"
         lines.append(
             [
@@ -145,7 +173,7 @@ def table(rows: list[Row], *, markdown: bool) -> str:
                 f"{row.source}>{row.target}",
                 row.apiserver_answers,
                 expected,
-                _verdict(row.gate_caught(), row.case.is_control, gate),
+                gate_verdict,
                 _verdict(row.pluto_caught(), row.case.is_control, pluto),
             ]
         )
@@ -182,24 +210,33 @@ def main() -> int:
             source = str(goproxy.resolve(source_minor, field="from", note=lambda _m: None))
             target = str(goproxy.resolve(target_minor, field="to", note=lambda _m: None))
             print(f"gate {source} > {target} over {len(hop_cases)} cases ...", file=sys.stderr, flush=True)
-            found, unattributed, seconds = run_gate(hop_cases, source, target, reports / f"gate-{source}-{target}")
-            notes.append(
-                f"gate {source}>{target}: {seconds:.0f}s wall, "
-                f"{len(unattributed)} warning/breaking findings naming no case object"
-                + "".join(f"\n    {u}" for u in unattributed)
-            )
+            gate = run_gate(hop_cases, source, target, reports / f"gate-{source}-{target}")
+            if gate.error:
+                print(f"gate {source}>{target} failed, its cases are not scored: {gate.error}", file=sys.stderr)
+                notes.append(f"gate {source}>{target}: ERROR {gate.error}")
+            else:
+                notes.append(
+                    f"gate {source}>{target}: {gate.seconds:.0f}s wall, "
+                    f"{len(gate.unattributed)} warning/breaking findings naming no case object"
+                    + "".join(f"\n    {u}" for u in gate.unattributed)
+                )
             for case in hop_cases:
-                rows.append(Row(case, source, target, found.get(case.name, set()), run_pluto(pluto, case, target)))
+                found = gate.found.get(case.name, set())
+                rows.append(Row(case, source, target, found, run_pluto(pluto, case, target), gate.error))
 
     rows.sort(key=lambda r: (r.source, r.case.name))
     print(table(rows, markdown=False))
     scored = [r for r in rows if not r.case.is_control]
     controls = [r for r in rows if r.case.is_control]
+    gate_scored = [r for r in scored if not r.gate_error]
+    gate_controls = [r for r in controls if not r.gate_error]
+    errored = sum(1 for r in rows if r.gate_error)
     print(
-        f"\ncaught: gate {sum(r.gate_caught() for r in scored)}/{len(scored)}, "
+        f"\ncaught: gate {sum(r.gate_caught() for r in gate_scored)}/{len(gate_scored)}, "
         f"pluto {sum(r.pluto_caught() for r in scored)}/{len(scored)}; "
-        f"controls clean: gate {sum(r.gate_caught() for r in controls)}/{len(controls)}, "
+        f"controls clean: gate {sum(r.gate_caught() for r in gate_controls)}/{len(gate_controls)}, "
         f"pluto {sum(r.pluto_caught() for r in controls)}/{len(controls)}"
+        + (f"; gate errors: {errored} cases not scored for the gate" if errored else "")
     )
     print(f"pluto {pluto.parent.name}; " + "; ".join(notes))
     if args.markdown:
@@ -210,8 +247,10 @@ def main() -> int:
                 "case": r.case.name,
                 "hop": f"{r.source}>{r.target}",
                 "expected": list(r.case.expect.gate),
+                "expected_pluto": list(r.case.expect.pluto),
                 "gate": sorted(r.gate),
-                "gate_caught": r.gate_caught(),
+                "gate_caught": "error" if r.gate_error else r.gate_caught(),
+                "gate_error": r.gate_error,
                 "pluto": sorted(r.pluto),
                 "pluto_caught": r.pluto_caught(),
             }

@@ -40,25 +40,83 @@ def component_manifests(component: str, version: str) -> list[Manifest]:
 
 
 def install(kubeconfig: Path, component: str, version: str) -> list[ApplyResult]:
-    """Apply one component version; wait until its CRDs are Established."""
+    """Apply one component version; wait until its CRDs are Established and its admission policies are in force.
+
+    A probe sent right after the apply must meet the new version: a CRD serves only once
+    Established, and a ValidatingAdmissionPolicy is enforced only once the apiserver has type
+    checked it (its ``status.observedGeneration`` reaches its generation). What this cannot prove
+    is that the admission plugin's own informer has picked up the policy and its binding; that
+    lag is short (one watch event) and no check for it exists that does not depend on what the
+    policy rejects.
+    """
     manifests = component_manifests(component, version)
     results = apply_manifests(kubeconfig, manifests, field_manager=PLATFORM_MANAGER)
     failed = [r for r in results if not r.ok]
     if failed:
         detail = "; ".join(f"{r.manifest.label}: {r.message}" for r in failed)
         raise HarnessError(f"platform component {component} {version} did not apply: {detail}")
-    crds = [m.body["metadata"]["name"] for m in manifests if m.body.get("kind") == "CustomResourceDefinition"]
-    if crds:
-        with contextlib.closing(api_client(kubeconfig)) as api:
-            ext = client.ApiextensionsV1Api(api)
-
-            def established() -> tuple[bool, str]:
-                pending = []
-                for name in crds:
-                    conditions = ext.read_custom_resource_definition(name).status.conditions or []
-                    if not any(c.type == "Established" and c.status == "True" for c in conditions):
-                        pending.append(name)
-                return not pending, f"not yet established: {pending}"
-
-            wait_until(f"CRDs of {component} {version} to be established", established, timeout=60)
+    names = _names_by_kind(manifests)
+    what = f"{component} {version}"
+    with contextlib.closing(api_client(kubeconfig)) as api:
+        if names["CustomResourceDefinition"]:
+            _wait_established(client.ApiextensionsV1Api(api), names["CustomResourceDefinition"], what)
+        if names[POLICY] or names[BINDING]:
+            _wait_policies_in_force(client.AdmissionregistrationV1Api(api), names[POLICY], names[BINDING], what)
     return results
+
+
+POLICY = "ValidatingAdmissionPolicy"
+BINDING = "ValidatingAdmissionPolicyBinding"
+
+
+def _names_by_kind(manifests: list[Manifest]) -> dict[str, list[str]]:
+    kinds = ("CustomResourceDefinition", POLICY, BINDING)
+    return {kind: [m.body["metadata"]["name"] for m in manifests if m.body.get("kind") == kind] for kind in kinds}
+
+
+def _wait_established(ext: client.ApiextensionsV1Api, crds: list[str], what: str) -> None:
+    def established() -> tuple[bool, str]:
+        pending = []
+        for name in crds:
+            conditions = ext.read_custom_resource_definition(name).status.conditions or []
+            if not any(c.type == "Established" and c.status == "True" for c in conditions):
+                pending.append(name)
+        return not pending, f"not yet established: {pending}"
+
+    wait_until(f"CRDs of {what} to be established", established, timeout=60)
+
+
+def policy_type_checked(name: str, generation: int | None, observed: int | None, warnings: list[str]) -> bool:
+    """Whether the apiserver has type checked a policy's current spec; its type-check warnings are an error.
+
+    A warning means an expression names a field the matched types do not have: at admission it
+    fails (and the failure policy decides), so the platform version is broken, not slow.
+    """
+    if generation is None or observed is None or observed < generation:
+        return False
+    if warnings:
+        raise InputError(
+            f"platform {POLICY} {name!r} fails type checking: {'; '.join(warnings)}",
+            hint="fix the policy's expressions in the component's manifests",
+        )
+    return True
+
+
+def _wait_policies_in_force(
+    admission: client.AdmissionregistrationV1Api, policies: list[str], bindings: list[str], what: str
+) -> None:
+    def in_force() -> tuple[bool, str]:
+        pending = []
+        for name in policies:
+            policy = admission.read_validating_admission_policy(name)
+            status = policy.status
+            checked = (status.type_checking.expression_warnings if status and status.type_checking else None) or []
+            warnings = [f"{w.field_ref}: {w.warning}" for w in checked]
+            observed = status.observed_generation if status else None
+            if not policy_type_checked(name, policy.metadata.generation, observed, warnings):
+                pending.append(f"{POLICY} {name} (generation {policy.metadata.generation}, observed {observed})")
+        for name in bindings:
+            admission.read_validating_admission_policy_binding(name)  # not found: not yet, the wait retries
+        return not pending, f"not yet type checked: {pending}"
+
+    wait_until(f"admission policies of {what} to be in force", in_force, timeout=60)

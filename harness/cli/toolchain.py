@@ -8,6 +8,7 @@ import json
 import time
 
 from harness.cli.version_flag import version_from_flag
+from harness.errors import InputError
 from harness.progress import no_progress, notice, progress_display, stderr_console
 from harness.toolchain import Component, ToolchainConfig, ensure
 from harness.toolchain.build_times import BuildLog, BuildRun
@@ -27,12 +28,11 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p = toolchain.add_parser("ensure", help="make the binaries for a version present and verified")
     p.add_argument("version", help="v1.36.3, or 1.36 for its newest patch")
-    p.add_argument("--components", help="comma-separated, default: what --for names")
+    p.add_argument("--components", help="comma-separated (not with --for), default: what --for names")
     p.add_argument(
         "--for",
         dest="use",
         choices=sorted(COMPONENT_SETS),
-        default="local",
         help="local: what a local cluster runs (default); kind: that and what its kind node image is made of "
         "(the Kubernetes commands of both in one go build)",
     )
@@ -62,8 +62,15 @@ def cmd_toolchain_ensure(args: argparse.Namespace) -> int:
             release_urls=config.release_urls,
             root=config.root,
         )
+    if args.components and args.use:
+        raise InputError(
+            "toolchain ensure: --components and --for both name the binaries to build",
+            hint="give one of --components and --for",
+        )
     version = version_from_flag(args.version, config)
-    components = [Component(c) for c in args.components.split(",")] if args.components else COMPONENT_SETS[args.use]
+    components = (
+        [Component(c) for c in args.components.split(",")] if args.components else COMPONENT_SETS[args.use or "local"]
+    )
     started = time.time()
     with progress_display(f"toolchain {version}", quiet=args.quiet) as progress:
         tools = ensure(version, components, config=config, progress=progress)

@@ -57,3 +57,9 @@ def test_report_commands_need_a_summary(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2 and "no summary.json" in err
     code, err = run(capsys, "report", "merge", str(tmp_path), "--out", str(tmp_path / "m"))
     assert code == 2 and "no summary.json" in err
+
+
+def test_toolchain_components_and_for_together(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "toolchain", "ensure", "v1.36.3", "--components", "etcd", "--for", "kind")
+    assert code == 2 and "--components" in err and "--for" in err
+    assert "Traceback" not in err
