@@ -324,14 +324,16 @@ class CellRun:
         wait_until("kube-apiserver /readyz after the hop", ready_probe(cluster.kubeconfig), timeout=30)
         return status
 
-    def during_result(self, scenario: ScenarioDriver) -> list[disruption.Timeline]:
+    def during_result(self, scenario: ScenarioDriver) -> tuple[list[disruption.Timeline], PhaseResult | None]:
+        """Stop the scenario's probes of the last hop: their timelines (kept on the hop record for
+        the detectors) and which ``during`` steps probed or were skipped."""
         handle = self._during.pop(scenario.name, None)
         if handle is None:
-            return []
+            return [], None
         timelines = handle.stop()
         if self.hops:
             self.hops[-1].timelines.extend(timelines)
-        return timelines
+        return timelines, handle.result()
 
     def detect(self, name: str) -> list[Finding]:
         """Run one detector over the last hop; its findings are kept on the hop record."""
