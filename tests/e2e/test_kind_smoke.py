@@ -29,11 +29,13 @@ from kubernetes import client
 
 from harness.kube.client import api_client
 from harness.kube.waits import wait_until
+from harness.matrix import load_matrix, select_cells
 from harness.paths import scenarios_dir
 from harness.providers.base import Cluster
 from harness.providers.kind import KindProvider
 from harness.providers.kind.state import KindState
 from harness.scenarios.load import discover
+from harness.toolchain.goproxy import published_versions
 from harness.versions import KubeVersion
 from tests.e2e.cli import spin
 from tests.e2e.data_plane import data_plane_steps, steps_not_run
@@ -42,6 +44,7 @@ from tests.e2e.data_plane import data_plane_steps, steps_not_run
 pytestmark = [pytest.mark.e2e, pytest.mark.kind, pytest.mark.timeout(3000)]
 
 ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "matrices" / "smoke.yaml"
 #: The uid a tenant pod reads its project directory as (any uid but the kubelet's).
 UID = 24001
 
@@ -58,6 +61,13 @@ class SmokeCell:
 
 
 @pytest.fixture(scope="module")
+def versions() -> tuple[KubeVersion, KubeVersion]:
+    """The kind cell's path, as the run resolves the smoke matrix's minors."""
+    (cell,) = select_cells(load_matrix(SMOKE, published_versions()), "kind")
+    return cell.path.start, cell.path.target
+
+
+@pytest.fixture(scope="module")
 def provider() -> KindProvider:
     provider = KindProvider()
     reason = provider.available()
@@ -71,8 +81,7 @@ def smoke(provider: KindProvider, tmp_path_factory: pytest.TempPathFactory) -> I
     before = {c.name for c in provider.clusters()}
     report = tmp_path_factory.mktemp("kind-smoke") / "report"
     try:
-        matrix = str(ROOT / "matrices" / "smoke.yaml")
-        result = spin("run", matrix, "--provider", "kind", "--keep-clusters", "--report", str(report), timeout=2700)
+        result = spin("run", str(SMOKE), "--provider", "kind", "--keep-clusters", "--report", str(report), timeout=2700)
         output = result.stdout[-6000:] + result.stderr[-3000:]
         summary = json.loads((report / "summary.json").read_text()) if (report / "summary.json").exists() else {}
         cells = [c for c in summary.get("cells", []) if c["id"].startswith("kind:")]
@@ -87,11 +96,11 @@ def smoke(provider: KindProvider, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def test_kind_smoke_cell_passes_every_scenario_across_an_in_place_upgrade(
-    smoke: SmokeCell, e2e_versions: tuple[KubeVersion, KubeVersion]
+    smoke: SmokeCell, versions: tuple[KubeVersion, KubeVersion]
 ) -> None:
     assert smoke.returncode == 0, smoke.output
     assert smoke.summary["verdict"] == "passed" and smoke.cell["verdict"] == "passed"
-    older, newer = e2e_versions
+    older, newer = versions
     assert smoke.cell["id"] == f"kind:{older}>{newer}"
     assert [hop["label"] for hop in smoke.cell["hops"]] == [f"{older}>{newer}"]
     scenarios = sorted(p.name for p in scenarios_dir().iterdir() if (p / "scenario.yaml").is_file())
@@ -111,17 +120,17 @@ def test_kind_smoke_runs_every_data_plane_step_of_every_scenario(smoke: SmokeCel
 
 
 def test_kind_smoke_upgrade_kept_the_node_containers_and_moved_every_node(
-    provider: KindProvider, smoke: SmokeCell, e2e_versions: tuple[KubeVersion, KubeVersion]
+    provider: KindProvider, smoke: SmokeCell, versions: tuple[KubeVersion, KubeVersion]
 ) -> None:
-    older, newer = e2e_versions
+    older, newer = versions
     state = KindState.load(smoke.cluster.state_dir)
     assert state.history == [str(older), str(newer)]
     assert provider._container_ids(smoke.cluster.name) == state.container_ids, "an in-place upgrade keeps them"
     with contextlib.closing(api_client(smoke.cluster.kubeconfig)) as api:
-        versions = {
+        kubelets = {
             n.metadata.name: n.status.node_info.kubelet_version for n in client.CoreV1Api(api).list_node().items
         }
-        assert len(versions) == 2 and set(versions.values()) == {str(newer)}, versions
+        assert len(kubelets) == 2 and set(kubelets.values()) == {str(newer)}, kubelets
         assert client.VersionApi(api).get_code().git_version == str(newer)
 
 
