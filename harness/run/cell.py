@@ -133,6 +133,9 @@ class CellRun:
         self.cluster = self._timed(
             f"create@{version}", lambda: self.provider.create(name, version, nodes=2, keep=self.keep)
         )
+        # The provider's own breakdown (kind: create, pod network, ready, images...), for the report.
+        for title, seconds in getattr(getattr(self.provider, "last_timings", None), "steps", []):
+            self.timings[f"create@{version}: {title}"] = round(seconds, 2)
         cluster_defaults = self.provider.scenario_defaults(self.cluster)
         for driver in self.scenarios:
             driver.set_params(cluster_defaults)
