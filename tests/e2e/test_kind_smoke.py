@@ -98,6 +98,8 @@ def smoke(provider: KindProvider, tmp_path_factory: pytest.TempPathFactory) -> I
 def test_kind_smoke_cell_passes_every_scenario_across_an_in_place_upgrade(
     smoke: SmokeCell, versions: tuple[KubeVersion, KubeVersion]
 ) -> None:
+    # The breakdown of the cell's create (the provider's steps) and hop (the playbook's actions).
+    print(json.dumps({"timings": smoke.cell.get("timings"), "hops": [h.get("seconds") for h in smoke.cell["hops"]]}))
     assert smoke.returncode == 0, smoke.output
     assert smoke.summary["verdict"] == "passed" and smoke.cell["verdict"] == "passed"
     older, newer = versions
