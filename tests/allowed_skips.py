@@ -25,7 +25,7 @@ import pytest
 class AllowedSkip:
     """One kind of skip the suite may take."""
 
-    #: Glob over pytest node ids (``tests/e2e/test_kind_ingress.py::*``).
+    #: Glob over pytest node ids (``tests/e2e/test_kind_smoke.py::*``).
     tests: str
     #: A regular expression the skip message matches (``re.search``).
     reason: str
@@ -54,12 +54,6 @@ def _docker_engine_missing() -> bool:
 
 
 ALLOWED_SKIPS: tuple[AllowedSkip, ...] = (
-    AllowedSkip(
-        tests="tests/e2e/test_kind_ingress.py::*",
-        reason="nightly only",
-        condition="SPIN_HARNESS_NIGHTLY is not set (the Traefik build belongs to tox -e kind-nightly)",
-        holds=lambda config: not os.environ.get("SPIN_HARNESS_NIGHTLY"),
-    ),
     AllowedSkip(
         tests="tests/unit/test_allure_html.py::*",
         reason="no allure CLI",

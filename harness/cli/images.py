@@ -30,6 +30,8 @@ def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_images_build(args: argparse.Namespace) -> int:
     from harness.images.kind_node import build_node_image
     from harness.images.webhook_image import ensure_webhook_image
+    from harness.providers.kind import KindProvider
+    from harness.providers.kind.ingress import ensure_image as ensure_ingress_image
 
     config = ToolchainConfig.from_env()
     version = version_from_flag(args.version, config)
@@ -38,6 +40,11 @@ def cmd_images_build(args: argparse.Namespace) -> int:
         started = time.monotonic()
         webhook = ensure_webhook_image(progress)
         webhook_seconds = time.monotonic() - started
+        # Traefik (built from Go modules the first time) is made now too, unless clusters go
+        # without it (SPIN_HARNESS_KIND_INGRESS=0): cluster creation then only loads it.
+        started = time.monotonic()
+        ingress = ensure_ingress_image(config, progress) if KindProvider(toolchain=config).ingress else None
+        ingress_seconds = time.monotonic() - started
     print(image.reference)
     if not args.quiet:
         verb = "built" if image.built else "found"
@@ -45,6 +52,10 @@ def cmd_images_build(args: argparse.Namespace) -> int:
             f"{verb} {image.reference} in {image.seconds:.0f}s; preloaded: {', '.join(image.preloaded)}"
         )
         stderr_console.print(f"in-cluster webhook image {webhook} ({webhook_seconds:.0f}s), loaded at cluster creation")
+        if ingress:
+            stderr_console.print(
+                f"ingress controller image {ingress} ({ingress_seconds:.0f}s), loaded at cluster creation"
+            )
     return 0
 
 

@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,22 +111,33 @@ def ensure_tenant_image(progress: ProgressFn = no_progress) -> str:
 
 def load_into_nodes(nodes: Iterable[str], images: Iterable[str]) -> None:
     """Import ``images`` from the local engine into the containerd of every running node container
-    (pinned, so the kubelet's image garbage collection keeps them)."""
+    (pinned, so the kubelet's image garbage collection keeps them).
+
+    One archive, copied into and imported by every node at once; its name in the node is unique,
+    so loads of other images into the same nodes may run at the same time.
+    """
     docker = engine.docker_client()
+    inside = f"/kind/load-images-{secrets.token_hex(4)}.tar"
+
+    def load(node: str) -> None:
+        docker.container.copy(archive, (node, inside))
+        docker.container.execute(
+            node,
+            [
+                "bash",
+                "-c",
+                "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
+                f"{inside} >/dev/null && rm -f {inside}",
+            ],
+        )
+
+    names = list(nodes)
     with tempfile.TemporaryDirectory(prefix="kind-load-", dir=layers.work_root()) as scratch:
         archive = Path(scratch) / "images.tar"
         docker.image.save(list(images), output=archive)
-        for node in nodes:
-            docker.container.copy(archive, (node, "/kind/load-images.tar"))
-            docker.container.execute(
-                node,
-                [
-                    "bash",
-                    "-c",
-                    "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
-                    "/kind/load-images.tar >/dev/null && rm -f /kind/load-images.tar",
-                ],
-            )
+        with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="kind-load") as pool:
+            for done in [pool.submit(load, node) for node in names]:
+                done.result()
 
 
 def build_node_image(

@@ -145,6 +145,9 @@ class CellRun:
         self.cluster = self._timed(
             f"create@{version}", lambda: self.provider.create(name, version, nodes=2, keep=self.keep)
         )
+        # The provider's own breakdown (kind: create, pod network, ready, images...), for the report.
+        for title, seconds in getattr(getattr(self.provider, "last_timings", None), "steps", []):
+            self.timings[f"create@{version}: {title}"] = round(seconds, 2)
         cluster_defaults = self.provider.scenario_defaults(self.cluster)
         for driver in self.scenarios:
             driver.set_params(cluster_defaults)
@@ -333,14 +336,16 @@ class CellRun:
         wait_until("kube-apiserver /readyz after the hop", ready_probe(cluster.kubeconfig), timeout=30)
         return status
 
-    def during_result(self, scenario: ScenarioDriver) -> list[disruption.Timeline]:
+    def during_result(self, scenario: ScenarioDriver) -> tuple[list[disruption.Timeline], PhaseResult | None]:
+        """Stop the scenario's probes of the last hop: their timelines (kept on the hop record for
+        the detectors) and which ``during`` steps probed or were skipped."""
         handle = self._during.pop(scenario.name, None)
         if handle is None:
-            return []
+            return [], None
         timelines = handle.stop()
         if self.hops:
             self.hops[-1].timelines.extend(timelines)
-        return timelines
+        return timelines, handle.result()
 
     def detect(self, name: str) -> list[Finding]:
         """Run one detector over the last hop; its findings are kept on the hop record."""

@@ -34,6 +34,15 @@ class BreakingFindings(AssertionError):
     """A detector item fails with its breaking findings as the message."""
 
 
+class ProbesFailed(AssertionError):
+    """A during item fails: a probe's availability was below the budget. Carries the phase's
+    result, so the report still shows which probes ran."""
+
+    def __init__(self, message: str, result: PhaseResult | None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class MatrixFile(pytest.File):
     def collect(self) -> Iterator[pytest.Collector]:
         matrix = self.config.stash[MATRIX]
@@ -100,13 +109,13 @@ def _scenario_action(name: str, phase: str, version: str) -> Action:
 
 
 def _during_action(name: str) -> Action:
-    def action(run: CellRun) -> Any:
-        timelines = run.during_result(_driver(run, name))
+    def action(run: CellRun) -> PhaseResult | None:
+        timelines, result = run.during_result(_driver(run, name))
         failed = [t for t in timelines if t.availability() < run.budget.min_availability]
         if failed:
             worst = ", ".join(f"{t.name}: {t.availability():.0%} available" for t in failed)
-            raise AssertionError(f"probes of {name} failed during the hop: {worst}")
-        return timelines
+            raise ProbesFailed(f"probes of {name} failed during the hop: {worst}", result)
+        return result
 
     return action
 
@@ -184,6 +193,9 @@ class CellItem(pytest.Item):
             try:
                 result = self.action(run)
             except BaseException as exc:
+                partial = getattr(exc, "result", None)  # StepFailed, ProbesFailed: the steps up to the failure
+                if isinstance(partial, PhaseResult):
+                    record.steps = [step.to_json() for step in partial.steps]
                 if not isinstance(exc, (pytest.skip.Exception, KeyboardInterrupt)):
                     record.cause = classify(exc)
                     if identity.breaks_cell:

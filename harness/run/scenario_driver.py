@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 class DuringHandle(Protocol):
     def stop(self) -> list[Timeline]: ...
 
+    def result(self) -> PhaseResult:
+        """After ``stop``: one step result per ``during`` step (probed, or skipped and why)."""
+        ...
+
 
 class ScenarioDriver(Protocol):
     """What a cell needs from a scenario: run a phase, and probe while a hop runs."""

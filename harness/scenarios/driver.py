@@ -47,6 +47,11 @@ class _RunnerHandle:
         finally:
             self.runner.close()
 
+    def result(self) -> PhaseResult:
+        """Which ``during`` steps probed and which were skipped (stops the probes first)."""
+        self.stop()
+        return self.handle.result()
+
 
 class ScenarioDriver:
     """One scenario in one cell: same provider, capabilities and tenants for every phase."""

@@ -29,7 +29,7 @@ from harness.scenarios.load import Scenario, StepPath
 from harness.scenarios.model import PHASES, Step
 from harness.scenarios.preview import preview
 from harness.scenarios.redact import Scrubber
-from harness.scenarios.results import PhaseResult, Status
+from harness.scenarios.results import PhaseResult, Status, StepResult
 from harness.scenarios.services import ServiceSet
 from harness.scenarios.session import ApiSession
 from harness.scenarios.step_env import StepEnv
@@ -39,15 +39,26 @@ from harness.versions import KubeVersion
 
 
 class DuringHandle:
-    """The probes of one scenario while a hop runs; ``stop()`` returns one timeline per probe."""
+    """The probes of one scenario while a hop runs; ``stop()`` returns one timeline per probe.
+
+    ``result()`` says which ``during`` steps ran and which did not, like a phase's result: a
+    probe skipped for a capability the provider lacks must show in the report as not run,
+    never vanish from it.
+    """
 
     def __init__(self, scenario: str) -> None:
         self.scenario = scenario
         #: Wall-clock time the probes started; timeline attempts are seconds after it.
         self.started_at = time.time()
         self.probes: list[Probe] = []
+        #: Path and title of each started probe's step (``during[1]``), in ``probes`` order.
+        self.probe_steps: list[tuple[str, str]] = []
         #: Probes not started, with the reason (a capability the provider lacks).
         self.skipped: list[str] = []
+        #: The same, as step results (every step when the whole scenario was skipped: none).
+        self.skipped_steps: list[StepResult] = []
+        #: Why the whole scenario's probes were not started.
+        self.reason = ""
         #: The probes' own API clients, closed by ``stop``.
         self.sessions: list[ApiSession] = []
         self._timelines: list[Timeline] | None = None
@@ -59,6 +70,46 @@ class DuringHandle:
             for session in self.sessions:
                 session.close()
         return self._timelines
+
+    def result(self) -> PhaseResult:
+        """Stop the probes; one step result per ``during`` step, with its attempts and availability:
+        passed when at least one attempt succeeded (the budget judges the whole timeline),
+        failed when none did, or skipped with the reason."""
+        timelines = self.stop()
+        ran = [
+            StepResult(
+                path,
+                title,
+                Status.PASSED if any(a.ok for a in timeline.attempts) else Status.FAILED,
+                timeline.attempts[-1].at if timeline.attempts else 0.0,
+                _probe_detail(timeline),
+            )
+            for (path, title), timeline in zip(self.probe_steps, timelines, strict=True)
+        ]
+        steps = sorted([*ran, *self.skipped_steps], key=lambda s: _during_index(s.path))
+        reason = self.reason
+        if not reason and self.skipped_steps and not ran:
+            reason = "; ".join(dict.fromkeys(s.message for s in self.skipped_steps))
+        if reason:
+            status = Status.SKIPPED
+        elif any(s.status is Status.FAILED for s in ran):
+            status = Status.FAILED
+        else:
+            status = Status.PASSED
+        seconds = max((s.seconds for s in ran), default=0.0)
+        return PhaseResult(self.scenario, "during", status, steps, seconds, reason=reason)
+
+
+def _probe_detail(timeline: Timeline) -> str:
+    attempts = len(timeline.attempts)
+    return (
+        f"{attempts} attempts, {timeline.availability():.0%} available, longest outage {timeline.longest_outage():.1f}s"
+    )
+
+
+def _during_index(path: str) -> int:
+    """``during[3]`` -> 3."""
+    return int(path.removeprefix("during[").split("]", 1)[0])
 
 
 class ScenarioRunner:
@@ -184,6 +235,7 @@ class ScenarioRunner:
         lacking = self.lacks(self.scenario.spec.requires)
         if lacking:
             handle.skipped.append(f"{self.scenario.name}: the scenario {lacking}")
+            handle.reason = f"the scenario {lacking}"
             return handle
         _ = self.version  # read now: during the hop the apiserver may not answer
         self._start_services()
@@ -193,12 +245,14 @@ class ScenarioRunner:
             lacking = self.lacks(step.requires)
             if lacking:
                 handle.skipped.append(f"{self.scenario.name} during[{index}] {step.title}: {lacking}")
+                handle.skipped_steps.append(StepResult(f"during[{index}]", step.title, Status.SKIPPED, 0.0, lacking))
                 continue
             session = ApiSession(self.kubeconfig, fail_fast=True)
             handle.sessions.append(session)
             check = self._probe_check(step, where, session)
             name = f"{self.scenario.name}: {step.title}"
             handle.probes.append(Probe(name, check, interval=step.probe.interval, target=step.probe.target).start())
+            handle.probe_steps.append((f"during[{index}]", step.title))
         return handle
 
     def manifests(self) -> list[dict[str, Any]]:

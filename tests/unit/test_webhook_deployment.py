@@ -1,6 +1,6 @@
 """The in-cluster webhook as data: its manifests, its image's parts, its entrypoint's refusals.
 
-The pods themselves run on a kind cluster in ``tests/e2e/test_kind_provider.py``.
+The pods themselves run on the kind smoke cell (the admission-webhooks scenario, ``tests/e2e/test_kind_smoke.py``).
 """
 
 from __future__ import annotations

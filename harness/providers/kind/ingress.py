@@ -17,12 +17,10 @@ from kubernetes import client
 
 from harness.errors import ClusterError
 from harness.images import engine, layers
-from harness.images.kind_node import load_into_nodes
 from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.providers.common.commands import run_tool
 from harness.providers.kind.config import INGRESS_NODE_PORT
-from harness.providers.kind.nodes import node_names
 from harness.providers.kind.state import KindState
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import TRAEFIK_VERSION, Component, Product, ProductBuild
@@ -58,9 +56,8 @@ def manifests(replicas: int = 2) -> str:
     )
 
 
-def install(st: KindState, kubectl: Path, config: ToolchainConfig | None, progress: ProgressFn, timeout: float) -> None:
-    """Load the controller's image into every node, apply its manifests, wait for its replicas."""
-    load_into_nodes(node_names(st), [ensure_image(config, progress)])
+def install(st: KindState, kubectl: Path, timeout: float) -> None:
+    """Apply the controller's manifests, wait for its replicas (its image is in the nodes already)."""
     try:
         run_tool(
             [str(kubectl), f"--kubeconfig={st.kubeconfig}", "apply", "--server-side", "-f", "-"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
@@ -33,7 +34,7 @@ from harness.providers.kind.garbage import kind_garbage
 from harness.providers.kind.setup import remove_cluster, reserve, write_config
 from harness.providers.kind.state import KindState, all_states, cluster_dir
 from harness.providers.kind.tools import KindTimeouts, kind_cli, kubectl, run_kind
-from harness.providers.kind.webhook import load_webhook_image
+from harness.providers.kind.webhook import webhook_image
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion
@@ -125,17 +126,24 @@ class KindProvider(RecordedClusters[KindState]):
             )
             st.kubeconfig.chmod(0o600)
             st.container_ids = self._container_ids(name)
-            if given:  # a node image not built here: bring the tenant image in
-                step(
-                    "tenant image into nodes",
-                    lambda: load_into_nodes(self.node_names(self._cluster(st)), image.preloaded),
-                )
-            if cni.brings_own_cni(st):
-                self.progress("the node image brings its own CNI (kindnetd): pod network left to it")
-            else:
-                step("pod network", lambda: cni.configure_pod_network(st, self.timeouts.nodes_ready))
-            step("ready", lambda: kind_nodes.wait_ready(st, version, self.timeouts))
-            step("webhook image into nodes", lambda: load_webhook_image(st, self.progress))
+            # The images of the cluster's own pods (the in-cluster webhook's, Traefik's) are
+            # copied into the nodes while the pod network and the nodes come up.
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kind-images-{name}")
+            try:
+                platform_images = pool.submit(self._load_platform_images, st)
+                if given:  # a node image not built here: bring the tenant image in
+                    step(
+                        "tenant image into nodes",
+                        lambda: load_into_nodes(self.node_names(self._cluster(st)), image.preloaded),
+                    )
+                if cni.brings_own_cni(st):
+                    self.progress("the node image brings its own CNI (kindnetd): pod network left to it")
+                else:
+                    step("pod network", lambda: cni.configure_pod_network(st, self.timeouts.nodes_ready))
+                step("ready", lambda: kind_nodes.wait_ready(st, version, self.timeouts))
+                step("webhook and ingress images into nodes (rest of)", platform_images.result)
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
             if self.ingress:
                 step("ingress controller", lambda: self._install_ingress(st))
             st.phase = "ready"
@@ -263,9 +271,18 @@ class KindProvider(RecordedClusters[KindState]):
                 hint="choose another name, or remove it with 'spin-harness cluster down --provider kind'",
             )
 
+    def _load_platform_images(self, st: KindState) -> None:
+        """The in-cluster webhook's image (when it can be built) and Traefik's, into every node."""
+        references = [webhook_image(self.progress)]
+        if self.ingress:
+            references.append(ingress.ensure_image(self.toolchain, self.progress))
+        chosen = [r for r in references if r]
+        if chosen:
+            load_into_nodes(kind_nodes.node_names(st), chosen)
+
     def _install_ingress(self, st: KindState) -> None:
         tool = kubectl(st.version, self.toolchain, self.progress)
-        ingress.install(st, tool, self.toolchain, self.progress, self.timeouts.system_pods)
+        ingress.install(st, tool, self.timeouts.system_pods)
 
     def _row(self, st: KindState) -> ClusterRow:
         names = tuple(kind_nodes.node_names(st))

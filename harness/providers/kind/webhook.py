@@ -8,17 +8,14 @@ cluster is still made and the scenario step that deploys it says why.
 from __future__ import annotations
 
 from harness.errors import ImageError
-from harness.images.kind_node import load_into_nodes
 from harness.images.webhook_image import ensure_webhook_image
-from harness.providers.kind.nodes import node_names
-from harness.providers.kind.state import KindState
 from harness.toolchain.sources import ProgressFn
 
 
-def load_webhook_image(st: KindState, progress: ProgressFn) -> None:
+def webhook_image(progress: ProgressFn) -> str | None:
+    """The webhook image's reference (built the first time), or None with the reason told."""
     try:
-        reference = ensure_webhook_image(progress)
+        return ensure_webhook_image(progress)
     except ImageError as exc:
         progress(f"no in-cluster webhook image: {exc}")
-        return
-    load_into_nodes(node_names(st), [reference])
+        return None
