@@ -6,7 +6,9 @@ objects are accepted and unchanged, their pods just stop being ready. This detec
 state of every tenant Deployment, StatefulSet, DaemonSet, Job and bare Pod before the hop and
 again after it (``harness.detectors.workload_state`` says what ready means for each kind),
 waiting a bounded time (the matrix's ``probes.budget.workload_settle_seconds``) for those that
-were ready to become ready again: drained nodes reschedule pods, controllers restart.
+were ready to become ready again: drained nodes reschedule pods, controllers restart. Before the
+hop it waits at most ``BEFORE_HOP_SETTLE_SECONDS`` (or the budget, if smaller) for workloads
+still starting up, and not at all for those already stuck (``workload_state.stuck``).
 
 - ready or complete before, not after the settle time: ``breaking``, with the workload's
   conditions, its not-ready pods' conditions and container states, and the events about them;
@@ -57,8 +59,17 @@ NAME = "workload-health"
 MAX_PODS = 5
 MAX_EVENTS = 10
 
-#: (list path under the namespace, kind) of what is read in each tenant namespace.
+#: At most this long (or the budget, if smaller) the snapshot before the hop waits for workloads
+#: still starting up (just replayed, images pulling). Shorter than the budget after the hop: a
+#: workload not ready by then is judged "not ready before" (``info``), and the wait is paid on
+#: every hop.
+BEFORE_HOP_SETTLE_SECONDS = 30.0
+
+#: (list path under the namespace, kind) of what is read in each tenant namespace. CronJobs are
+#: read only to follow ownership (a scenario's CronJob -> its Jobs -> their Pods are the
+#: harness's); they are not judged.
 _LISTS = (
+    ("/apis/batch/v1/namespaces/{ns}/cronjobs", "CronJob"),
     ("/apis/apps/v1/namespaces/{ns}/deployments", "Deployment"),
     ("/apis/apps/v1/namespaces/{ns}/replicasets", "ReplicaSet"),
     ("/apis/apps/v1/namespaces/{ns}/statefulsets", "StatefulSet"),
@@ -220,6 +231,11 @@ def settled(read: Callable[[], Snapshot], waiting_for: Callable[[Snapshot], list
     return last[0] if last else read()
 
 
+def before_hop_timeout(settle_seconds: float) -> float:
+    """How long the snapshot before the hop waits for workloads still starting up."""
+    return min(settle_seconds, BEFORE_HOP_SETTLE_SECONDS)
+
+
 def _evidence(old: Workload, new: Workload | None, settle_seconds: float) -> dict[str, Any]:
     shown = new if new is not None and not new.healthy else old
     out: dict[str, Any] = {"object": old.object, "kind": old.kind, **old.manifest}
@@ -306,7 +322,8 @@ class WorkloadHealth:
         def waiting_for(now: Snapshot) -> list[str]:
             return still_down(before, now) if before is not None else starting(now)
 
-        result: Snapshot = ctx.timed(f"settle@{ctx.version}", lambda: settled(read, waiting_for, ctx.settle_seconds))
+        timeout = ctx.settle_seconds if before is not None else before_hop_timeout(ctx.settle_seconds)
+        result: Snapshot = ctx.timed(f"settle@{ctx.version}", lambda: settled(read, waiting_for, timeout))
         return result
 
     def compare(self, before: Snapshot, after: Snapshot | None, hop: HopContext) -> list[Finding]:

@@ -37,6 +37,15 @@ class State:
     summary: str
     #: How many pods (replicas, or nodes for a DaemonSet) it should run; None for Jobs and Pods.
     wanted: int | None = None
+    #: How many pods it has now (created, ready or not; a Job's active pods); None for Pods.
+    have: int | None = None
+    #: Its own status says it will not get further by itself (rollout paused, deadline exceeded).
+    stalled: bool = False
+
+    @property
+    def lacks_pods(self) -> bool:
+        """Fewer pods than it wants (a Job: none active): a controller that cannot create pods shows here."""
+        return self.have is not None and self.have < (self.wanted if self.wanted is not None else 1)
 
 
 def _count(value: Any, default: int = 0) -> int:
@@ -85,35 +94,38 @@ def _deployment(obj: dict[str, Any]) -> State:
     want = _count(_part(obj, "spec").get("replicas"), 1)
     status = _part(obj, "status")
     available, updated = _count(status.get("availableReplicas")), _count(status.get("updatedReplicas"))
+    have = _count(status.get("replicas"))
     summary = f"available {available}/{want}, updated {updated}/{want}"
     progressing = _condition(obj, "Progressing")
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return State(Health.NOT_READY, f"{summary}; progress deadline exceeded", want)
+        return State(Health.NOT_READY, f"{summary}; progress deadline exceeded", want, have, stalled=True)
     stale = _unobserved(obj)
     if stale or available < want or updated < want:
-        return State(Health.NOT_READY, summary + stale, want)
-    return State(Health.READY, summary, want)
+        if _part(obj, "spec").get("paused") is True:
+            return State(Health.NOT_READY, f"{summary}; rollout paused", want, have, stalled=True)
+        return State(Health.NOT_READY, summary + stale, want, have)
+    return State(Health.READY, summary, want, have)
 
 
 def _stateful_set(obj: dict[str, Any]) -> State:
     want = _count(_part(obj, "spec").get("replicas"), 1)
-    ready = _count(_part(obj, "status").get("readyReplicas"))
+    ready, have = _count(_part(obj, "status").get("readyReplicas")), _count(_part(obj, "status").get("replicas"))
     summary = f"ready {ready}/{want}"
     stale = _unobserved(obj)
     if stale or ready < want:
-        return State(Health.NOT_READY, summary + stale, want)
-    return State(Health.READY, summary, want)
+        return State(Health.NOT_READY, summary + stale, want, have)
+    return State(Health.READY, summary, want, have)
 
 
 def _daemon_set(obj: dict[str, Any]) -> State:
     status = _part(obj, "status")
     want, ready = _count(status.get("desiredNumberScheduled")), _count(status.get("numberReady"))
-    unavailable = _count(status.get("numberUnavailable"))
+    unavailable, have = _count(status.get("numberUnavailable")), _count(status.get("currentNumberScheduled"))
     summary = f"ready on {ready}/{want} node(s)"
     stale = _unobserved(obj)
     if stale or ready < want or unavailable:
-        return State(Health.NOT_READY, summary + stale, want)
-    return State(Health.READY, summary, want)
+        return State(Health.NOT_READY, summary + stale, want, have)
+    return State(Health.READY, summary, want, have)
 
 
 def _job(obj: dict[str, Any]) -> State:
@@ -129,10 +141,10 @@ def _job(obj: dict[str, Any]) -> State:
         return State(Health.READY, "suspended")
     active, ready = _count(status.get("active")), _count(status.get("ready"))
     if active and ready >= active:
-        return State(Health.READY, f"running, ready {ready}/{active} pod(s)")
+        return State(Health.READY, f"running, ready {ready}/{active} pod(s)", have=active)
     if not active:
-        return State(Health.NOT_READY, "not complete and no pod active")
-    return State(Health.NOT_READY, f"running, ready {ready}/{active} pod(s)")
+        return State(Health.NOT_READY, "not complete and no pod active", have=0)
+    return State(Health.NOT_READY, f"running, ready {ready}/{active} pod(s)", have=active)
 
 
 def _said(cond: dict[str, Any]) -> str:
@@ -262,23 +274,67 @@ STUCK_WAITING = frozenset(
         "RunContainerError",
     }
 )
-#: Warning events that say a controller, the scheduler or the kubelet tried and failed.
-STUCK_EVENTS = frozenset({"BackOff", "FailedAttachVolume", "FailedCreate", "FailedMount", "FailedScheduling"})
+#: Warning events that say a controller or the kubelet tried and failed, when they are the newest
+#: event about their object. A pod the scheduler cannot place shows as ``PodScheduled False``.
+STUCK_EVENTS = frozenset({"BackOff", "FailedAttachVolume", "FailedMount"})
+#: A readiness probe that failed this many times in a row has failed for good, not just started slowly.
+REPEATED_UNHEALTHY = 3
+
+
+def _latest_per_object(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest event (as ``event_evidence``) about each object; on a tie a Normal wins, as a
+    controller's success in the same second follows its failure (retry), not the other way."""
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        key = (event.get("last_seen", ""), event.get("type") != "Warning")
+        held = latest.get(event.get("object", ""))
+        if held is None or key >= (held.get("last_seen", ""), held.get("type") != "Warning"):
+            latest[event.get("object", "")] = event
+    return list(latest.values())
+
+
+def _failing(event: dict[str, Any], state: State) -> bool:
+    """Whether this newest Warning about an object says its workload will not get ready by itself."""
+    if event.get("type") != "Warning":
+        return False
+    reason = event.get("reason")
+    if reason == "FailedCreate":  # e.g. "serviceaccount default not found" just after replay, then created
+        return state.lacks_pods
+    if reason == "Unhealthy":
+        return _count(event.get("count"), 1) >= REPEATED_UNHEALTHY
+    return reason in STUCK_EVENTS
+
+
+def _crashed(container: dict[str, Any]) -> bool:
+    """Terminated with an error now, or crashed more than once already (a crash loop between restarts)."""
+    for said, restarts_needed in ((container.get("state", {}), 0), (container.get("last_state", {}), 2)):
+        ended = said.get("terminated")
+        if ended is None or container.get("restarts", 0) < restarts_needed:
+            continue
+        if ended.get("exitCode", 0) != 0 or ended.get("reason") not in (None, "Completed"):
+            return True
+    return False
 
 
 def stuck(state: State, pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> bool:
-    """Whether a workload that is not healthy has already failed in a way that does not pass by
-    itself (a failed Job or Pod, a container backing off, a pod the scheduler cannot place, a
-    controller that cannot create pods), rather than still starting up."""
-    if state.health is Health.FAILED:
+    """Whether a workload that is not healthy is not worth waiting for: it has failed in a way that
+    does not pass by itself (a failed Job or Pod, a Job retrying failed pods, a container crashing
+    or backing off, a pod the scheduler cannot place, a readiness probe failing over and over, a
+    controller that cannot create the pods it wants, a paused rollout), rather than still starting up.
+
+    Only the newest event about each object counts: a ReplicaSet's ``FailedCreate`` followed by
+    its ``SuccessfulCreate`` is a pod on its way, not a stuck workload."""
+    if state.health is Health.FAILED or state.stalled:
         return True
     for pod in pods:
+        if pod.get("phase") == "Failed":
+            return True
         for container in pod.get("containers", []):
-            if container.get("state", {}).get("waiting", {}).get("reason") in STUCK_WAITING:
+            if container.get("state", {}).get("waiting", {}).get("reason") in STUCK_WAITING or _crashed(container):
                 return True
         if any(c.get("type") == "PodScheduled" and c.get("status") == "False" for c in pod.get("conditions", [])):
             return True
-    return any(e.get("type") == "Warning" and e.get("reason") in STUCK_EVENTS for e in events)
+    return any(_failing(e, state) for e in _latest_per_object(events))
 
 
 def cause(state: State, pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> str:

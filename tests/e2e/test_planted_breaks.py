@@ -1,4 +1,4 @@
-"""Every detector, proven on a real matrix run: breaks planted in a hop reach ``summary.json``.
+"""The API detectors, proven on a real matrix run: breaks planted in a hop reach ``summary.json``.
 
 One matrix, two cells on the local provider, both replaying the same tenants
 (``planted_breaks/tenants``) and making the same Kubernetes hop (the ``e2e_versions``):
@@ -25,9 +25,13 @@ and ``test_faults.py`` (an apiserver frozen past the budget); ``api-warning`` in
 ``deprecated-api`` in ``test_attribution.py`` (a tenant's v1 Endpoints, and a clean tenant whose
 only deprecated-API findings are the control plane's, as ``info``).
 
-Adding a kind (``workload-health``): plant its break in ``platform/hpc-platform/v2`` against a
-tenant object of its own in ``tenants/``, add what it must find to ``EXPECTED`` (the planted
-cell's findings must then be exactly that table), and a test asserting its evidence below.
+``workload-health`` is proven in ``test_workload_health.py``, on a live cluster through a real
+``SnapshotContext`` and not through a matrix run: the local provider's hop does not take pods
+away from its nodes, so a matrix cell here would give it nothing to find.
+
+Adding a kind: plant its break in ``platform/hpc-platform/v2`` against a tenant object of its
+own in ``tenants/``, add what it must find to ``EXPECTED`` (the planted cell's findings must
+then be exactly that table), and a test asserting its evidence below.
 """
 
 from __future__ import annotations
@@ -168,7 +172,7 @@ def test_the_control_cell_without_the_platform_move_finds_none_of_it(planted_run
     planted_subjects = {(kind, subject) for kind, _, subject in EXPECTED}
     assert [f for f in control["findings"] if (f["kind"], f["subject"]) in planted_subjects] == []
     ran = {i["phase"].split("@")[0] for i in control["items"] if i["scenario"] == "detectors"}
-    assert {kind for kind, _, _ in EXPECTED} <= ran, "every detector ran in the control cell too"
+    assert {kind for kind, _, _ in EXPECTED} <= ran, "every planted kind's detector ran in the control cell too"
     assert all(i["outcome"] == "passed" for i in control["items"] if i["scenario"] == "detectors")
 
 

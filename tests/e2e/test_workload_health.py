@@ -5,8 +5,9 @@ pod Succeeded. What it can show is therefore what the control plane decides: a p
 be scheduled, a pod a controller cannot create, a bare pod that is gone. The plants are what an
 upgrade does to such tenants: nodes come back without the label the tenant's pods select (the
 global filesystem, which a DaemonSet's agent needs too), a ServiceAccount a StatefulSet runs as
-is gone, nodes are drained (their pods deleted). Untouched tenant workloads, the complete Job
-and the harness's own broken Deployment are the controls: they must make no finding.
+is gone, nodes are drained (their pods deleted). Untouched tenant workloads, the complete Job,
+the harness's own broken Deployment and a never-placed Job run from the harness's CronJob are
+the controls: they must make no finding.
 """
 
 from __future__ import annotations
@@ -146,6 +147,34 @@ HARNESS_DEPLOYMENT: dict[str, Any] = {
     },
 }
 
+#: A CronJob of the harness's own (as the workflows scenario's ``nightly``), suspended so it
+#: never runs by itself, and a Job run from it (as the CronJob controller makes one) whose pod
+#: is never placed: the Job and its pod are the harness's through ownership, not tenant workloads.
+NIGHTLY_POD: dict[str, Any] = {
+    "restartPolicy": "Never",
+    "containers": [{"name": "nightly", "image": "registry.example/hpc/nightly:1.0"}],
+}
+HARNESS_CRONJOB: dict[str, Any] = {
+    "metadata": {"name": "nightly", "namespace": NS},
+    "spec": {
+        "schedule": "0 3 * * *",
+        "suspend": True,
+        "jobTemplate": {"spec": {"template": {"spec": NIGHTLY_POD}}},
+    },
+}
+
+
+def _run_harness_cronjob(api: client.ApiClient) -> None:
+    batch = client.BatchV1Api(api)
+    cron = batch.create_namespaced_cron_job(NS, HARNESS_CRONJOB, field_manager="spin-harness/workflows")
+    owner = {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": cron.metadata.uid}
+    job = {
+        "metadata": {"name": "nightly-run", "namespace": NS, "ownerReferences": [owner | {"controller": True}]},
+        "spec": {"template": {"spec": NIGHTLY_POD | {"nodeSelector": {"no-such-node": "true"}}}},
+    }
+    batch.create_namespaced_job(NS, job)
+
+
 TENANT_KEYS = {
     f"{NS}/Deployment/solver",
     f"{NS}/StatefulSet/db",
@@ -220,6 +249,7 @@ def test_workloads_that_stop_being_ready_are_breaking_with_their_evidence(
         core.patch_node(node, {"metadata": {"labels": {GLOBAL_FS: "true"}}})
         assert all(result.ok for result in apply_manifests(cluster.kubeconfig, manifests))
         apps.create_namespaced_deployment(NS, HARNESS_DEPLOYMENT, field_manager="spin-harness/workflows")
+        _run_harness_cronjob(api)
         wait_until("the tenant workloads to be ready", lambda: _all_healthy(api, manifests), timeout=120)
 
         def context(**after: Any) -> SnapshotContext:
@@ -245,7 +275,7 @@ def test_workloads_that_stop_being_ready_are_breaking_with_their_evidence(
         after = detector.snapshot(context(after_hop=True, before=before))
 
     assert workload_health.compare(before, unchanged, HOP, SETTLE) == [], "no break: no finding"
-    assert set(before) == TENANT_KEYS, "the harness's own Deployment is no tenant workload"
+    assert set(before) == TENANT_KEYS, "the harness's own Deployment and CronJob's Job are no tenant workloads"
     job = f"{NS}/Job/migrate"
     assert (before[job].state.health, after[job].state.health) == (Health.COMPLETE, Health.COMPLETE)
     hop = HopContext(HOP, e2e_versions[1], ProbeBudget(workload_settle_seconds=SETTLE))

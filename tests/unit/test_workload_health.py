@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness import tenancy
 from harness.detectors import workload_health
 from harness.detectors.base import HopContext
 from harness.detectors.workload_health import Workload, compare, manifest_places, settled, starting, still_down
@@ -35,7 +36,13 @@ def deployment(want: int = 2, available: int = 2, updated: int = 2, **status: An
         "kind": "Deployment",
         "metadata": {"name": "web", "generation": 3},
         "spec": {"replicas": want},
-        "status": {"observedGeneration": 3, "availableReplicas": available, "updatedReplicas": updated, **status},
+        "status": {
+            "observedGeneration": 3,
+            "replicas": want,
+            "availableReplicas": available,
+            "updatedReplicas": updated,
+            **status,
+        },
     }
 
 
@@ -48,7 +55,7 @@ def pod(phase: str = "Running", ready: str = "True", **status: Any) -> dict[str,
 
 
 def test_deployment_is_ready_when_every_replica_is_available_and_updated() -> None:
-    assert state_of(deployment()) == State(Health.READY, "available 2/2, updated 2/2", 2)
+    assert state_of(deployment()) == State(Health.READY, "available 2/2, updated 2/2", 2, 2)
     assert state_of(deployment(available=1)).health is Health.NOT_READY
     assert state_of(deployment(updated=1)).health is Health.NOT_READY
     zero = deployment(want=0, available=0, updated=0)
@@ -59,7 +66,7 @@ def test_deployment_status_the_controller_has_not_caught_up_with_is_not_ready() 
     stale = deployment()
     stale["status"]["observedGeneration"] = 2
     assert state_of(stale) == State(
-        Health.NOT_READY, "available 2/2, updated 2/2; its controller has not observed generation 3 yet", 2
+        Health.NOT_READY, "available 2/2, updated 2/2; its controller has not observed generation 3 yet", 2, 2
     )
     stalled = deployment(conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}])
     assert state_of(stalled).summary.endswith("progress deadline exceeded")
@@ -88,15 +95,15 @@ def test_a_daemon_set_is_ready_exactly_when_every_node_runs_it(desired: int, rea
 
 
 def test_replicas_default_to_one() -> None:
-    obj = {"kind": "StatefulSet", "metadata": {}, "spec": {}, "status": {"readyReplicas": 1}}
-    assert state_of(obj) == State(Health.READY, "ready 1/1", 1)
+    obj = {"kind": "StatefulSet", "metadata": {}, "spec": {}, "status": {"readyReplicas": 1, "replicas": 1}}
+    assert state_of(obj) == State(Health.READY, "ready 1/1", 1, 1)
     obj["status"] = {}
-    assert state_of(obj) == State(Health.NOT_READY, "ready 0/1", 1)
+    assert state_of(obj) == State(Health.NOT_READY, "ready 0/1", 1, 0)
 
 
 def test_daemon_set_counts_the_nodes_it_should_run_on() -> None:
-    status = {"desiredNumberScheduled": 2, "numberReady": 2}
-    assert state_of({"kind": "DaemonSet", "status": status}) == State(Health.READY, "ready on 2/2 node(s)", 2)
+    status = {"desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 2}
+    assert state_of({"kind": "DaemonSet", "status": status}) == State(Health.READY, "ready on 2/2 node(s)", 2, 2)
     status = {"desiredNumberScheduled": 2, "numberReady": 2, "numberUnavailable": 1}
     assert state_of({"kind": "DaemonSet", "status": status}).health is Health.NOT_READY
 
@@ -389,21 +396,99 @@ def test_before_the_hop_only_workloads_still_starting_are_waited_for() -> None:
     assert settled(lambda: next(readings), starting, timeout=60) == {KEY: web(READY), broken.object: broken}
 
 
+#: A Deployment that wants 2 pods and has none (its ReplicaSet cannot create them), and one that has both.
+SHORT = State(Health.NOT_READY, "available 0/2, updated 0/2", 2, 0)
+FULL = State(Health.NOT_READY, "available 0/2, updated 2/2", 2, 2)
+CREATING = {"pod": "p", "containers": [{"name": "app", "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+
+
+def event(reason: str, last_seen: str, kind: str = "Warning", obj: str = "ReplicaSet/web-1", count: int = 1) -> Any:
+    return {"object": obj, "type": kind, "reason": reason, "message": "", "count": count, "last_seen": last_seen}
+
+
+def running(**container: Any) -> dict[str, Any]:
+    return {"pod": "p", "phase": "Running", "containers": [{"name": "app", "restarts": 0, **container}]}
+
+
 @pytest.mark.parametrize(
-    ("pods", "events", "expected"),
+    ("state", "pods", "events", "expected"),
     [
-        ((), (), False),
-        (({"containers": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]},), (), True),
-        (({"conditions": [{"type": "PodScheduled", "status": "False"}]},), (), True),
-        ((), ({"type": "Warning", "reason": "FailedCreate"},), True),
-        ((), ({"type": "Normal", "reason": "SuccessfulCreate"},), False),
+        (DOWN, (), (), False),
+        (DOWN, (running(state={"waiting": {"reason": "CrashLoopBackOff"}}),), (), True),
+        (DOWN, ({"conditions": [{"type": "PodScheduled", "status": "False"}]},), (), True),
+        (SHORT, (), (event("FailedCreate", "t1"),), True),
+        (FULL, (), (event("FailedCreate", "t1"),), False),
+        (DOWN, (), (event("SuccessfulCreate", "t1", "Normal"),), False),
+        (DOWN, (), (event("FailedScheduling", "t1", obj="Pod/p"),), False),
+        (DOWN, (), (event("FailedMount", "t1", obj="Pod/p"),), True),
+        (DOWN, (), (event("FailedMount", "t1", obj="Pod/p"), event("Started", "t2", "Normal", "Pod/p")), False),
+        (DOWN, (running(state={"running": {}}),), (event("Unhealthy", "t1", obj="Pod/p", count=2),), False),
+        (DOWN, (running(state={"running": {}}),), (event("Unhealthy", "t1", obj="Pod/p", count=3),), True),
+        (DOWN, ({"pod": "p", "phase": "Failed"},), (), True),
+        (DOWN, (running(state={"terminated": {"reason": "Error", "exitCode": 1}}),), (), True),
+        (DOWN, (running(state={"terminated": {"reason": "Completed", "exitCode": 0}}),), (), False),
+        (DOWN, (running(state={"running": {}}, restarts=1, last_state={"terminated": {"exitCode": 2}}),), (), False),
+        (DOWN, (running(state={"running": {}}, restarts=2, last_state={"terminated": {"exitCode": 2}}),), (), True),
+        (State(Health.NOT_READY, "paused", 2, 2, stalled=True), (), (), True),
+        (State(Health.FAILED, "failed"), (), (), True),
     ],
 )
 def test_stuck_is_a_failure_that_does_not_pass_by_itself(
-    pods: tuple[dict[str, Any], ...], events: tuple[dict[str, Any], ...], expected: bool
+    state: State, pods: tuple[dict[str, Any], ...], events: tuple[dict[str, Any], ...], expected: bool
 ) -> None:
-    assert stuck(DOWN, pods, events) is expected
-    assert stuck(State(Health.FAILED, "failed"), (), ()) is True
+    assert stuck(state, pods, events) is expected
+
+
+def test_a_replica_set_that_failed_to_create_then_created_is_still_starting() -> None:
+    """Replay makes a Namespace and a Deployment together: the ReplicaSet's first try fails
+    (the namespace's default ServiceAccount is not there yet), its retry succeeds, and the pod
+    is being created. That is a workload starting up, waited for before the hop."""
+    failed = event("FailedCreate", "2026-12-04T22:00:01Z") | {"message": 'serviceaccount "default" not found'}
+    created = event("SuccessfulCreate", "2026-12-04T22:00:02Z", "Normal")
+    same_second = event("SuccessfulCreate", "2026-12-04T22:00:01Z", "Normal")
+    for events in ((failed, created), (created, failed), (failed, same_second)):
+        assert not stuck(FULL, (CREATING,), events), events
+        workload = Workload(KEY, "Deployment", "u1", FULL, pods=(CREATING,), events=tuple(newest_events(events, 10)))
+        assert starting({KEY: workload}) == [KEY]
+    assert stuck(SHORT, (), (failed,)), "a controller still short of pods and failing to create them is stuck"
+
+
+def test_paused_and_deadline_exceeded_rollouts_are_stalled() -> None:
+    paused = deployment(available=1) | {"spec": {"replicas": 2, "paused": True}}
+    assert state_of(paused).stalled and state_of(paused).summary.endswith("rollout paused")
+    assert not state_of(deployment(available=1)).stalled
+    assert not state_of(deployment() | {"spec": {"replicas": 2, "paused": True}}).stalled, "ready is ready"
+
+
+def test_a_job_with_no_pod_active_lacks_pods() -> None:
+    assert state_of({"kind": "Job", "status": {}}).lacks_pods
+    assert not state_of({"kind": "Job", "status": {"active": 1}}).lacks_pods
+
+
+def test_the_wait_before_the_hop_has_its_own_smaller_bound() -> None:
+    assert workload_health.before_hop_timeout(120) == workload_health.BEFORE_HOP_SETTLE_SECONDS == 30
+    assert workload_health.before_hop_timeout(5) == 5
+
+
+def test_jobs_and_pods_run_from_a_harness_cron_job_are_the_harness_own() -> None:
+    """The workflows scenario's ``nightly`` CronJob (field manager ``spin-harness/workflows``)
+    runs Jobs whose pods a drain evicts: ownership leads from them to the CronJob only when
+    CronJobs are read too."""
+    assert ("/apis/batch/v1/namespaces/{ns}/cronjobs", "CronJob") in workload_health._LISTS
+
+    def made(kind: str, uid: str, owner: str = "", manager: str = "kube-controller-manager") -> dict[str, Any]:
+        refs = [{"uid": owner, "controller": True}] if owner else []
+        meta = {"name": uid, "uid": uid, "ownerReferences": refs, "managedFields": [{"manager": manager}]}
+        return {"kind": kind, "metadata": meta}
+
+    cron = made("CronJob", "c1", manager="spin-harness/workflows")
+    run, run_pod = made("Job", "j1", "c1"), made("Pod", "p1", "j1")
+    tenant_job, tenant_pod = made("Job", "j2", manager="spin-harness"), made("Pod", "p2", "j2")
+    listed = [cron, run, run_pod, tenant_job, tenant_pod]
+    assert [o["metadata"]["uid"] for o in tenancy.tenant_objects(listed)] == ["j2", "p2"]
+    without_cron_jobs = [o for o in listed if o["kind"] != "CronJob"]
+    assert len(tenancy.tenant_objects(without_cron_jobs)) == 4, "why CronJobs are listed"
+    assert "CronJob" not in workload_health.WORKLOAD_KINDS, "read for ownership, not judged"
 
 
 def test_manifest_places_name_file_document_and_line() -> None:
