@@ -15,7 +15,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +38,11 @@ from harness.releasenotes.hop import hop_notes, unavailable
 from harness.run.artifacts import artifact_dir_name, collect_artifacts
 from harness.run.detector_snapshots import snapshots_before, timed_snapshot
 from harness.run.faults import Fault, FaultTimer
+from harness.run.hop_record import HopRecord
 from harness.run.readiness import ready_probe, readyz_check
 from harness.run.scenario_driver import DuringHandle, ScenarioDriver
 from harness.run.scratch import ScratchClusters, lending, start_early
-from harness.upgrade.playbook import PlaybookRun, run_playbook
+from harness.upgrade.playbook import run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.manifest import WorkloadInput, WorkloadSet
 from harness.workloads.read import read_workloads
@@ -52,29 +52,6 @@ if TYPE_CHECKING:
     from kubernetes import client
 
     from harness.scenarios.results import PhaseResult
-
-
-@dataclass
-class HopRecord:
-    index: int
-    from_version: str
-    to_version: str
-    seconds: float = 0.0
-    playbook: PlaybookRun | None = None
-    timelines: list[disruption.Timeline] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)
-    #: ``harness.releasenotes.hop.hop_notes`` for an upgrade hop: information, never a verdict.
-    release_notes: dict[str, Any] | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.from_version}>{self.to_version}"
-
-    @property
-    def target(self) -> KubeVersion:
-        """The control-plane version the hop went to (``to_version`` without platform moves)."""
-        return KubeVersion.parse(self.to_version.split("+")[0])
 
 
 class CellRun:

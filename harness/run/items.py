@@ -19,8 +19,9 @@ from harness.matrix import Cell, Hop, select_cells
 from harness.providers import unavailable_reason
 from harness.report.serialise import attach_to_allure, junit_properties
 from harness.run.causes import classify
-from harness.run.cell import CellRun, HopRecord
+from harness.run.cell import CellRun
 from harness.run.cell_factory import make_cell_run, scenario_names
+from harness.run.hop_record import HopRecord
 from harness.run.identity import Group, ItemId, Phase
 from harness.run.records import HopReport, ItemRecord
 from harness.run.scenario_driver import ScenarioDriver

@@ -17,7 +17,8 @@ from harness.detectors.registry import DETECTORS, KINDS, detector
 from harness.errors import HarnessError
 from harness.findings import Finding, Severity
 from harness.matrix import ProbeBudget
-from harness.run.cell import CellRun, HopRecord
+from harness.run.cell import CellRun
+from harness.run.hop_record import HopRecord
 from harness.versions import KubeVersion
 
 HOP = "v1.36.3>v1.37.2"

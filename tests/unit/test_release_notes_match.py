@@ -21,7 +21,8 @@ from harness.releasenotes.locate import MODE_VARIABLE, MinorPlan, cached_modules
 from harness.releasenotes.match import MAX_OBJECTS, match_entries, match_entry
 from harness.releasenotes.parse import Entry, parse_changelog
 from harness.releasenotes.terms import ANNOTATION, FIELD, KIND, VALUE, VOLUME, Term, tenant_use
-from harness.run.cell import CellRun, HopRecord
+from harness.run.cell import CellRun
+from harness.run.hop_record import HopRecord
 from harness.versions import KubeVersion
 
 DATA = Path(__file__).parent / "data" / "changelogs"
