@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 #: The kinds judged, in the order findings list them.
@@ -41,6 +42,9 @@ class State:
     have: int | None = None
     #: Its own status says it will not get further by itself (rollout paused, deadline exceeded).
     stalled: bool = False
+    #: It retries failed pods up to a limit its own status is judged by (a Job's backoffLimit): a
+    #: failed pod of it is a retry under way, not a sign it is stuck.
+    retries_failed_pods: bool = False
 
     @property
     def lacks_pods(self) -> bool:
@@ -128,13 +132,24 @@ def _daemon_set(obj: dict[str, Any]) -> State:
     return State(Health.READY, summary, want, have)
 
 
+#: A Job's ``spec.backoffLimit`` when it does not set one (the API server's default).
+JOB_BACKOFF_LIMIT = 6
+
+
 def _job(obj: dict[str, Any]) -> State:
+    return replace(_job_health(obj), retries_failed_pods=True)
+
+
+def _job_health(obj: dict[str, Any]) -> State:
     status = _part(obj, "status")
     for kind in ("Failed", "FailureTarget"):
         if _is_true(obj, kind):
             cond = _condition(obj, kind) or {}
             why = ": ".join(cond[k] for k in ("reason", "message") if cond.get(k))
             return State(Health.FAILED, f"failed ({why})" if why else "failed")
+    failed, limit = _count(status.get("failed")), _count(_part(obj, "spec").get("backoffLimit"), JOB_BACKOFF_LIMIT)
+    if failed > limit:  # the controller has not written its Failed condition yet
+        return State(Health.FAILED, f"failed ({failed} pod(s) failed, backoffLimit {limit})")
     if _is_true(obj, "Complete"):
         return State(Health.COMPLETE, f"complete, {_count(status.get('succeeded'))} pod(s) succeeded")
     if _is_true(obj, "Suspended"):
@@ -255,9 +270,22 @@ def event_evidence(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _moment(stamp: Any) -> datetime:
+    """An event's time as a datetime, so ``…05Z`` sorts before ``…05.123Z`` (as strings it sorts
+    after); a time that does not parse counts as the earliest."""
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return _NEVER
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def newest_events(events: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The ``limit`` most recent events (as ``event_evidence``), oldest first, warnings kept before normals."""
-    ordered = sorted(events, key=lambda e: (e["type"] == "Warning", e["last_seen"]))
+    ordered = sorted(events, key=lambda e: (e["type"] == "Warning", _moment(e.get("last_seen"))))
     return ordered[-limit:] if limit else []
 
 
@@ -286,9 +314,9 @@ def _latest_per_object(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
     controller's success in the same second follows its failure (retry), not the other way."""
     latest: dict[str, dict[str, Any]] = {}
     for event in events:
-        key = (event.get("last_seen", ""), event.get("type") != "Warning")
+        key = (_moment(event.get("last_seen")), event.get("type") != "Warning")
         held = latest.get(event.get("object", ""))
-        if held is None or key >= (held.get("last_seen", ""), held.get("type") != "Warning"):
+        if held is None or key >= (_moment(held.get("last_seen")), held.get("type") != "Warning"):
             latest[event.get("object", "")] = event
     return list(latest.values())
 
@@ -316,18 +344,33 @@ def _crashed(container: dict[str, Any]) -> bool:
     return False
 
 
+def _leftover(pod: dict[str, Any], state: State, pods: list[dict[str, Any]]) -> bool:
+    """Whether a failed pod is left behind rather than a failure of its workload: evicted (the
+    controller made another), retried by a Job within its backoffLimit (the Job's own state says
+    when it has failed), or replaced by a live pod (its controller has the pods it wants, or
+    another of its pods is on its way)."""
+    if pod.get("reason") == "Evicted" or state.retries_failed_pods:
+        return True
+    if state.wanted is not None and state.have is not None and not state.lacks_pods:
+        return True
+    return any(other.get("phase") not in ("Failed", "Succeeded") for other in pods if other is not pod)
+
+
 def stuck(state: State, pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> bool:
     """Whether a workload that is not healthy is not worth waiting for: it has failed in a way that
-    does not pass by itself (a failed Job or Pod, a Job retrying failed pods, a container crashing
-    or backing off, a pod the scheduler cannot place, a readiness probe failing over and over, a
+    does not pass by itself (a failed Job or Pod, a failed pod with no live replacement, a container
+    crashing or backing off, a pod the scheduler cannot place, a readiness probe failing over and over, a
     controller that cannot create the pods it wants, a paused rollout), rather than still starting up.
 
     Only the newest event about each object counts: a ReplicaSet's ``FailedCreate`` followed by
     its ``SuccessfulCreate`` is a pod on its way, not a stuck workload."""
     if state.health is Health.FAILED or state.stalled:
         return True
-    for pod in pods:
+    listed = list(pods)
+    for pod in listed:
         if pod.get("phase") == "Failed":
+            if _leftover(pod, state, listed):
+                continue  # its containers ended with it: they say nothing about the workload now
             return True
         for container in pod.get("containers", []):
             if container.get("state", {}).get("waiting", {}).get("reason") in STUCK_WAITING or _crashed(container):
