@@ -1,8 +1,9 @@
 """Control flow of scripts/test, run with stubs of every command it calls (no real build starts).
 
 The script overlaps background preparation (Docker engine, Debian roots, tool builds) with the
-Kubernetes builds; these tests pin that a failed background job fails the run, that too few
-minors is a clear error, and that Ctrl-C leaves no process of the background jobs behind.
+Kubernetes builds; these tests pin that a failed background job or build fails the run, that too
+few minors is a clear error, and that Ctrl-C, or a TERM sent to the script alone in the middle of a
+build, stops it and leaves no process of the build or the background jobs behind.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,10 @@ case "$*" in
     esac ;;
   "toolchain ensure "*)
     touch "$marks/ensure-$3"
-    [ "$STUB_ENSURE" != hang ] || "$STUB_ROOT/bin/slow-child" 60 ;;
+    case "$STUB_ENSURE" in
+      fail) echo "stub: cannot build $3" >&2; exit 1 ;;
+      hang) "$STUB_ROOT/bin/slow-child" 60 ;;
+    esac ;;
   "images roots") [ "$STUB_ENGINE" != hang ] || "$STUB_ROOT/bin/slow-child" 60 ;;
 esac
 exit 0
@@ -113,8 +117,19 @@ def test_too_few_minors_is_a_clear_error(stubbed: tuple[Path, dict[str, str]]) -
     assert not any(p.name.startswith("ensure-v") for p in (root / "marks").iterdir())
 
 
-def test_ctrl_c_leaves_no_background_process(stubbed: tuple[Path, dict[str, str]]) -> None:
+def test_failed_build_fails_the_run(stubbed: tuple[Path, dict[str, str]]) -> None:
     root, env = stubbed
+    result = _run(root, {**env, "STUB_ENSURE": "fail"})
+    assert result.returncode == 1
+    assert "stub: cannot build v1.35.4" in result.stderr
+    assert not (root / "marks" / "ensure-v1.36.3").exists(), "the run went on after a failed build"
+    assert not _processes_of(root)
+
+
+def _stopped_mid_build(root: Path, env: dict[str, str], stop: Callable[[int], None]) -> int:
+    """Run the script until the build of the oldest minor and both background jobs hang, ``stop``
+    it (given its pid), and return its exit status once no process of the stubs is left. The
+    stubs hang for 60 s, longer than the script is given to end: it must stop them, not outwait them."""
     env = {**env, "STUB_TOOLS": "hang", "STUB_ENSURE": "hang", "STUB_ENGINE": "hang"}
     # A session of its own stands for the terminal's foreground group, which Ctrl-C signals.
     proc = subprocess.Popen(
@@ -133,8 +148,8 @@ def test_ctrl_c_leaves_no_background_process(stubbed: tuple[Path, dict[str, str]
         while _processes_of(root).count("slow-child") < 3:  # both background jobs and the foreground build
             assert time.monotonic() < deadline, _processes_of(root)
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
+        stop(proc.pid)
+        status = proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -145,3 +160,16 @@ def test_ctrl_c_leaves_no_background_process(stubbed: tuple[Path, dict[str, str]
         time.sleep(0.05)
         left = _processes_of(root)
     assert not left
+    return status
+
+
+def test_ctrl_c_leaves_no_background_process(stubbed: tuple[Path, dict[str, str]]) -> None:
+    root, env = stubbed
+    assert _stopped_mid_build(root, env, lambda pid: os.killpg(pid, signal.SIGINT)) == 130
+
+
+def test_term_to_the_script_alone_stops_the_build_it_waits_for(stubbed: tuple[Path, dict[str, str]]) -> None:
+    """A CI runner or a supervisor signals the script's pid only, not its process group."""
+    root, env = stubbed
+    assert _stopped_mid_build(root, env, lambda pid: os.kill(pid, signal.SIGTERM)) == 143
+    assert not (root / "marks" / "ensure-v1.36.3").exists(), "the run went on after TERM"
