@@ -41,7 +41,7 @@ from harness.run.faults import Fault, FaultTimer
 from harness.run.hop_record import HopRecord
 from harness.run.readiness import ready_probe, readyz_check
 from harness.run.scenario_driver import DuringHandle, ScenarioDriver
-from harness.run.scratch import ScratchClusters, lending, start_early
+from harness.run.scratch import ScratchCluster, lending, start_early
 from harness.upgrade.playbook import run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.manifest import WorkloadInput, WorkloadSet
@@ -95,7 +95,7 @@ class CellRun:
         self.timings: dict[str, float] = {}
         self._timings_lock = threading.Lock()
         self.scratch_provider = scratch_provider
-        self._scratch: ScratchClusters | None = None
+        self._scratch: ScratchCluster | None = None
         #: Each detector's snapshot before the current hop, by detector name.
         self._before: dict[str, Any] | None = None
         self._hop: Hop | None = None
@@ -365,7 +365,12 @@ class CellRun:
         self._during.clear()
 
     def finish(self) -> str | None:
-        """Stop probes and services left, remove the clusters unless kept; the KUBECONFIG line if kept."""
+        """Stop probes and services left, remove the clusters unless kept; the KUBECONFIG line if kept.
+
+        The dry-run's early scratch cluster is waited for and removed whatever happened; if its
+        creation failed and nobody asked for it, that error is raised once the cell's own
+        cluster is removed (the delete item, or the session's cleanup report, shows it).
+        """
         self._stop_during()
         for scenario in self.scenarios:
             scenario.close()

@@ -119,18 +119,7 @@ def ensure(
     etcd_version = ""
     if Product.ETCD in by_product:
         etcd_version = etcd_version_for(version, config)
-    versions = {
-        Product.KUBERNETES: str(version),
-        Product.ETCD: etcd_version,
-        Product.KWOK: KWOK_VERSION,
-        Product.KWOKCTL: KWOKCTL_VERSION,
-        Product.CONTAINERD: CONTAINERD_VERSION,
-        Product.KIND: KIND_VERSION,
-        Product.K3D: K3D_VERSION,
-        Product.TRAEFIK: TRAEFIK_VERSION,
-        Product.HELM: HELM_VERSION,
-        Product.PLUTO: PLUTO_VERSION,
-    }
+    versions = _product_versions(version, etcd_version)
     paths: dict[Component, Path] = {}
     if Product.KUBERNETES in by_product:
         # First, in one go build: kubeadm (which names the CoreDNS and pause versions below) is
@@ -146,6 +135,55 @@ def ensure(
             ensure_product(ProductBuild(product, versions[product]), members, config=config, progress=progress)
         )
     return Toolchain(version, etcd_version, KWOK_VERSION, paths)
+
+
+def _product_versions(version: KubeVersion, etcd_version: str) -> dict[Product, str]:
+    """Each product's version beside Kubernetes ``version`` (CoreDNS and pause: kubeadm's, added later)."""
+    return {
+        Product.KUBERNETES: str(version),
+        Product.ETCD: etcd_version,
+        Product.KWOK: KWOK_VERSION,
+        Product.KWOKCTL: KWOKCTL_VERSION,
+        Product.CONTAINERD: CONTAINERD_VERSION,
+        Product.KIND: KIND_VERSION,
+        Product.K3D: K3D_VERSION,
+        Product.TRAEFIK: TRAEFIK_VERSION,
+        Product.HELM: HELM_VERSION,
+        Product.PLUTO: PLUTO_VERSION,
+    }
+
+
+def cached(
+    version: KubeVersion,
+    components: Iterable[Component] = LOCAL_CLUSTER_COMPONENTS,
+    *,
+    config: ToolchainConfig | None = None,
+) -> bool:
+    """Whether ``ensure`` would find every one of ``components`` present and verified already.
+
+    Builds, fetches and looks up nothing, and takes no build lock: a build under way (its
+    binaries not yet recorded) answers False at once. For work that is worth starting early only
+    when it cannot turn into a long build (the dry-run's scratch cluster).
+    """
+    config = config or ToolchainConfig.from_env()
+    kubernetes = product_dir(config.root, ProductBuild(Product.KUBERNETES, str(version)))
+    extra = Manifest.load(kubernetes, Product.KUBERNETES.value, str(version)).extra
+    versions = _product_versions(version, extra.get("etcd") or os.environ.get("SPIN_HARNESS_ETCD_VERSION", ""))
+    if "kubeadm-images" in extra:
+        images = dict(item.split("=", 1) for item in extra["kubeadm-images"].split(","))
+        versions[Product.COREDNS], versions[Product.PAUSE] = images.get("coredns", ""), images.get("pause", "")
+    for component in dict.fromkeys(components):
+        product_version = versions.get(component.product, "")
+        if not product_version:
+            return False
+        directory = product_dir(config.root, ProductBuild(component.product, product_version))
+        manifest = Manifest.load(directory, component.product.value, product_version)
+        try:
+            if manifest.verified(directory, component.value) is None:
+                return False
+        except OSError:  # removed while being read
+            return False
+    return True
 
 
 def kubeadm_image_versions(

@@ -13,6 +13,7 @@ import pytest
 from harness.errors import ToolchainError
 from harness.toolchain import Component, ToolchainConfig, ensure
 from harness.toolchain.components import ProductBuild
+from harness.toolchain.ensure import cached
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
 from harness.toolchain.staging import version_ldflags, wrapper_gomod
 from harness.versions import KubeVersion
@@ -61,6 +62,17 @@ def test_corrupted_binary_is_replaced(tmp_path: Path, bin_dir: Path) -> None:
     path.write_text("#!/bin/sh\necho tampered\n")
     again = ensure(V, KUBE, config=config)[Component.KUBE_APISERVER]
     assert "v1.36.3" in again.read_text()
+
+
+def test_cached_says_whether_ensure_would_find_everything_and_provides_nothing(tmp_path: Path, bin_dir: Path) -> None:
+    config = config_for(tmp_path, bin_dir)
+    assert not cached(V, KUBE, config=config)
+    assert not (tmp_path / "cache").exists(), "asking copied, built or locked nothing"
+    path = ensure(V, KUBE, config=config)[Component.KUBE_APISERVER]
+    assert cached(V, KUBE, config=config)
+    assert not cached(V, [*KUBE, Component.KUBE_SCHEDULER], config=config), "one component is missing"
+    path.write_text("#!/bin/sh\necho tampered\n")
+    assert not cached(V, KUBE, config=config), "a binary that no longer matches its checksum is no cached one"
 
 
 def test_wrong_version_binary_is_refused(tmp_path: Path, bin_dir: Path) -> None:

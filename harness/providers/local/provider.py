@@ -38,6 +38,7 @@ from harness.providers.local.components import Components, Timeouts, stop_compon
 from harness.providers.local.garbage import local_garbage, teardown
 from harness.providers.local.upgrade import hop_toolchain, upgrade_in_place
 from harness.toolchain import Toolchain, ToolchainConfig, ensure
+from harness.toolchain.ensure import cached
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
 
@@ -115,6 +116,10 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
                 self._teardown_dir(directory)
                 raise
         return self._cluster(st)
+
+    def toolchain_cached(self, version: KubeVersion) -> bool:
+        """Whether ``create`` at ``version`` would find its binaries built (checks, never builds)."""
+        return cached(version, config=self.toolchain)
 
     def upgrade(self, cluster: Cluster, to_version: KubeVersion, *, force: bool = False) -> Cluster:
         return execute_plan(self, cluster, to_version, force=force, progress=self.progress)
