@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE = 180.0
 
 
-def spin(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """``spin-harness ARGS`` with progress off; never raises on a non-zero exit."""
-    env = dict(os.environ, SPIN_HARNESS_QUIET="1")
-    return run_in_session([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, env=env, timeout=timeout)
+def spin(*args: str, timeout: float = 900, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``spin-harness ARGS`` with progress off and ``env`` added; never raises on a non-zero exit."""
+    environ = dict(os.environ, SPIN_HARNESS_QUIET="1", **(env or {}))
+    return run_in_session([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, env=environ, timeout=timeout)
 
 
 def run_in_session(
