@@ -12,7 +12,8 @@ verified against the real apiservers at both of its versions by
 and prints, per case, what was expected and what each tool caught, then the totals. A case
 counts as caught when every expected ``kind/severity`` is among the tool's findings for it; a
 finding on a control case is noise. Only ``warning`` and ``breaking`` findings count (``info`` is
-context a person need not act on). Nothing here is a test; nothing asserts.
+context a person need not act on). Nothing here is a test; nothing asserts. It exits 1 when the
+gate errored on a hop (its cases are then left out of the gate's totals), naming the hop and why.
 
     python bench/detection.py
     python bench/detection.py --hop 1.36:1.37 --markdown table.md --json results.json
@@ -257,7 +258,15 @@ def main() -> int:
             for r in rows
         ]
         Path(args.json).write_text(json.dumps({"cases": results, "notes": notes}, indent=1) + "\n")
-    return 0
+    failed = errored_hops(rows)
+    for hop, reason in failed.items():
+        print(f"gate errored on hop {hop}: {reason}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def errored_hops(rows: list[Row]) -> dict[str, str]:
+    """Each hop whose gate errored, with why: the totals leave its cases out, so the run fails."""
+    return {f"{r.source}>{r.target}": r.gate_error for r in rows if r.gate_error}
 
 
 if __name__ == "__main__":

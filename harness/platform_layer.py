@@ -86,6 +86,23 @@ def _wait_established(ext: client.ApiextensionsV1Api, crds: list[str], what: str
     wait_until(f"CRDs of {what} to be established", established, timeout=60)
 
 
+class PolicyTypeCheckError(InputError):
+    """A platform ValidatingAdmissionPolicy the apiserver type checked with warnings.
+
+    Its own class so that the target-version dry-run can report it as a finding naming the
+    policy (a policy that only the target finds invalid is a break the hop makes), where the
+    cell's own install treats it as bad input.
+    """
+
+    def __init__(self, policy: str, warnings: list[str]) -> None:
+        super().__init__(
+            f"platform {POLICY} {policy!r} fails type checking: {'; '.join(warnings)}",
+            hint="fix the policy's expressions in the component's manifests",
+        )
+        self.policy = policy
+        self.warnings = warnings
+
+
 def policy_type_checked(name: str, generation: int | None, observed: int | None, warnings: list[str]) -> bool:
     """Whether the apiserver has type checked a policy's current spec; its type-check warnings are an error.
 
@@ -95,10 +112,7 @@ def policy_type_checked(name: str, generation: int | None, observed: int | None,
     if generation is None or observed is None or observed < generation:
         return False
     if warnings:
-        raise InputError(
-            f"platform {POLICY} {name!r} fails type checking: {'; '.join(warnings)}",
-            hint="fix the policy's expressions in the component's manifests",
-        )
+        raise PolicyTypeCheckError(name, warnings)
     return True
 
 

@@ -7,18 +7,21 @@ server-side dry-run. The same manifests are dry-run on the cell's cluster too, s
 source version: a manifest the source already rejects is not a break the upgrade makes, so it
 is reported as "already rejected at the source" (a warning naming the manifest) and never as
 breaking. The answers are known before the hop, so there is nothing to read after it. The
-target's warnings about the manifests go to the cell's warning log (``api-warning``).
+target's warnings about the manifests go to the cell's warning log (``api-warning``). A platform
+ValidatingAdmissionPolicy the target's type checking finds invalid is a breaking finding naming
+the policy, not a harness error: the hop's Kubernetes version is what makes it invalid.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from harness.detectors.attribution import manifest_ref
 from harness.detectors.base import HopContext, SnapshotContext
 from harness.findings import Finding, Severity
 from harness.kube.api_warnings import recording
-from harness.platform_layer import install
+from harness.platform_layer import POLICY, PolicyTypeCheckError, install
 from harness.workloads.replay import ApplyResult, Manifest, apply_manifests
 
 
@@ -62,21 +65,44 @@ def dry_run_on_target(ctx: SnapshotContext) -> list[Finding]:
     if not manifests:
         return []
     at_source = apply_manifests(ctx.cluster.kubeconfig, manifests, dry_run=True)
-    at_target = _on_scratch_cluster(ctx, manifests) if ctx.upgrade else None
     label = f"{ctx.cluster.version}>{ctx.target}"
-    return judge(manifests, at_source, at_target, hop=label, source=str(ctx.cluster.version), target=str(ctx.target))
+    at_target, platform = _on_scratch_cluster(ctx, manifests, hop=label) if ctx.upgrade else (None, [])
+    found = judge(manifests, at_source, at_target, hop=label, source=str(ctx.cluster.version), target=str(ctx.target))
+    return platform + found
 
 
-def _on_scratch_cluster(ctx: SnapshotContext, manifests: list[Manifest]) -> list[ApplyResult]:
+def policy_rejected(error: PolicyTypeCheckError, component: str, version: str, *, hop: str, target: str) -> Finding:
+    """The breaking finding of a platform policy the target's type checking finds invalid."""
+    detail = (
+        f"{target} type checks the {POLICY} {error.policy!r} of platform component {component} {version} "
+        f"with warnings (its expressions fail at admission): {'; '.join(error.warnings)}"
+    )
+    evidence = {"component": component, "version": version, "policy": error.policy, "type_check": error.warnings}
+    return Finding("dry-run-rejected", Severity.BREAKING, hop, f"{POLICY}/{error.policy}", detail, evidence)
+
+
+def install_platform(ctx: SnapshotContext, kubeconfig: Path, *, hop: str) -> list[Finding]:
+    """Install the components the hop leaves behind; a policy the target finds invalid is a finding."""
+    findings = []
+    for component, version in ctx.platform_after.items():
+        try:
+            install(kubeconfig, component, version)
+        except PolicyTypeCheckError as error:
+            findings.append(policy_rejected(error, component, version, hop=hop, target=str(ctx.target)))
+    return findings
+
+
+def _on_scratch_cluster(
+    ctx: SnapshotContext, manifests: list[Manifest], *, hop: str
+) -> tuple[list[ApplyResult], list[Finding]]:
     scratch = ctx.provider.create(ctx.scratch_name, ctx.target, nodes=1)
     try:
-        for component, version in ctx.platform_after.items():
-            install(scratch.kubeconfig, component, version)
+        platform = install_platform(ctx, scratch.kubeconfig, hop=hop)
         namespaces = [m for m in manifests if m.body.get("kind") == "Namespace"]
         created = apply_manifests(scratch.kubeconfig, namespaces)
         rest = [m for m in manifests if m.body.get("kind") != "Namespace"]
         with recording(ctx.api_warnings, version=ctx.target, action="dry-run"):
-            return created + apply_manifests(scratch.kubeconfig, rest, dry_run=True)
+            return created + apply_manifests(scratch.kubeconfig, rest, dry_run=True), platform
     finally:
         ctx.provider.delete(scratch)
 

@@ -46,6 +46,8 @@ def fix(finding: dict[str, Any]) -> str:
     if kind == "deprecated-api":
         when = f"before {evidence['removed_release']}" if evidence.get("removed_release") else "before it is removed"
         return f"move clients and manifests to its successor {when}"
+    if kind == "dry-run-rejected" and evidence.get("policy"):
+        return "fix the policy's expressions so the target version's type checking accepts them"
     if kind == "dry-run-rejected":
         return "change the manifest so the target version accepts it"
     if kind == "api-warning":

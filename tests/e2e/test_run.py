@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -16,6 +14,7 @@ from harness.run.cell_factory import available_scenarios
 from harness.scenarios.load import discover
 from harness.toolchain import goproxy
 from harness.versions import KubeVersion
+from tests.e2e.cli import spin
 from tests.e2e.data_plane import data_plane_steps, steps_not_run
 
 pytestmark = pytest.mark.e2e
@@ -25,16 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_matrix(
     matrix: Path, report: Path, *extra: str, env_extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SPIN_HARNESS_QUIET="1", **(env_extra or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", str(matrix), "--report", str(report), *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=1200,
-        check=False,
-    )
+    return spin("run", str(matrix), "--report", str(report), *extra, timeout=1200, env=env_extra)
 
 
 def write_matrix(

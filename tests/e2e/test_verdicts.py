@@ -28,6 +28,7 @@ from harness.paths import cache_root
 from harness.toolchain import goproxy
 from harness.toolchain.manifest import Manifest
 from harness.versions import KubeVersion
+from tests.e2e.cli import spin
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def harness(*args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """``spin-harness ARGS`` in a subprocess with ``env`` added; never raises on a non-zero exit."""
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        cwd=ROOT,
-        env=dict(os.environ, SPIN_HARNESS_QUIET="1", **env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+    return spin(*args, timeout=timeout, env=env)
 
 
 def borrowed_toolchain(

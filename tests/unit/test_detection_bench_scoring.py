@@ -51,3 +51,11 @@ def test_pluto_must_report_the_expected_status() -> None:
     assert not bench.Row(control, "a", "b", pluto={"deprecated"}).pluto_caught()
     only_apiserver = next(c for c in CASES.values() if c.expect.gate and not c.expect.pluto)
     assert not bench.Row(only_apiserver, "a", "b", pluto={"deprecated"}).pluto_caught()
+
+
+def test_a_hop_whose_gate_errored_fails_the_run_naming_the_hop_and_why() -> None:
+    case = CASES["cronjob-batch-v1beta1"]
+    ran = bench.Row(case, "v1.35.0", "v1.36.0", gate={"removed-api/breaking"})
+    broke = bench.Row(case, "v1.36.0", "v1.37.0", gate_error="exit 2: no apiserver")
+    assert bench.errored_hops([ran]) == {}
+    assert bench.errored_hops([ran, broke]) == {"v1.36.0>v1.37.0": "exit 2: no apiserver"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
@@ -24,6 +23,7 @@ from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenan
 from harness.images.kind_node import node_image_override as given_node_image
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
+from harness.providers.common.background import beside
 from harness.providers.common.owner import validate_name
 from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import Steps, StepTimings
@@ -128,9 +128,10 @@ class KindProvider(RecordedClusters[KindState]):
             st.container_ids = self._container_ids(name)
             # The images of the cluster's own pods (the in-cluster webhook's, Traefik's) are
             # copied into the nodes while the pod network and the nodes come up.
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kind-images-{name}")
-            try:
-                platform_images = pool.submit(self._load_platform_images, st)
+            # A failed create waits for this loader before removing the nodes it copies into.
+            with beside(
+                lambda: self._load_platform_images(st), title=f"kind images of {name}", progress=self.progress
+            ) as platform_images:
                 if given:  # a node image not built here: bring the tenant image in
                     step(
                         "tenant image into nodes",
@@ -142,8 +143,6 @@ class KindProvider(RecordedClusters[KindState]):
                     step("pod network", lambda: cni.configure_pod_network(st, self.timeouts.nodes_ready))
                 step("ready", lambda: kind_nodes.wait_ready(st, version, self.timeouts))
                 step("webhook and ingress images into nodes (rest of)", platform_images.result)
-            finally:
-                pool.shutdown(wait=False, cancel_futures=True)
             if self.ingress:
                 step("ingress controller", lambda: self._install_ingress(st))
             st.phase = "ready"
