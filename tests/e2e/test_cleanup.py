@@ -240,9 +240,10 @@ def test_killed_xdist_worker_is_collected(tmp_path: Path, e2e_versions: tuple[Ku
     run = start_run(matrix, tmp_path / "report", "-n", "2")
     try:
         wait_for_clusters(2)
-        workers = [
-            p for p in psutil.Process(run.pid).children(recursive=True) if "PYTEST_XDIST_WORKER" in (p.environ() or {})
-        ]
+        # The workers are the run's own children, the execnet gateways it spawned. xdist sets
+        # PYTEST_XDIST_WORKER inside them after they start, so only what they start (a cluster's
+        # etcd or apiserver) carries it in its environment: selecting by it would kill a component.
+        workers = [p for p in psutil.Process(run.pid).children() if "exec(eval(sys.stdin" in " ".join(p.cmdline())]
         assert workers, "no xdist worker found"
         victim = workers[0]
         victim.kill()  # SIGKILL: the worker's own cleanup never runs
