@@ -58,17 +58,7 @@ def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | N
 
 def get_raw(api: client.ApiClient, path: str, *, timeout: float = 5.0) -> tuple[int, str]:
     """GET a raw path such as ``/readyz`` or ``/version``; returns (status, body)."""
-    method, url, headers, body, post = api.param_serialize(
-        "GET", path, header_params={"Accept": "application/json, */*"}, auth_settings=["BearerToken"]
-    )
-    try:
-        response = api.call_api(
-            method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout
-        )
-        response.read()
-    except client.ApiException as exc:
-        return int(exc.status or 0), str(exc.body or exc.reason)
-    return int(response.status), (response.data or b"").decode(errors="replace")
+    return _raw(api, "GET", path, {"Accept": "application/json, */*"}, None, timeout)
 
 
 def post_raw(api: client.ApiClient, path: str, obj: dict[str, Any], *, timeout: float = 10.0) -> tuple[int, str]:
@@ -77,16 +67,20 @@ def post_raw(api: client.ApiClient, path: str, obj: dict[str, Any], *, timeout: 
     For hot paths such as cluster bring-up: the typed API classes cost seconds to import the
     first time, a raw call costs milliseconds.
     """
-    method, url, headers, body, post = api.param_serialize(
-        "POST",
-        path,
-        header_params={"Accept": "application/json", "Content-Type": "application/json"},
-        body=obj,
-        auth_settings=["BearerToken"],
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    return _raw(api, "POST", path, headers, obj, timeout)
+
+
+def _raw(
+    api: client.ApiClient, verb: str, path: str, headers: dict[str, str], obj: dict[str, Any] | None, timeout: float
+) -> tuple[int, str]:
+    """One request through the client's own auth and TLS; an error status is returned, not raised."""
+    method, url, header_params, body, post = api.param_serialize(
+        verb, path, header_params=headers, body=obj, auth_settings=["BearerToken"]
     )
     try:
         response = api.call_api(
-            method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout
+            method, url, header_params=header_params, body=body, post_params=post, _request_timeout=timeout
         )
         response.read()
     except client.ApiException as exc:
