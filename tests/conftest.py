@@ -4,6 +4,13 @@ The toolchain cache (``~/.cache/spin-harness``) stays shared, since builds are e
 checksummed; cluster state is isolated so tests never see or touch a developer's clusters.
 ``SPIN_HARNESS_TEST_STATE`` names that state directory instead of a pytest temp dir, so a
 caller (``scripts/test``) can ask ``spin-harness gc`` afterwards what the tests left behind.
+Under pytest-xdist each worker keeps its own state root below it (``gw0``, ``gw1``, ...): the
+cleanup tests check that a run left nothing in the state root, which another worker's live
+clusters would otherwise fill. Ports stay unique across state roots
+(``harness/providers/common/ports.py``).
+
+``scripts/test`` runs the suite on several xdist workers with ``--dist loadgroup``; the order
+and grouping below decide what runs where (``group_and_order``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.schedule import group_and_order
 from tests.skip_ledger import SkipLedger
 
 settings.register_profile("ci", max_examples=60, deadline=None)
@@ -26,10 +34,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(SkipLedger(config), "spin-harness-skip-ledger")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items[:] = group_and_order(items)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     given = os.environ.get("SPIN_HARNESS_TEST_STATE")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     root = Path(given) if given else tmp_path_factory.mktemp("spin-state")
+    if given and worker:
+        root = root / worker
     root.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPIN_HARNESS_STATE", str(root))

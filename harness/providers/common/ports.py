@@ -2,9 +2,12 @@
 
 The kernel's "port 0" picks a free port, but two workers can be handed the same one between
 closing the probe socket and the component binding it. Reservations are therefore made under
-one machine-wide lock, against every port that any cluster state already records, whatever
-its provider: a state file (``<state root>/<provider dir>/<name>/cluster.json``) records its
-ports as a ``ports`` table or as ``*_port`` fields.
+one lock for the whole machine (in the cache root, which every state root shares), against
+every port that a cluster state of this state root records, whatever its provider (a state
+file, ``<state root>/<provider dir>/<name>/cluster.json``, records its ports as a ``ports``
+table or as ``*_port`` fields), and against every port handed out on this machine in the last
+few minutes, whatever its state root: parallel runs and test workers keep separate state roots,
+and a port picked by one may not be bound yet when another picks.
 """
 
 from __future__ import annotations
@@ -12,23 +15,51 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from filelock import FileLock
 
 from harness.errors import InputError
-from harness.paths import state_root
+from harness.paths import cache_root, state_root
 
 LOOPBACK = "127.0.0.1"
+
+#: How long a picked port stays off limits to other pickers on this machine: long enough for a
+#: cluster's components to bind it and for its state file to record it.
+RECENT_PICK_SECONDS = 600.0
+
+
+def _machine_dir() -> Path:
+    directory = cache_root() / "ports"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 @contextmanager
 def reservation_lock() -> Iterator[None]:
-    root = state_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root / ".ports.lock")):
+    with FileLock(str(_machine_dir() / "reservations.lock")):
         yield
+
+
+def _recent_picks(now: float) -> dict[int, float]:
+    """Ports picked on this machine whose hold has not run out, with when it does."""
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        raw = json.loads((_machine_dir() / "recent.json").read_text())
+        return {int(port): float(until) for port, until in raw.items() if float(until) > now}
+    return {}
+
+
+def _remember_picks(picked: Iterable[int]) -> None:
+    now = time.time()
+    recent = _recent_picks(now)
+    recent.update((port, now + RECENT_PICK_SECONDS) for port in picked)
+    target = _machine_dir() / "recent.json"
+    scratch = target.with_suffix(".tmp")
+    scratch.write_text(json.dumps({str(port): until for port, until in sorted(recent.items())}))
+    scratch.replace(target)
 
 
 def recorded_ports() -> set[int]:
@@ -54,8 +85,11 @@ def port_is_free(port: int) -> bool:
 
 
 def pick_free_ports(count: int, taken: Iterable[int]) -> list[int]:
-    """``count`` distinct free loopback ports, none in ``taken``. Call under ``reservation_lock``."""
-    avoid = set(taken)
+    """``count`` distinct free loopback ports, none in ``taken`` nor picked on this machine lately.
+
+    Call under ``reservation_lock``.
+    """
+    avoid = set(taken) | set(_recent_picks(time.time()))
     chosen: list[int] = []
     while len(chosen) < count:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -63,6 +97,7 @@ def pick_free_ports(count: int, taken: Iterable[int]) -> list[int]:
             port = int(probe.getsockname()[1])
         if port not in avoid and port not in chosen:
             chosen.append(port)
+    _remember_picks(chosen)
     return chosen
 
 
