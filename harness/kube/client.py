@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
+from kubernetes.config import kube_config
 
+from harness import service_dirs
 from harness.errors import InputError
 from harness.kube.api_warnings import RecordingRESTClient
 
@@ -35,10 +37,15 @@ def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | N
     """
     if not kubeconfig.is_file():
         raise InputError(f"{kubeconfig}: no such kubeconfig file", hint="check --kubeconfig")
+    _forget_removed_key_files()
     try:
         configuration = type.__call__(client.Configuration)  # never the process-global default
         config.load_kube_config(
-            config_file=str(kubeconfig), context=context, client_configuration=configuration, persist_config=True
+            config_file=str(kubeconfig),
+            context=context,
+            client_configuration=configuration,
+            persist_config=True,
+            temp_file_path=str(service_dirs.kube_config_files()),
         )
     except (config.ConfigException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(
@@ -54,6 +61,18 @@ def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | N
         api.configuration.retries = retries
         api.rest_client.pool_manager.connection_pool_kw["retries"] = retries
     return api
+
+
+def _forget_removed_key_files() -> None:
+    """Drop the client's memory of extracted key files that are gone.
+
+    The client reuses the file it wrote for the same inline data earlier in the process; when
+    that file's state root has been removed since (a test's temporary one), it must write anew.
+    """
+    written: dict[str, str] = getattr(kube_config, "_temp_files", {})
+    for content, name in list(written.items()):
+        if not Path(name).is_file():
+            del written[content]
 
 
 def get_raw(api: client.ApiClient, path: str, *, timeout: float = 5.0) -> tuple[int, str]:
