@@ -33,7 +33,7 @@ from harness.toolchain.components import Component, Product, ProductBuild
 from harness.toolchain.coredns import COREDNS_MODULE, write_wrapper
 from harness.toolchain.goenv import process_env
 from harness.toolchain.gorun import list_deps, run_counted
-from harness.toolchain.pinned import PINNED, PinnedBuild
+from harness.toolchain.pinned import PINNED, PinnedBuild, SourceTrim
 from harness.toolchain.replaces import published_replaces
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
 from harness.toolchain.staging import (
@@ -52,6 +52,14 @@ _CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
 _CONTAINERD_TAGS = "no_aufs,no_zfs,no_btrfs,no_devmapper"
 _KIND_MODULE = "sigs.k8s.io/kind"
 _PAUSE_SOURCE = Path(__file__).with_name("pause") / "main.go"
+
+
+#: Flags of every ``go build`` and ``go install`` here. Every binary is linked with ``-s -w``
+#: (no symbol table, no DWARF), so the DWARF the compiler would write for each package is
+#: thrown away at the link: not writing it took 18 % less compiler CPU time (the standard
+#: library with ``k8s.io/api/core/v1`` and ``k8s.io/apimachinery``: 41.0 s of user time, 33.7 s
+#: with it off). Stack traces do not use DWARF, so a crash reads the same.
+COMPILE_FLAGS = ("-gcflags=all=-dwarf=false",)
 
 
 class GoModuleSource:
@@ -277,6 +285,8 @@ class GoModuleSource:
             "",
         ]
         (wrapper / "go.mod").write_text("\n".join(lines))
+        if pinned.trims:
+            self._trim(pinned.trims, wrapper, progress)
         progress(f"go build {pinned.package}@{version}")
         # -mod=mod (the default here) completes go.sum from the pinned module's own requirements;
         # `go mod tidy` would also resolve its test-only dependencies, some of which the proxy lacks.
@@ -289,6 +299,38 @@ class GoModuleSource:
             version=version,
             progress=progress,
         )
+
+    def _trim(self, trims: Sequence[SourceTrim], wrapper: Path, progress: ProgressFn) -> None:
+        """Build ``trims``' modules from copies with their file replaced (``replace`` in the wrapper).
+
+        ``go build -overlay`` refuses files in the module cache, so the module is copied: the
+        version the wrapper's module graph selects, from the module cache.
+        """
+        replaces: list[str] = []
+        for trim in trims:
+            self._go(["mod", "download", trim.module], wrapper)
+            listed = subprocess.run(
+                [goproxy.go_binary(), "list", "-m", "-f", "{{.Dir}}", trim.module],
+                cwd=wrapper,
+                env=process_env(None),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            source = Path(listed.stdout.strip())
+            if listed.returncode != 0 or not (source / trim.path).is_file():
+                raise SourceUnavailable(
+                    f"build: {trim.module}: no {trim.path} to build without "
+                    f"({listed.stderr.strip()[-300:] or 'the selected version lacks the file'})"
+                )
+            copy = wrapper / "trimmed" / trim.module.replace("/", "_")
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(source, copy, copy_function=shutil.copyfile)  # module cache files are read-only
+            (copy / trim.path).write_text(trim.content)
+            replaces.append(f"replace {trim.module} => ./{copy.relative_to(wrapper)}")
+            progress(f"building {trim.why}")
+        gomod = wrapper / "go.mod"
+        gomod.write_text(gomod.read_text() + "\n".join(replaces) + "\n")
 
     def _module_gomod(self, module: str, version: str) -> str:
         proc = subprocess.run(
@@ -356,7 +398,7 @@ class GoModuleSource:
         earlier = self.history.previous(step)
         previous = earlier.seconds if earlier else fallback_seconds
         result = run_counted(
-            [goproxy.go_binary(), args[0], "-v", *args[1:], *targets],
+            [goproxy.go_binary(), args[0], "-v", *COMPILE_FLAGS, *args[1:], *targets],
             cwd,
             env,
             progress=progress,
