@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from harness.errors import InputError
 from harness.providers import Cluster, UpgradeAction, get_provider
-from harness.providers.kind import drain, network
+from harness.providers.kind import drain, network, tools
 from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KindClusterConfig
 from harness.providers.kind.kubeadm_upgrade import upgrade_plan
 from harness.providers.kind.state import KindState
@@ -160,3 +160,15 @@ def test_an_unknown_upgrade_action_names_the_plans_actions(tmp_path: Path) -> No
     with pytest.raises(InputError, match="no upgrade action 'replace'") as error:
         get_provider("kind").upgrade_action(cluster, KubeVersion(1, 37, 2), UpgradeAction("replace", "c1-worker"))
     assert error.value.hint == "control-plane, drain, finish, node, uncordon"
+
+
+def test_kubectl_keeps_its_discovery_cache_beside_the_clusters_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "cluster" / "kubeconfig"
+    args = tools.kubectl_args(Path("/bin/kubectl"), kubeconfig, "uncordon", "n1")
+    assert args == [
+        "/bin/kubectl",
+        f"--kubeconfig={kubeconfig}",
+        f"--cache-dir={tmp_path / 'cluster' / 'kubectl-cache'}",
+        "uncordon",
+        "n1",
+    ]

@@ -19,6 +19,7 @@ from harness.kube.waits import wait_until
 from harness.providers.common.commands import run_tool
 from harness.providers.common.readiness import has_no_schedule_taint
 from harness.providers.kind.state import KindState
+from harness.providers.kind.tools import kubectl_args
 
 
 def can_drain(kubeconfig: Path, node: str, timeout: float) -> bool:
@@ -39,7 +40,7 @@ def drain(st: KindState, kubectl: Path, node: str, timeout: float) -> bool:
     """Cordon and drain ``node`` when another node can take its pods; True (and recorded) if drained."""
     if not can_drain(st.kubeconfig, node, timeout):
         return False
-    command = [str(kubectl), f"--kubeconfig={st.kubeconfig}", "drain", node, "--ignore-daemonsets"]
+    command = kubectl_args(kubectl, st.kubeconfig, "drain", node, "--ignore-daemonsets")
     command += ["--delete-emptydir-data", "--force", f"--timeout={int(timeout)}s"]
 
     def drained() -> tuple[bool, str]:
@@ -59,7 +60,7 @@ def uncordon(st: KindState, kubectl: Path, node: str, timeout: float) -> bool:
         return False
 
     def uncordoned() -> tuple[bool, str]:
-        run_tool([str(kubectl), f"--kubeconfig={st.kubeconfig}", "uncordon", node], timeout=30, what=f"uncordon {node}")
+        run_tool(kubectl_args(kubectl, st.kubeconfig, "uncordon", node), timeout=30, what=f"uncordon {node}")
         return True, "uncordoned"
 
     # ClusterError from a failed kubectl ends a wait at once; a flapping API deserves retries.

@@ -22,6 +22,7 @@ from harness.kube.waits import wait_until
 from harness.providers.common.commands import run_tool
 from harness.providers.kind.config import INGRESS_NODE_PORT
 from harness.providers.kind.state import KindState
+from harness.providers.kind.tools import kubectl_args
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import TRAEFIK_VERSION, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure_product
@@ -60,7 +61,7 @@ def install(st: KindState, kubectl: Path, timeout: float) -> None:
     """Apply the controller's manifests, wait for its replicas (its image is in the nodes already)."""
     try:
         run_tool(
-            [str(kubectl), f"--kubeconfig={st.kubeconfig}", "apply", "--server-side", "-f", "-"],
+            kubectl_args(kubectl, st.kubeconfig, "apply", "--server-side", "-f", "-"),
             timeout=120,
             stdin=manifests(),
         )

@@ -71,7 +71,9 @@ def remove_cluster(name: str, directory: Path, toolchain: ToolchainConfig | None
     docker = engine.docker_client()
     with contextlib.suppress(Exception):
         kind = kind_cli(toolchain, progress)
-        run_kind(kind, ["delete", "cluster", "--name", name], timeout=120, log=Path(os.devnull))
+        # kind edits a kubeconfig on delete: the cluster's own, never the user's ~/.kube/config.
+        delete = ["delete", "cluster", "--name", name, "--kubeconfig", str(directory / "kubeconfig")]
+        run_kind(kind, delete, timeout=120, log=Path(os.devnull))
     with contextlib.suppress(DockerException):
         leftovers = docker.container.list(all=True, filters=[("label", f"{kind_nodes.CLUSTER_LABEL}={name}")])
         if leftovers:

@@ -46,3 +46,11 @@ def run_kind(kind: Path, args: list[str], *, timeout: float, log: Path) -> None:
         env={"KIND_EXPERIMENTAL_PROVIDER": "docker"},
         log=log,
     )
+
+
+def kubectl_args(kubectl: Path, kubeconfig: Path, *args: str) -> list[str]:
+    """``kubectl`` on the cluster of ``kubeconfig``, its discovery cache beside that kubeconfig.
+
+    kubectl's default cache is ``~/.kube/cache``: the harness leaves nothing in the user's home.
+    """
+    return [str(kubectl), f"--kubeconfig={kubeconfig}", f"--cache-dir={kubeconfig.parent / 'kubectl-cache'}", *args]
