@@ -5,11 +5,12 @@ for all its tests) are made on one worker only. The kind modules share one group
 clusters at once would make the kind cell's in-place upgrade, whose API outage is judged
 against the smoke matrix's budget, compete for the two cores with another kind control plane.
 
-xdist hands out groups in the order of this list, two per worker to start with, then one more
-each time a worker finishes one. The kind group goes first, since it is the longest (about
-11 minutes); the unit tests come next, so that the group queued behind the kind group on its
-worker is a short one; then the end-to-end modules, longest first, so that the run ends on
-short ones rather than on one worker finishing a long module alone.
+xdist (3.8) hands out groups in the order of this list: one to each worker to start with, and
+the next to a worker once fewer than three tests of its current group are left. The kind group
+goes first, since it is the longest (11 to 14 minutes); the unit tests come next, so that what
+is queued behind the kind group on its worker is short; then the end-to-end modules, longest
+first, so that the run ends on short ones rather than on one worker finishing a long module
+alone. A test marked ``kind`` in any module joins the kind group.
 """
 
 from __future__ import annotations
@@ -45,13 +46,15 @@ def module_of(item: pytest.Item) -> str:
 
 def group_of(item: pytest.Item) -> str:
     module = module_of(item)
-    return KIND_GROUP if module in KIND_MODULES else module
+    return KIND_GROUP if module in KIND_MODULES or item.get_closest_marker("kind") else module
 
 
 def rank(item: pytest.Item) -> tuple[int, int]:
     module = module_of(item)
     if module in KIND_MODULES:
         return (0, KIND_MODULES.index(module))
+    if item.get_closest_marker("kind"):
+        return (0, len(KIND_MODULES))
     if module.startswith("tests/unit/"):
         return (1, 0)
     if module in LONGEST_FIRST:

@@ -39,13 +39,20 @@ def api_client(kubeconfig: Path, *, context: str | None = None, retries: int | N
         raise InputError(f"{kubeconfig}: no such kubeconfig file", hint="check --kubeconfig")
     _forget_removed_key_files()
     try:
+        key_files = service_dirs.kube_config_files()
+    except OSError as exc:
+        raise InputError(
+            f"cannot make a folder for {kubeconfig}'s keys under the state root: {exc}",
+            hint="make SPIN_HARNESS_STATE (or ~/.local/state/spin-harness) writable",
+        ) from None
+    try:
         configuration = type.__call__(client.Configuration)  # never the process-global default
         config.load_kube_config(
             config_file=str(kubeconfig),
             context=context,
             client_configuration=configuration,
             persist_config=True,
-            temp_file_path=str(service_dirs.kube_config_files()),
+            temp_file_path=str(key_files),
         )
     except (config.ConfigException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(
@@ -72,7 +79,7 @@ def _forget_removed_key_files() -> None:
     written: dict[str, str] = getattr(kube_config, "_temp_files", {})
     for content, name in list(written.items()):
         if not Path(name).is_file():
-            del written[content]
+            written.pop(content, None)
 
 
 def get_raw(api: client.ApiClient, path: str, *, timeout: float = 5.0) -> tuple[int, str]:

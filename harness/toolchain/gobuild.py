@@ -15,6 +15,7 @@ so a rebuild of the same version is incremental.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from harness.errors import HarnessError
 from harness.progress import phase
@@ -323,9 +324,14 @@ class GoModuleSource:
                     f"build: {trim.module}: no {trim.path} to build without "
                     f"({listed.stderr.strip()[-300:] or 'the selected version lacks the file'})"
                 )
+            if f"replace {trim.module} " in (wrapper / "go.mod").read_text():
+                raise SourceUnavailable(f"build: the wrapper already replaces {trim.module}: cannot trim it")
             copy = wrapper / "trimmed" / trim.module.replace("/", "_")
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(source, copy, copy_function=shutil.copyfile)  # module cache files are read-only
+            remove_tree(copy)
+            # The module cache is read-only: copy file contents only, then make the folders writable.
+            shutil.copytree(source, copy, copy_function=shutil.copyfile)
+            for folder, _, _ in os.walk(copy):
+                os.chmod(folder, 0o755)
             (copy / trim.path).write_text(trim.content)
             replaces.append(f"replace {trim.module} => ./{copy.relative_to(wrapper)}")
             progress(f"building {trim.why}")
@@ -430,4 +436,17 @@ class GoModuleSource:
 
 def clean_workdir(workdir: Path) -> None:
     """Remove wrapper modules (the Go build cache stays, so rebuilds remain fast)."""
-    shutil.rmtree(workdir, ignore_errors=True)
+    remove_tree(workdir)
+
+
+def remove_tree(path: Path) -> None:
+    """``rm -rf``, read-only folders included (copies from the module cache may be read-only)."""
+
+    def writable_then_retry(function: Any, name: str, _: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o755)
+            os.chmod(name, 0o755)
+            function(name)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=writable_then_retry)  # onexc from Python 3.12 on

@@ -43,7 +43,8 @@ class SourceTrim:
 
 
 #: Traefik's ACME client (lego) registers some 150 DNS-01 providers, each with its cloud's SDK:
-#: 754 of the 2144 packages a Traefik v2.11 build compiles, about half its cold build. A kind
+#: 754 of the 2144 packages (standard library included) a Traefik v2.11 build needs are there for
+#: them alone; without them a cold build compiles 1103 packages instead of 1834. A kind
 #: cluster's Traefik serves a self-signed certificate and never asks an ACME server for one, so
 #: the build compiles this file instead of lego's provider table; naming a DNS provider in a
 #: Traefik configuration then fails with this error rather than reaching a cloud's API.
