@@ -15,7 +15,6 @@ so a rebuild of the same version is incremental.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from harness.errors import HarnessError
 from harness.progress import phase
@@ -34,7 +33,7 @@ from harness.toolchain.components import Component, Product, ProductBuild
 from harness.toolchain.coredns import COREDNS_MODULE, write_wrapper
 from harness.toolchain.goenv import process_env
 from harness.toolchain.gorun import list_deps, run_counted
-from harness.toolchain.pinned import PINNED, PinnedBuild, SourceTrim
+from harness.toolchain.pinned import PINNED, PinnedBuild
 from harness.toolchain.replaces import published_replaces
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
 from harness.toolchain.staging import (
@@ -44,6 +43,7 @@ from harness.toolchain.staging import (
     version_ldflags,
     wrapper_gomod,
 )
+from harness.toolchain.trim import remove_tree, trim_modules
 from harness.versions import KubeVersion
 
 _KWOK_MODULE = "sigs.k8s.io/kwok"
@@ -55,11 +55,9 @@ _KIND_MODULE = "sigs.k8s.io/kind"
 _PAUSE_SOURCE = Path(__file__).with_name("pause") / "main.go"
 
 
-#: Flags of every ``go build`` and ``go install`` here. Every binary is linked with ``-s -w``
-#: (no symbol table, no DWARF), so the DWARF the compiler would write for each package is
-#: thrown away at the link: not writing it took 18 % less compiler CPU time (the standard
-#: library with ``k8s.io/api/core/v1`` and ``k8s.io/apimachinery``: 41.0 s of user time, 33.7 s
-#: with it off). Stack traces do not use DWARF, so a crash reads the same.
+#: Flags of every ``go build`` and ``go install``. Binaries are linked ``-s -w`` (no DWARF), so the
+#: compiler's DWARF would be thrown away: not writing it cost 18 % less compiler CPU (standard
+#: library, ``k8s.io/api/core/v1``, apimachinery: 41.0 s user time, 33.7 s). Stack traces need no DWARF.
 COMPILE_FLAGS = ("-gcflags=all=-dwarf=false",)
 
 
@@ -287,7 +285,7 @@ class GoModuleSource:
         ]
         (wrapper / "go.mod").write_text("\n".join(lines))
         if pinned.trims:
-            self._trim(pinned.trims, wrapper, progress)
+            trim_modules(pinned.trims, wrapper, self._go, progress)
         progress(f"go build {pinned.package}@{version}")
         # -mod=mod (the default here) completes go.sum from the pinned module's own requirements;
         # `go mod tidy` would also resolve its test-only dependencies, some of which the proxy lacks.
@@ -300,43 +298,6 @@ class GoModuleSource:
             version=version,
             progress=progress,
         )
-
-    def _trim(self, trims: Sequence[SourceTrim], wrapper: Path, progress: ProgressFn) -> None:
-        """Build ``trims``' modules from copies with their file replaced (``replace`` in the wrapper).
-
-        ``go build -overlay`` refuses files in the module cache, so the module is copied: the
-        version the wrapper's module graph selects, from the module cache.
-        """
-        replaces: list[str] = []
-        for trim in trims:
-            self._go(["mod", "download", trim.module], wrapper)
-            listed = subprocess.run(
-                [goproxy.go_binary(), "list", "-m", "-f", "{{.Dir}}", trim.module],
-                cwd=wrapper,
-                env=process_env(None),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            source = Path(listed.stdout.strip())
-            if listed.returncode != 0 or not (source / trim.path).is_file():
-                raise SourceUnavailable(
-                    f"build: {trim.module}: no {trim.path} to build without "
-                    f"({listed.stderr.strip()[-300:] or 'the selected version lacks the file'})"
-                )
-            if f"replace {trim.module} " in (wrapper / "go.mod").read_text():
-                raise SourceUnavailable(f"build: the wrapper already replaces {trim.module}: cannot trim it")
-            copy = wrapper / "trimmed" / trim.module.replace("/", "_")
-            remove_tree(copy)
-            # The module cache is read-only: copy file contents only, then make the folders writable.
-            shutil.copytree(source, copy, copy_function=shutil.copyfile)
-            for folder, _, _ in os.walk(copy):
-                os.chmod(folder, 0o755)
-            (copy / trim.path).write_text(trim.content)
-            replaces.append(f"replace {trim.module} => ./{copy.relative_to(wrapper)}")
-            progress(f"building {trim.why}")
-        gomod = wrapper / "go.mod"
-        gomod.write_text(gomod.read_text() + "\n".join(replaces) + "\n")
 
     def _module_gomod(self, module: str, version: str) -> str:
         proc = subprocess.run(
@@ -437,16 +398,3 @@ class GoModuleSource:
 def clean_workdir(workdir: Path) -> None:
     """Remove wrapper modules (the Go build cache stays, so rebuilds remain fast)."""
     remove_tree(workdir)
-
-
-def remove_tree(path: Path) -> None:
-    """``rm -rf``, read-only folders included (copies from the module cache may be read-only)."""
-
-    def writable_then_retry(function: Any, name: str, _: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(name), 0o755)
-            os.chmod(name, 0o755)
-            function(name)
-
-    if path.exists():
-        shutil.rmtree(path, onerror=writable_then_retry)  # onexc from Python 3.12 on

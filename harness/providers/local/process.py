@@ -69,7 +69,7 @@ def start(component: str, argv: Sequence[str], log: Path, cluster_dir: Path) -> 
 def _reap() -> None:
     for pid, proc in list(_children.items()):
         if proc.poll() is not None:
-            del _children[pid]
+            _children.pop(pid, None)  # another thread may have reaped it meanwhile
 
 
 def alive(record: ProcessRecord) -> bool:
