@@ -41,8 +41,11 @@ CONTENT = {
 def cache_root() -> Path:
     """Toolchain cache root: built or downloaded binaries per version."""
     env = os.environ.get("SPIN_HARNESS_CACHE")
-    if env:
-        return Path(env).expanduser()
+    return Path(env).expanduser() if env else user_cache_root()
+
+
+def user_cache_root() -> Path:
+    """The user's own spin-harness cache folder, whatever ``SPIN_HARNESS_CACHE`` says."""
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "spin-harness"

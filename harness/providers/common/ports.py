@@ -32,7 +32,7 @@ from typing import Any
 from filelock import FileLock
 
 from harness.errors import InputError
-from harness.paths import state_root
+from harness.paths import state_root, user_cache_root
 
 LOOPBACK = "127.0.0.1"
 
@@ -44,11 +44,7 @@ RECENT_PICK_SECONDS = 600.0
 def machine_dir() -> Path:
     """Where the machine-wide lock and records are (see the module's docstring)."""
     given = os.environ.get("SPIN_HARNESS_PORTS_DIR")
-    if given:
-        directory = Path(given).expanduser()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        directory = (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "spin-harness" / "ports"
+    directory = Path(given).expanduser() if given else user_cache_root() / "ports"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -109,8 +105,8 @@ def recorded_ports() -> set[int]:
     taken: set[int] = set()
     for root in state_roots():
         for path in root.glob("*/*/cluster.json") if root.is_dir() else []:
-            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-                raw = json.loads(path.read_text())
+            raw = _read_json(path)
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
                 ports = dict(raw.get("ports") or {}).values()
                 values = [*ports, *(v for k, v in raw.items() if k.endswith("_port"))]
                 taken.update(int(v) for v in values if isinstance(v, int))
