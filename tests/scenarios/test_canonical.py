@@ -24,11 +24,12 @@ EXPECTED_SKIPS = {
     "ingress": [("verify[11]", "needs ingress-data-path")] * 2 + [("during[0]", "needs ingress-data-path")],
     "global-fs-mounts": [("setup[3]", "needs real-containers")]
     + [("verify[14]", "needs real-containers"), ("verify[15]", "needs real-containers")] * 2,
-    # The in-cluster webhook's pods: deploy, its tenant namespace, six verify steps, removal.
+    # The in-cluster webhook's pods: deploy, its tenant namespace, six verify steps, removal
+    # (the webhook, its namespace deleted, and gone).
     "admission-webhooks": [(f"setup[{i}]", "needs real-containers") for i in (4, 5)]
     + [(f"verify[{i}]", "needs real-containers") for i in range(12, 18)] * 2
     + [("during[1]", "needs real-containers")]
-    + [(f"teardown[{i}]", "needs real-containers") for i in (1, 2)],
+    + [(f"teardown[{i}]", "needs real-containers") for i in (1, 2, 3)],
 }
 
 
