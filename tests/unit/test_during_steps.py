@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from harness.scenarios import ScenarioRunner, Status, load_scenario
 from harness.versions import KubeVersion
 
 
-def closed_port_kubeconfig(tmp_path: Path) -> Path:
-    """A kubeconfig naming a loopback port nothing listens on: every probe attempt fails at once."""
+@pytest.fixture
+def closed_port_kubeconfig(tmp_path: Path) -> Iterator[Path]:
+    """A kubeconfig naming a loopback port nothing listens on: every probe attempt fails at once.
+
+    The port stays bound (never listening) while the test runs, so a connection to it is
+    refused and no other process on the machine can take it meanwhile.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        yield _kubeconfig(tmp_path, sock.getsockname()[1])
+
+
+def _kubeconfig(tmp_path: Path, port: int) -> Path:
     path = tmp_path / "kubeconfig"
     path.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
@@ -42,11 +53,11 @@ def scenario_dir(tmp_path: Path, requires: str = "") -> Path:
     return directory
 
 
-def test_a_probe_the_provider_cannot_run_is_reported_skipped_beside_the_one_that_probed(tmp_path: Path) -> None:
+def test_a_probe_the_provider_cannot_run_is_reported_skipped_beside_the_one_that_probed(
+    tmp_path: Path, closed_port_kubeconfig: Path
+) -> None:
     scenario = load_scenario(scenario_dir(tmp_path))
-    runner = ScenarioRunner(
-        scenario, closed_port_kubeconfig(tmp_path), version=KubeVersion(1, 36, 3), provider_name="local"
-    )
+    runner = ScenarioRunner(scenario, closed_port_kubeconfig, version=KubeVersion(1, 36, 3), provider_name="local")
     try:
         handle = runner.start_during()
         time.sleep(0.3)

@@ -288,13 +288,13 @@ def test_missing_file_is_refused_with_http_status(server: Server, dest: Path) ->
 
 
 def test_closed_port_is_refused(dest: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    source = ReleaseSource(ReleaseURLs(kubernetes=base, etcd=base, kwok=base), timeout=5)
-    with pytest.raises(SourceUnavailable, match=f"cannot reach {re.escape(base)}/.*: Connection refused"):
-        source.provide(KUBE_BUILD, [Component.KUBE_APISERVER], dest, quiet)
+    # Bound but never listening: connections are refused, and no other process takes the port meanwhile.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        source = ReleaseSource(ReleaseURLs(kubernetes=base, etcd=base, kwok=base), timeout=5)
+        with pytest.raises(SourceUnavailable, match=f"cannot reach {re.escape(base)}/.*: Connection refused"):
+            source.provide(KUBE_BUILD, [Component.KUBE_APISERVER], dest, quiet)
     assert_empty(dest)
 
 
