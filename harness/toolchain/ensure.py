@@ -40,6 +40,7 @@ from harness.toolchain.components import (
 from harness.toolchain.gobuild import GoModuleSource
 from harness.toolchain.localdir import DirectorySource
 from harness.toolchain.manifest import Manifest
+from harness.toolchain.pinned import build_recipe
 from harness.toolchain.release import ReleaseSource, ReleaseURLs
 from harness.toolchain.sources import (
     DEFAULT_SOURCES,
@@ -255,10 +256,11 @@ def ensure_product(
     directory.mkdir(parents=True, exist_ok=True)
     with _build_lock(directory, build, progress):
         manifest = Manifest.load(directory, build.product.value, build.version)
-        found = {c: manifest.verified(directory, c.value) for c in components}
+        recipe = build_recipe(build.product)
+        found = {c: manifest.verified(directory, c.value, recipe=recipe) for c in components}
         missing = [c for c, path in found.items() if path is None]
         if missing:
-            _provide(build, missing, directory, manifest, config, progress)
+            _provide(build, missing, directory, manifest, config, progress, recipe=recipe)
         return {c: directory / c.value for c in components}
 
 
@@ -284,6 +286,8 @@ def _provide(
     manifest: Manifest,
     config: ToolchainConfig,
     progress: ProgressFn,
+    *,
+    recipe: str = "",
 ) -> None:
     reasons: list[str] = []
     for source in config.build_sources():
@@ -300,7 +304,7 @@ def _provide(
                 check_reported_version(produced, component, build.version)
             for component in missing:
                 os.replace(staging / component.value, directory / component.value)
-                manifest.record(directory, component.value, source.name, elapsed)
+                manifest.record(directory, component.value, source.name, elapsed, recipe=recipe)
             manifest.save(directory)
             progress(f"{build.key}: {', '.join(c.value for c in missing)} ready ({source.name}, {elapsed:.0f}s)")
             return

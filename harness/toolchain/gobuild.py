@@ -9,8 +9,7 @@ plugins) through wrapper modules; kwok and the kind CLI with ``go install`` of t
 modules (version stamped the same way); the pause program from spin-harness's own source
 (``pause/main.go``).
 
-Wrapper modules live under the cache's ``build/`` directory and the Go build cache is kept,
-so a rebuild of the same version is incremental.
+Wrapper modules live under the cache's ``build/`` directory; the kept Go build cache makes a rebuild incremental.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from harness.toolchain.components import Component, Product, ProductBuild
 from harness.toolchain.coredns import COREDNS_MODULE, write_wrapper
 from harness.toolchain.goenv import process_env
 from harness.toolchain.gorun import list_deps, run_counted
+from harness.toolchain.manifest import BUILT_FROM_MODULES
 from harness.toolchain.pinned import PINNED, PinnedBuild
 from harness.toolchain.replaces import published_replaces
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
@@ -64,7 +64,7 @@ COMPILE_FLAGS = ("-gcflags=all=-dwarf=false",)
 class GoModuleSource:
     """Builds every product with the local ``go`` command from the module proxy."""
 
-    name = "build"
+    name = BUILT_FROM_MODULES
 
     def __init__(self, workdir: Path, history: BuildTimes | None = None) -> None:
         self.workdir = workdir

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
+#: The source name of binaries built with ``go build`` (``harness.toolchain.gobuild``).
+BUILT_FROM_MODULES = "build"
 
 
 def sha256_file(path: Path) -> str:
@@ -30,6 +32,9 @@ class ComponentRecord:
     size: int
     source: str
     seconds: float = 0.0
+    #: For a Go build: the digest of what it compiled besides published modules
+    #: (``harness.toolchain.pinned.build_recipe``), "" for none.
+    recipe: str = ""
 
 
 @dataclass
@@ -55,16 +60,25 @@ class Manifest:
         tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
         os.replace(tmp, path)
 
-    def verified(self, directory: Path, name: str) -> Path | None:
-        """The component's path if it is recorded and its bytes still match the record."""
+    def verified(self, directory: Path, name: str, *, recipe: str = "") -> Path | None:
+        """The component's path if it is recorded and its bytes still match the record; a Go
+        build's also only if it was built to ``recipe`` (the trims a build now applies)."""
         record = self.components.get(name)
         path = directory / name
         if record is None or not path.is_file():
+            return None
+        if record.source == BUILT_FROM_MODULES and record.recipe != recipe:
             return None
         if path.stat().st_size != record.size or sha256_file(path) != record.sha256:
             return None
         return path
 
-    def record(self, directory: Path, name: str, source: str, seconds: float) -> None:
+    def record(self, directory: Path, name: str, source: str, seconds: float, *, recipe: str = "") -> None:
         path = directory / name
-        self.components[name] = ComponentRecord(sha256_file(path), path.stat().st_size, source, round(seconds, 1))
+        self.components[name] = ComponentRecord(
+            sha256_file(path),
+            path.stat().st_size,
+            source,
+            round(seconds, 1),
+            recipe if source == BUILT_FROM_MODULES else "",
+        )

@@ -10,6 +10,7 @@ which module, which package, and how the binary is stamped with its version — 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,19 @@ class PinnedBuild:
     inherit_replaces: bool = False
     #: Dependency files compiled with other content (``SourceTrim``).
     trims: tuple[SourceTrim, ...] = ()
+
+
+def build_recipe(product: Product) -> str:
+    """What a Go build of ``product`` compiles besides its published modules, as a digest ("" for
+    none): recorded with the binary, so a binary built with other trims is built again."""
+    pinned = PINNED.get(product)
+    if pinned is None or not pinned.trims:
+        return ""
+    digest = hashlib.sha256()
+    for trim in pinned.trims:
+        for part in (trim.module, trim.path, trim.content):
+            digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def helm_stamp(version: str, gomod: str) -> str:

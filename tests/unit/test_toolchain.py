@@ -285,3 +285,36 @@ def test_kwokctl_is_built_from_the_same_kwok_module_and_release_as_the_kwok_cont
     assert kwokctl.stamp("v0.8.0", "") == "-X sigs.k8s.io/kwok/pkg/consts.Version=v0.8.0"
     assert TOOL_VERSIONS[Component.KWOKCTL] == KWOKCTL_VERSION == KWOK_VERSION
     assert Component.KWOKCTL.product is Product.KWOKCTL
+
+
+def test_a_go_built_binary_is_built_again_when_the_trims_of_its_build_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached Traefik built without lego's DNS providers is not taken once the build trims otherwise."""
+    import dataclasses
+
+    from harness.toolchain import gobuild, pinned
+    from harness.toolchain.components import TRAEFIK_VERSION, Product
+    from harness.toolchain.ensure import ensure_product
+
+    builds: list[str] = []
+
+    def provide(self: object, build: ProductBuild, missing: object, dest: Path, progress: ProgressFn) -> None:
+        builds.append(build.key)
+        fake_binary(dest / "traefik", f"Version: {TRAEFIK_VERSION}")
+
+    monkeypatch.setattr(gobuild.GoModuleSource, "provide", provide)
+    config = ToolchainConfig(sources=("build",), root=tmp_path / "cache")
+    build = ProductBuild(Product.TRAEFIK, TRAEFIK_VERSION)
+    path = ensure_product(build, [Component.TRAEFIK], config=config)[Component.TRAEFIK]
+    record = json.loads((path.parent / "manifest.json").read_text())["components"]["traefik"]
+    assert record["source"] == "build" and record["recipe"] == pinned.build_recipe(Product.TRAEFIK) != ""
+    ensure_product(build, [Component.TRAEFIK], config=config)
+    assert len(builds) == 1, "the same trims: the cached binary is taken"
+
+    (trim,) = pinned.PINNED[Product.TRAEFIK].trims
+    other = dataclasses.replace(pinned.PINNED[Product.TRAEFIK], trims=(dataclasses.replace(trim, content="// other"),))
+    monkeypatch.setitem(pinned.PINNED, Product.TRAEFIK, other)
+    ensure_product(build, [Component.TRAEFIK], config=config)
+    assert len(builds) == 2, "other trims: built again"
+    assert pinned.build_recipe(Product.HELM) == "", "a build without trims records none"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 from kubernetes import client
+from python_on_whales.exceptions import DockerException
 
 from harness.errors import ClusterError
 from harness.images import engine, layers
@@ -26,27 +27,38 @@ from harness.providers.kind.tools import kubectl_args
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import TRAEFIK_VERSION, Component, Product, ProductBuild
 from harness.toolchain.ensure import ensure_product
+from harness.toolchain.manifest import Manifest
 from harness.toolchain.sources import ProgressFn, no_progress
 
 CONTROLLER = "traefik.io/ingress-controller"
 NAMESPACE = "spin-ingress"
 IMAGE = f"spin-harness.local/traefik:{TRAEFIK_VERSION}"
 TEMPLATE = Path(__file__).with_name("ingress.yaml.j2")
+#: The sha256 of the Traefik binary an image was made from.
+BINARY_LABEL = "spin-harness.binary-sha256"
 
 
 def ensure_image(config: ToolchainConfig | None = None, progress: ProgressFn = no_progress) -> str:
-    """The controller's image in the local engine, built from the toolchain's Traefik binary."""
-    if engine.image_present(IMAGE):
+    """The controller's image in the local engine, made from the toolchain's Traefik binary.
+
+    The image carries the binary's checksum: when the cached binary is built again (another
+    Traefik release, other trims of its build), the image under the same tag is made again.
+    """
+    build = ProductBuild(Product.TRAEFIK, TRAEFIK_VERSION)
+    binary = ensure_product(build, [Component.TRAEFIK], config=config, progress=progress)[Component.TRAEFIK]
+    checksum = Manifest.load(binary.parent, build.product.value, build.version).components[binary.name].sha256
+    if engine.image_label(IMAGE, BINARY_LABEL) == checksum:
         return IMAGE
-    binary = ensure_product(
-        ProductBuild(Product.TRAEFIK, TRAEFIK_VERSION), [Component.TRAEFIK], config=config, progress=progress
-    )[Component.TRAEFIK]
+    docker = engine.docker_client()
+    previous = docker.image.inspect(IMAGE).id if docker.image.exists(IMAGE) else None
     with tempfile.TemporaryDirectory(prefix="traefik-image-") as scratch:
         tar = layers.write_binary_root(Path(scratch) / "traefik.tar", {"/traefik": binary})
         progress(f"image {IMAGE}")
-        engine.docker_client().image.import_(
-            tar, tag=IMAGE, changes=['ENTRYPOINT ["/traefik"]', f"LABEL {engine.OWNER_LABEL}=images"]
-        )
+        labels = [f"LABEL {engine.OWNER_LABEL}=images", f"LABEL {BINARY_LABEL}={checksum}"]
+        docker.image.import_(tar, tag=IMAGE, changes=['ENTRYPOINT ["/traefik"]', *labels])
+    if previous is not None and previous != docker.image.inspect(IMAGE).id:
+        with contextlib.suppress(DockerException):  # the old image, untagged now; a node may still use it
+            docker.image.remove(previous)
     return IMAGE
 
 
