@@ -95,7 +95,9 @@ def allowed(api: client.ApiClient, spec: dict[str, object]) -> bool:
 def snapshot(api: client.ApiClient) -> Table:
     namespaces = tenant_namespaces(api)
     specs = review_specs(subjects(api, namespaces), namespaces)
-    with ThreadPoolExecutor(max_workers=PARALLEL_REVIEWS, thread_name_prefix="rbac-change") as pool:
+    # No more than the client keeps connections for (cpu count x 5), or urllib3 opens and drops extra ones.
+    workers = max(1, min(PARALLEL_REVIEWS, int(api.configuration.connection_pool_maxsize or 1)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rbac-change") as pool:
         answers = pool.map(lambda spec: allowed(api, spec), specs.values())
         return dict(zip(specs, answers, strict=True))
 

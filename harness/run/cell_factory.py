@@ -33,13 +33,6 @@ def scenario_names(matrix: Matrix) -> list[str]:
     return select_scenarios(matrix.scenarios, available_scenarios())
 
 
-def scenarios_set_up_first(names: list[str]) -> frozenset[str]:
-    """The scenarios among ``names`` whose ``scenario.yaml`` says ``setup_first: true``."""
-    from harness.scenarios.load import load_scenario
-
-    return frozenset(n for n in names if load_scenario(scenarios_root() / n).spec.setup_first)
-
-
 def scenario_drivers(names: list[str], cell: Cell, provider: ClusterProvider | None = None) -> list[ScenarioDriver]:
     from harness.scenarios.driver import drivers_for
 

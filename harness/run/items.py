@@ -8,7 +8,7 @@ run in parallel. Detector items follow ``harness.detectors.registry``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from harness.providers import unavailable_reason
 from harness.report.serialise import attach_to_allure, junit_properties
 from harness.run.causes import classify
 from harness.run.cell import CellRun
-from harness.run.cell_factory import make_cell_run, scenario_names, scenarios_set_up_first
+from harness.run.cell_factory import make_cell_run, scenario_names
 from harness.run.hop_record import HopRecord
 from harness.run.identity import Group, ItemId, Phase
 from harness.run.records import HopReport, ItemRecord
@@ -61,26 +61,20 @@ class CellNode(pytest.Collector):
 
     def collect(self) -> Iterator[pytest.Item]:
         matrix = self.config.stash[MATRIX]
-        names = scenario_names(matrix)
-        plan = cell_plan(self.cell, names, workloads=bool(matrix.workloads), setup_first=scenarios_set_up_first(names))
-        for identity, action in plan:
+        for identity, action in cell_plan(self.cell, scenario_names(matrix), workloads=bool(matrix.workloads)):
             yield CellItem.from_parent(self, name=identity.name, identity=identity, action=action)
 
 
-def cell_plan(
-    cell: Cell, names: list[str], *, workloads: bool, setup_first: Collection[str] = ()
-) -> Iterator[tuple[ItemId, Action]]:
+def cell_plan(cell: Cell, names: list[str], *, workloads: bool) -> Iterator[tuple[ItemId, Action]]:
     """Every item of a cell, in the order it runs, with what it does: ``names`` are the
-    scenarios, ``workloads`` whether the matrix replays workload exports, ``setup_first`` the
-    scenarios set up before the others (``setup_first: true``) and torn down after them."""
+    scenarios, ``workloads`` whether the matrix replays workload exports."""
     first, last = str(cell.path.start), str(cell.path.target)
-    setup_order = [n for n in names if n in setup_first] + [n for n in names if n not in setup_first]
 
     def at(group: str, phase: str, version: str) -> ItemId:
         return ItemId(cell.id, group, phase, version)
 
     yield at(Group.CLUSTER, Phase.CREATE, first), CellRun.create
-    for name in setup_order:
+    for name in names:
         yield at(name, Phase.SETUP, first), _scenario_action(name, Phase.SETUP, first)
     if workloads:
         yield at(Group.WORKLOADS, Phase.REPLAY, first), CellRun.replay_workloads
@@ -98,7 +92,7 @@ def cell_plan(
             yield at(name, Phase.VERIFY, version), _scenario_action(name, Phase.VERIFY, version)
         for detector in DETECTORS:
             yield at(Group.DETECTORS, detector.name, version), _detector_action(detector.name)
-    for name in reversed(setup_order):
+    for name in reversed(names):
         yield at(name, Phase.TEARDOWN, last), _scenario_action(name, Phase.TEARDOWN, last)
     yield at(Group.CLUSTER, Phase.DELETE, last), CellRun.finish
 

@@ -11,7 +11,6 @@ is an error naming its file and line)::
     promise: A tenant's people can do what their role allows in their own namespace, and nothing else.
     requires: []                     # capabilities the whole scenario needs (else: skipped)
     services: []                     # servers the harness runs for it: admission-webhook
-    setup_first: false               # set up before (and torn down after) the cell's other scenarios
     parameters:                      # defaults; a run may override them (``params`` in templates)
       replicas: {default: 2, description: pods behind the web Service}
     setup:
@@ -181,10 +180,6 @@ class ScenarioSpec(StrictModel):
     requires: list[Capability] = Field(default_factory=list)
     #: Servers the harness runs beside the cluster for this scenario (``harness.scenarios.services``).
     services: list[Literal["admission-webhook"]] = Field(default_factory=list)
-    #: Set up before the other scenarios of a cell (and so torn down after them); verified in
-    #: name order like the rest. For a verify that waits on a schedule (a CronJob's first run is
-    #: up to a minute away): the other scenarios' setup and verify then run inside that wait.
-    setup_first: bool = False
     parameters: dict[Annotated[str, Field(pattern=IDENTIFIER_RE.pattern)], Parameter] = Field(default_factory=dict)
     setup: list[Step] = Field(default_factory=list)
     verify: list[Step] = Field(default_factory=list)

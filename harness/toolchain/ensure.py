@@ -180,7 +180,7 @@ def cached(
         directory = product_dir(config.root, ProductBuild(component.product, product_version))
         manifest = Manifest.load(directory, component.product.value, product_version)
         try:
-            if manifest.verified(directory, component.value) is None:
+            if manifest.verified(directory, component.value, recipe=build_recipe(component.product)) is None:
                 return False
         except OSError:  # removed while being read
             return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
@@ -49,7 +49,11 @@ class Manifest:
         path = directory / MANIFEST_NAME
         try:
             raw = json.loads(path.read_text())
-            records = {name: ComponentRecord(**rec) for name, rec in raw.get("components", {}).items()}
+            known = {f.name for f in fields(ComponentRecord)}
+            records = {
+                name: ComponentRecord(**{k: v for k, v in rec.items() if k in known})
+                for name, rec in raw.get("components", {}).items()
+            }
             return cls(product, version, records, dict(raw.get("extra", {})))
         except (OSError, ValueError, TypeError):
             return cls(product, version)
@@ -57,7 +61,11 @@ class Manifest:
     def save(self, directory: Path) -> None:
         path = directory / MANIFEST_NAME
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
+        written = asdict(self)
+        for record in written["components"].values():
+            if not record["recipe"]:
+                del record["recipe"]  # as before recipes were recorded: older versions read it too
+        tmp.write_text(json.dumps(written, indent=2, sort_keys=True))
         os.replace(tmp, path)
 
     def verified(self, directory: Path, name: str, *, recipe: str = "") -> Path | None:

@@ -17,6 +17,7 @@ from kubernetes import client
 
 from harness.kube.waits import wait_until
 from harness.scenarios import CheckContext
+from harness.scenarios.context import tenant_context
 from harness.webhooks.deployment import InClusterWebhook
 from harness.webhooks.install import (
     global_fs_namespace,
@@ -87,7 +88,7 @@ def _first_tenant(ctx: CheckContext) -> CheckContext:
     if ctx.tenant is not None or not ctx.tenants:
         return ctx
     first = ctx.tenants[0]
-    return dataclasses.replace(ctx, tenant=first, variables={**ctx.variables, "tenant": first.context()})
+    return dataclasses.replace(ctx, tenant=first, variables=tenant_context(ctx.variables, ctx.tenants, first))
 
 
 def _dry_run_compliant(api: client.ApiClient, ctx: CheckContext, namespace: str, name: str) -> tuple[int, str]:

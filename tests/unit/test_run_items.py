@@ -11,7 +11,6 @@ import pytest
 from harness.findings import Finding, Severity
 from harness.matrix import load_matrix
 from harness.report.serialise import REPORT_ATTRIBUTE, from_wire, junit_properties, summary_entry, to_wire
-from harness.run.cell_factory import available_scenarios, scenarios_set_up_first
 from harness.run.identity import Group, ItemId, Phase
 from harness.run.items import cell_plan, stop_after
 from harness.run.matrix_plugin import MatrixPlugin
@@ -66,26 +65,6 @@ def test_a_cell_plan_is_the_items_in_the_order_a_cell_runs() -> None:
         "a::teardown@v1.37.2",
         "cluster::delete@v1.37.2",
     ]
-
-
-def test_a_scenario_set_up_first_is_torn_down_last_and_verified_in_name_order() -> None:
-    (cell,) = load_matrix(MATRICES / "smoke.yaml", AVAILABLE).cells
-    plan = [item.name for item, _ in cell_plan(cell, ["a", "b", "c"], workloads=False, setup_first={"c"})]
-    scenario_items = [name for name in plan if name.split("::")[0] in "abc"]
-    assert scenario_items[:6] == [
-        "c::setup@v1.36.3",
-        "a::setup@v1.36.3",
-        "b::setup@v1.36.3",
-        "a::verify@v1.36.3",
-        "b::verify@v1.36.3",
-        "c::verify@v1.36.3",
-    ]
-    assert scenario_items[-3:] == ["b::teardown@v1.37.2", "a::teardown@v1.37.2", "c::teardown@v1.37.2"]
-
-
-def test_the_workflows_scenario_is_set_up_first() -> None:
-    """Its CronJob's first run is up to a minute away: the other scenarios run in that wait."""
-    assert scenarios_set_up_first(available_scenarios()) == {"workflows"}
 
 
 def test_stop_after_cuts_each_cell_at_the_last_item_of_a_phase() -> None:

@@ -318,3 +318,20 @@ def test_a_go_built_binary_is_built_again_when_the_trims_of_its_build_change(
     ensure_product(build, [Component.TRAEFIK], config=config)
     assert len(builds) == 2, "other trims: built again"
     assert pinned.build_recipe(Product.HELM) == "", "a build without trims records none"
+
+
+def test_a_manifest_without_recipes_reads_as_older_versions_wrote_it_and_unknown_keys_are_ignored(
+    tmp_path: Path,
+) -> None:
+    from harness.toolchain.manifest import Manifest
+
+    fake_binary(tmp_path / "helm", "helm")
+    manifest = Manifest("helm", "v3")
+    manifest.record(tmp_path, "helm", "dir", 1.0, recipe="ignored-for-dir")
+    manifest.save(tmp_path)
+    written = json.loads((tmp_path / "manifest.json").read_text())
+    assert "recipe" not in written["components"]["helm"], "no recipe: the record older versions wrote"
+    written["components"]["helm"]["added-later"] = "x"
+    (tmp_path / "manifest.json").write_text(json.dumps(written))
+    again = Manifest.load(tmp_path, "helm", "v3")
+    assert again.verified(tmp_path, "helm", recipe="any") == tmp_path / "helm", "a dir binary has no recipe to match"
