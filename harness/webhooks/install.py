@@ -76,9 +76,14 @@ def global_fs_namespace(ctx: CheckContext) -> str:
 
 
 def register_webhooks(
-    api: client.ApiClient, ctx: CheckContext, failure_policy: str = "Fail", timeout_seconds: int = 5
+    api: client.ApiClient, ctx: CheckContext, failure_policy: str = "Fail", timeout_seconds: int = 3
 ) -> str:
-    """the harness's webhook server is registered by URL, validating and mutating, for policy namespaces"""
+    """the harness's webhook server is registered by URL, validating and mutating, for policy namespaces
+
+    The server answers from this process over loopback in milliseconds; 3 s is still a wide margin
+    and is what a slow-webhook check waits (admission-webhooks' ``timeout_seconds``, which
+    global-fs-mounts' registrations of the same objects must agree with).
+    """
     server = webhook_server(ctx)
     manifests = registration_manifests(
         server,
