@@ -16,6 +16,7 @@ and grouping below decide what runs where (``group_and_order``).
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,12 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(SkipLedger(config), "spin-harness-skip-ledger")
+    # A suite started in the background of a shell script (``nohup ... &``) inherits SIGINT
+    # ignored, and so would every process a test starts; a process that ignores SIGINT from its
+    # start cannot even trap it (bash), so the tests that press Ctrl-C on a run or on
+    # scripts/test would hang or pass through. They need Ctrl-C back, in each xdist worker too.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from harness.toolchain.manifest import MANIFEST_NAME
+from harness.toolchain.manifest import BUILT_FROM_MODULES, MANIFEST_NAME
 
 FILE_NAME = "build-times.json"
 
@@ -68,7 +68,7 @@ class BuildTimes:
                 mtime = manifest.stat().st_mtime
             except (OSError, ValueError, KeyError, AttributeError):
                 continue
-            if all(r.get("source") == "build" and r.get("seconds") for r in chosen):
+            if all(r.get("source") == BUILT_FROM_MODULES and r.get("seconds") for r in chosen):
                 seconds = max(float(r["seconds"]) for r in chosen)
                 if newest is None or mtime > newest[0]:
                     newest = (mtime, seconds)

@@ -55,7 +55,7 @@ class Manifest:
                 for name, rec in raw.get("components", {}).items()
             }
             return cls(product, version, records, dict(raw.get("extra", {})))
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, AttributeError):
             return cls(product, version)
 
     def save(self, directory: Path) -> None:
@@ -64,7 +64,7 @@ class Manifest:
         written = asdict(self)
         for record in written["components"].values():
             if not record["recipe"]:
-                del record["recipe"]  # as before recipes were recorded: older versions read it too
+                del record["recipe"]  # as before recipes were recorded, so older versions read such records
         tmp.write_text(json.dumps(written, indent=2, sort_keys=True))
         os.replace(tmp, path)
 

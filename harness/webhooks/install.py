@@ -80,7 +80,8 @@ def register_webhooks(
 ) -> str:
     """the harness's webhook server is registered by URL, validating and mutating, for policy namespaces
 
-    The server answers from this process over loopback in milliseconds; 3 s is still a wide margin
+    The server answers from this process, over loopback or the kind network's bridge, in
+    milliseconds; 3 s is still a wide margin
     and is what a slow-webhook check waits (admission-webhooks' ``timeout_seconds``, which
     global-fs-mounts' registrations of the same objects must agree with).
     """

@@ -93,8 +93,9 @@ class CachedLookup:
 class KubeNamespaceReader:
     """Reads Namespaces from a cluster with its own ApiClient; ``close`` when done.
 
-    ``timeout`` bounds each read well below the webhook's own deadline, so a slow apiserver
-    turns into a clear "cannot read namespace" denial rather than a webhook timeout.
+    ``timeout`` bounds each read below the webhook's own deadline (3 s for the harness's server,
+    5 s in the cluster), so a slow apiserver turns into a clear "cannot read namespace" denial
+    rather than a webhook timeout.
     """
 
     def __init__(self, api: client.ApiClient, *, timeout: float = 2.0) -> None:

@@ -123,7 +123,7 @@ def refused_while_down(api: client.ApiClient, ctx: CheckContext) -> str:
     return f"{status}: {message[:120]}"
 
 
-def refused_when_too_slow(api: client.ApiClient, ctx: CheckContext, timeout_seconds: int = 5) -> str:
+def refused_when_too_slow(api: client.ApiClient, ctx: CheckContext, timeout_seconds: int = 3) -> str:
     """a webhook slower than timeoutSeconds fails the request after timeoutSeconds, not later"""
     # The timeout belongs to the registrations, which every tenant shares: one request shows it,
     # and each more would wait the whole timeout again.

@@ -378,3 +378,12 @@ def test_shipped_scenario_states_its_promise_and_names_every_step(name: str) -> 
         for where, step in walk_steps(scenario.spec.phase(phase), (phase,)):
             if len(where) == 2:  # top-level steps are what failure messages and reports show
                 assert step.name, f"{name} {where} has no name"
+
+
+def test_the_scenarios_that_register_the_harness_s_webhook_agree_on_its_timeout() -> None:
+    """Both register the same configuration objects by server-side apply: the last to apply would win."""
+    defaults = {
+        name: load_scenario(SHIPPED / name).spec.parameters["timeout_seconds"].default
+        for name in ("admission-webhooks", "global-fs-mounts")
+    }
+    assert set(defaults.values()) == {3}, defaults
