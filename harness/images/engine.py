@@ -45,13 +45,3 @@ def require_engine() -> DockerClient:
 
 def image_present(reference: str) -> bool:
     return bool(docker_client().image.exists(reference))
-
-
-def image_label(reference: str, label: str) -> str | None:
-    """The value of ``label`` on the local image ``reference``; None when either is missing."""
-    docker = docker_client()
-    if not docker.image.exists(reference):
-        return None
-    labels = docker.image.inspect(reference).config.labels or {}
-    value = labels.get(label)
-    return None if value is None else str(value)

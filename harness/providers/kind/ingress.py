@@ -47,10 +47,11 @@ def ensure_image(config: ToolchainConfig | None = None, progress: ProgressFn = n
     build = ProductBuild(Product.TRAEFIK, TRAEFIK_VERSION)
     binary = ensure_product(build, [Component.TRAEFIK], config=config, progress=progress)[Component.TRAEFIK]
     checksum = Manifest.load(binary.parent, build.product.value, build.version).components[binary.name].sha256
-    if engine.image_label(IMAGE, BINARY_LABEL) == checksum:
-        return IMAGE
     docker = engine.docker_client()
-    previous = docker.image.inspect(IMAGE).id if docker.image.exists(IMAGE) else None
+    existing = docker.image.inspect(IMAGE) if docker.image.exists(IMAGE) else None
+    if existing is not None and (existing.config.labels or {}).get(BINARY_LABEL) == checksum:
+        return IMAGE
+    previous = existing.id if existing is not None else None
     with tempfile.TemporaryDirectory(prefix="traefik-image-") as scratch:
         tar = layers.write_binary_root(Path(scratch) / "traefik.tar", {"/traefik": binary})
         progress(f"image {IMAGE}")
