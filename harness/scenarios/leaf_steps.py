@@ -62,6 +62,9 @@ class ApplyStep(StrictModel):
     field_manager: str | None = None
     #: Ask with ``dryRun=All``: admission runs in full (the request must be admitted), nothing is stored.
     dry_run: bool = False
+    #: Apply to the objects' ``status`` subresource instead: the part their controller owns,
+    #: e.g. a CronJob's last scheduled time, to put its controller in a state it must act on.
+    subresource: Literal["status"] | None = None
     #: Seconds to retry answers that mean "not yet" (a CRD not served yet, a namespace's
     #: default ServiceAccount not created yet); refusals fail at once.
     timeout: Seconds = 30
@@ -72,7 +75,8 @@ class ApplyStep(StrictModel):
         return self
 
     def describe(self) -> str:
-        return f"apply {self.template or manifest_label(self.manifest)}"
+        of = f" to {self.subresource}" if self.subresource else ""
+        return f"apply {self.template or manifest_label(self.manifest)}{of}"
 
 
 class AssertStep(ObjectRef):

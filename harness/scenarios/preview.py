@@ -92,7 +92,7 @@ def _step(scenario: Scenario, step: Step, where: StepPath, variables: dict[str, 
         extra = {**variables, "vars": rendered.get("vars", {})}
         documents = renderer.template(template, extra)
         out.documents += len(documents)
-        if kind == "apply":
+        if kind == "apply" and not rendered.get("subresource"):  # a status is no object of its own
             out.manifests.extend(documents)
     elif kind == "apply" and isinstance(rendered.get("manifest"), dict):
         out.manifests.append(rendered["manifest"])

@@ -9,6 +9,7 @@ named ``tenant-`` or compare a field with "".
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,6 +27,16 @@ Locate = Callable[[tuple[str | int, ...]], str]
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 
 CONTEXT_HINT = "templates see tenant, peer, tenants, version, provider, capabilities, params and vars"
+
+
+def utc_now(seconds: float = 0) -> str:
+    """The time ``seconds`` from now (negative: ago) as the API writes times, RFC 3339 in UTC.
+
+    For status a controller must act on at once (``apply`` with ``subresource: status``),
+    e.g. a CronJob whose last scheduled time is more than a period ago.
+    """
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def bare_expression(text: str) -> str:
@@ -51,6 +62,7 @@ class Renderer:
             keep_trailing_newline=True,
             autoescape=False,  # YAML, not HTML
         )
+        self.env.globals["utc_now"] = utc_now
         self._strings: dict[str, jinja2.Template] = {}
         self._expressions: dict[str, Callable[..., Any]] = {}
 

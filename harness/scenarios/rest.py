@@ -212,14 +212,16 @@ class Kube:
             item.setdefault("apiVersion", resource.group_version)
         return items
 
-    def apply(self, manifest: dict[str, Any], field_manager: str, *, dry_run: bool = False) -> dict[str, Any]:
+    def apply(
+        self, manifest: dict[str, Any], field_manager: str, *, dry_run: bool = False, subresource: str | None = None
+    ) -> dict[str, Any]:
         """Server-side apply, taking over fields from other managers (the scenario owns them)."""
         query = {"fieldManager": field_manager, "force": "true"}
         if dry_run:
             query["dryRun"] = "All"
         return self._call(
             "PATCH",
-            self.object_path(manifest),
+            self.object_path(manifest) + (f"/{subresource}" if subresource else ""),
             query=query,
             body=manifest,
             content_type="application/apply-patch+yaml",

@@ -43,7 +43,7 @@ def run_apply(step: ApplyStep, env: StepEnv, where: StepPath) -> str:
 
         def attempt(document: dict[str, Any] = document, name: str = name) -> tuple[bool, str]:
             try:
-                env.kube.apply(document, manager, dry_run=step.dry_run)
+                env.kube.apply(document, manager, dry_run=step.dry_run, subresource=step.subresource)
             except ApiError as exc:
                 if not_yet(exc):
                     return False, f"{name}: {describe(exc)}"

@@ -4,6 +4,7 @@ hop, the second time from a runner given only the kubeconfig), its probes once, 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 
 import pytest
 from kubernetes import client
@@ -53,6 +54,22 @@ def capability_skips(results: list[PhaseResult]) -> list[tuple[str, str]]:
     ]
 
 
+def assert_cron_caught_up(cluster: Cluster) -> None:
+    """The CronJob's first run was the one its setup made due, not the next full minute's: a
+    run scheduled before the CronJob existed, which only its controller's catch-up starts."""
+    with contextlib.closing(api_client(cluster.kubeconfig)) as api:
+        batch = client.BatchV1Api(api)
+        cron_jobs = batch.list_cron_job_for_all_namespaces(field_selector="metadata.name=nightly").items
+        assert len(cron_jobs) == 2, f"expected a CronJob nightly per tenant, found {len(cron_jobs)}"
+        for cron_job in cron_jobs:
+            namespace, created = cron_job.metadata.namespace, cron_job.metadata.creation_timestamp
+            jobs = batch.list_namespaced_job(namespace, label_selector="app.kubernetes.io/name=nightly").items
+            scheduled = sorted(j.metadata.annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"] for j in jobs)
+            assert scheduled, f"{namespace}: no run of CronJob nightly"
+            first = dt.datetime.fromisoformat(scheduled[0].replace("Z", "+00:00"))
+            assert first < created, f"{namespace}: first run scheduled {scheduled[0]}, CronJob made {created}"
+
+
 @pytest.mark.parametrize("name", CANONICAL)
 def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
     scenario = load_scenario(SHIPPED / name)
@@ -63,6 +80,8 @@ def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
         with runner(scenario, local_cluster, services=services) as harness_runner:
             results.append(harness_runner.run_phase("setup"))
             results.append(harness_runner.run_phase("verify"))
+        if name == "workflows":
+            assert_cron_caught_up(local_cluster)
         # As after an upgrade done by other means: nothing but the kubeconfig, what the provider
         # can do and the harness's services is known; the version is read from the server.
         with ScenarioRunner(

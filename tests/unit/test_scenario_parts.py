@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import re
 import time
 
 import pytest
@@ -11,7 +13,9 @@ from harness.errors import HarnessError, InputError
 from harness.kube.waits import wait_until
 from harness.scenarios.denials import classify, not_yet
 from harness.scenarios.fields import condition_status, lookup, matches, parse_path
+from harness.scenarios.leaf_steps import ApplyStep
 from harness.scenarios.redact import REDACTED, Scrubber, redact
+from harness.scenarios.render import utc_now
 from harness.scenarios.rest import ApiError, KindNotServed
 from harness.scenarios.results import PhaseResult, Status, StepFailed, StepMismatch
 from harness.scenarios.tenants import default_tenants, make_tenant
@@ -216,3 +220,19 @@ def test_a_mismatch_is_the_tenants_broken_promise_and_ends_a_wait_at_once() -> N
     with pytest.raises(StepMismatch, match="observed it was allowed"):
         wait_until("a refusal", probe, timeout=5)
     assert len(calls) == 1, "asking again cannot change a decision"
+
+
+def test_utc_now_writes_times_as_the_api_does_offset_by_the_seconds_given() -> None:
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    written = utc_now(-90)
+    after = dt.datetime.now(dt.UTC)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", written)
+    moment = dt.datetime.fromisoformat(written.replace("Z", "+00:00"))
+    assert before - dt.timedelta(seconds=91) <= moment <= after - dt.timedelta(seconds=89)
+
+
+def test_an_apply_names_the_subresource_it_writes_and_only_status_is_one() -> None:
+    step = ApplyStep.model_validate({"template": "cron-due.yaml.j2", "subresource": "status"})
+    assert step.describe() == "apply cron-due.yaml.j2 to status"
+    with pytest.raises(ValueError, match="subresource"):
+        ApplyStep.model_validate({"template": "cron-due.yaml.j2", "subresource": "scale"})
