@@ -42,6 +42,7 @@ from harness.run.hop_record import HopRecord
 from harness.run.readiness import ready_probe, readyz_check
 from harness.run.scenario_driver import DuringHandle, ScenarioDriver
 from harness.run.scratch import ScratchCluster, lending, start_early
+from harness.run.teardowns import Teardowns
 from harness.upgrade.playbook import run_playbook
 from harness.versions import KubeVersion
 from harness.workloads.manifest import WorkloadInput, WorkloadSet
@@ -100,6 +101,7 @@ class CellRun:
         self._before: dict[str, Any] | None = None
         self._hop: Hop | None = None
         self._during: dict[str, DuringHandle] = {}
+        self.teardowns = Teardowns(self.scenarios, self.scenario_phase)  # started by the first teardown item
         #: The apiserver's warnings about tenant objects, from every version (``api-warning``).
         self.api_warnings = WarningLog()
 

@@ -93,7 +93,7 @@ def cell_plan(cell: Cell, names: list[str], *, workloads: bool) -> Iterator[tupl
         for detector in DETECTORS:
             yield at(Group.DETECTORS, detector.name, version), _detector_action(detector.name)
     for name in reversed(names):
-        yield at(name, Phase.TEARDOWN, last), _scenario_action(name, Phase.TEARDOWN, last)
+        yield at(name, Phase.TEARDOWN, last), _teardown_action(name, last)
     yield at(Group.CLUSTER, Phase.DELETE, last), CellRun.finish
 
 
@@ -107,6 +107,10 @@ def _driver(run: CellRun, name: str) -> ScenarioDriver:
 
 def _scenario_action(name: str, phase: str, version: str) -> Action:
     return lambda run: run.scenario_phase(_driver(run, name), phase, version)
+
+
+def _teardown_action(name: str, version: str) -> Action:
+    return lambda run: run.teardowns.result(_driver(run, name), version)
 
 
 def _during_action(name: str) -> Action:
@@ -190,6 +194,8 @@ class CellItem(pytest.Item):
         identity, record = self.identity, self.stash[RECORD]
         if run.broken and not identity.is_cell_delete:
             pytest.skip(f"cell cannot continue: {run.broken}")
+        if identity.phase == Phase.TEARDOWN:  # the first starts every selected one (harness.run.teardowns)
+            run.teardowns.start(identity.version, self._cell_teardowns())
         try:
             try:
                 result = self.action(run)
@@ -211,6 +217,14 @@ class CellItem(pytest.Item):
         finally:
             self.user_properties.extend(junit_properties(record))
             attach_to_allure(record)
+
+    def _cell_teardowns(self) -> list[str]:
+        """The scenarios of this cell whose teardown items are selected (they run together)."""
+        return [
+            item.identity.group
+            for item in self.session.items
+            if isinstance(item, CellItem) and item.cell.id == self.cell.id and item.identity.phase == Phase.TEARDOWN
+        ]
 
     def _record_cell_state(self, run: CellRun, record: ItemRecord) -> None:
         """What the cell's state says about this item, whether it passed or not."""
