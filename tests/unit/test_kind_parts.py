@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from harness.errors import InputError
 from harness.providers import Cluster, UpgradeAction, get_provider
 from harness.providers.kind import drain, network, tools
-from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KindClusterConfig
+from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KUBEADM_PATCHES, KindClusterConfig
 from harness.providers.kind.kubeadm_upgrade import upgrade_plan
 from harness.providers.kind.state import KindState
 from harness.versions import KubeVersion
@@ -36,8 +36,18 @@ def config(nodes: int = 2, *, cgroup_v1: bool = True, minor: int = 36) -> KindCl
         global_fs_host=Path("/state/c1/global-fs"),
         audit_policy_host=Path("/state/c1/audit-policy.yaml"),
         audit_dir_host=Path("/state/c1/audit"),
+        patches_host=Path("/state/c1/kubeadm-patches"),
         cgroup_v1=cgroup_v1,
     )
+
+
+def test_the_control_plane_gets_the_kubeadm_patches_at_init() -> None:
+    rendered = config(2).render()
+    nodes = yaml.safe_load(rendered)["nodes"]
+    patches = {"hostPath": "/state/c1/kubeadm-patches", "containerPath": KUBEADM_PATCHES, "readOnly": True}
+    assert patches in nodes[0]["extraMounts"] and patches not in nodes[1]["extraMounts"]
+    init = [yaml.safe_load(p) for p in yaml.safe_load(rendered)["kubeadmConfigPatches"]]
+    assert {"kind": "InitConfiguration", "patches": {"directory": KUBEADM_PATCHES}} in init
 
 
 def test_config_publishes_only_on_loopback_and_mounts_the_global_fs_everywhere() -> None:

@@ -25,6 +25,20 @@ GLOBAL_FS_ROOT = "/global/cfs/projects"
 #: The NodePort the ingress controller's HTTPS Service uses, published on the host's loopback.
 INGRESS_NODE_PORT = 30443
 
+#: Where the control-plane node finds spin-harness's kubeadm patches, for ``kubeadm init`` and
+#: every ``kubeadm upgrade apply`` (``--patches``).
+KUBEADM_PATCHES = "/kind/spin-harness-patches"
+
+#: The apiserver's static pod. Once it has drained its requests on SIGTERM (milliseconds here),
+#: the apiserver waits for its idle watch connections until the kubelet kills it, at the pod's
+#: grace period, 30 s by default: a test cluster's single apiserver spent that long gone on
+#: every restart of an upgrade (twice per hop: kubeadm's, then the new kubelet's). The local
+#: provider kills it as soon as its log says it has drained, for the same reason.
+APISERVER_POD_PATCH = """\
+spec:
+  terminationGracePeriodSeconds: 5
+"""
+
 
 @dataclass(frozen=True)
 class KindClusterConfig:
@@ -37,6 +51,7 @@ class KindClusterConfig:
     global_fs_host: Path
     audit_policy_host: Path
     audit_dir_host: Path
+    patches_host: Path
     cgroup_v1: bool
     global_fs_root: str = GLOBAL_FS_ROOT
     apiserver_args: dict[str, str] = field(
@@ -69,6 +84,8 @@ class KindClusterConfig:
             global_fs_root=self.global_fs_root,
             audit_policy_host=self.audit_policy_host,
             audit_dir_host=self.audit_dir_host,
+            patches_host=self.patches_host,
+            patches_dir=KUBEADM_PATCHES,
             cgroup_v1=self.cgroup_v1,
             kubeadm_api=self.kubeadm_api,
             apiserver_args=self.apiserver_args,

@@ -14,6 +14,7 @@ from harness.images import engine
 from harness.images.kind_node import NodeImage, build_node_image, load_into_nodes
 from harness.providers.base import UpgradeAction
 from harness.providers.common.steps import Steps
+from harness.providers.kind.config import KUBEADM_PATCHES
 from harness.providers.kind.nodes import exec_in, node_names, restart_kubelet, wait_api_stable, wait_ready
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import KindTimeouts
@@ -63,13 +64,13 @@ class KubeadmUpgrade:
         nodes = node_names(st)
         self.steps(f"load {to_version} into {len(nodes)} node(s)", lambda: self._load(nodes, image))
         control_plane = nodes[0]
+        apply = ["kubeadm", "upgrade", "apply", str(to_version), "--yes", "--ignore-preflight-errors=all", "--v=1"]
+        # The static pods keep the patches they were made with (a cluster made before there
+        # were any has none to keep).
+        apply += ["--patches", KUBEADM_PATCHES] if (st.directory / "kubeadm-patches").is_dir() else []
         self.steps(
             f"kubeadm upgrade apply {to_version}",
-            lambda: exec_in(
-                control_plane,
-                ["kubeadm", "upgrade", "apply", str(to_version), "--yes", "--ignore-preflight-errors=all", "--v=1"],
-                log=st.directory / f"kubeadm-upgrade-apply-{to_version}.log",
-            ),
+            lambda: exec_in(control_plane, apply, log=st.directory / f"kubeadm-upgrade-apply-{to_version}.log"),
         )
         self.steps(f"kubelet {control_plane}", lambda: restart_kubelet(st, control_plane, to_version, self.timeouts))
         # The new kubelet may recreate the static pods it now hashes differently: the API is

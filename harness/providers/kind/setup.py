@@ -15,7 +15,7 @@ from harness.providers.common import ports
 from harness.providers.common.audit import AUDIT_POLICY
 from harness.providers.common.owner import Owner
 from harness.providers.kind import nodes as kind_nodes
-from harness.providers.kind.config import KindClusterConfig
+from harness.providers.kind.config import APISERVER_POD_PATCH, KindClusterConfig
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import kind_cli, run_kind
 from harness.toolchain import ToolchainConfig
@@ -49,6 +49,9 @@ def write_config(st: KindState, version: KubeVersion) -> Path:
     audit_dir.mkdir(mode=0o700, exist_ok=True)
     policy = st.directory / "audit-policy.yaml"
     policy.write_text(AUDIT_POLICY)
+    patches = st.directory / "kubeadm-patches"
+    patches.mkdir(mode=0o755, exist_ok=True)
+    (patches / "kube-apiserver+strategic.yaml").write_text(APISERVER_POD_PATCH)
     config = KindClusterConfig(
         name=st.name,
         image=st.image,
@@ -59,6 +62,7 @@ def write_config(st: KindState, version: KubeVersion) -> Path:
         global_fs_host=st.global_fs,
         audit_policy_host=policy,
         audit_dir_host=audit_dir,
+        patches_host=patches,
         cgroup_v1=kind_nodes.engine_cgroup_version() == "1",
     )
     path = st.directory / "kind-config.yaml"
