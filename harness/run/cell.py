@@ -374,6 +374,8 @@ class CellRun:
         cluster is removed (the delete item, or the session's cleanup report, shows it).
         """
         self._stop_during()
+        if unfinished := self.teardowns.unfinished():  # the run stopped before their items
+            self.progress(f"teardown of {', '.join(unfinished)} still running as the cell ends; not waited for")
         for scenario in self.scenarios:
             scenario.close()
         try:

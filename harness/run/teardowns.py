@@ -1,18 +1,21 @@
 """A cell's scenario teardowns, run together while each item still reports its own.
 
-A cell tears its scenarios down one after another, and nearly all of that time is waiting:
-for pods to stop, and for the namespace controller, which starts on a deleted namespace only
-5 s after it sees the deletion (a delay fixed in Kubernetes). Scenarios do not depend on one
-another (each also runs on its own), so the first teardown item starts the teardowns of every
-scenario whose teardown item is selected, each on a thread, and every item then waits for its
-own scenario's and reports its steps, or raises its error or skip, as if it had run it itself.
+Nearly all of a teardown is waiting: for pods to stop, and for the namespace controller, which
+starts on a deleted namespace only 5 s after it sees the deletion (a delay fixed in
+Kubernetes). Run one after another, a cell's teardowns added those waits up. Scenarios do not
+depend on one another (each also runs on its own), so the first teardown item starts the
+teardowns of every scenario whose teardown item is selected, each on a thread, and every item
+then waits for its own scenario's and reports its steps, or raises its error or skip, as if it
+had run it itself. The cell's timings of each teardown therefore overlap.
 
 Objects that several scenarios remove (the tenant namespaces, the webhook registrations) go
 with whichever teardown gets there first; every teardown already accepts objects that are
 gone, as it had to when it ran after another scenario's.
 
-The threads are daemons: a teardown only talks to the API, and after Ctrl-C the session
-removes the cluster, so nothing is left that the interpreter should wait for.
+The threads are daemons: a teardown only talks to the API, so nothing of it outlives the
+process. A run that stops before every teardown item has had its answer (Ctrl-C, ``-x``) leaves
+teardowns running while the cell ends: ``unfinished`` names them, and the cell says so before it
+removes (or keeps) the cluster under them.
 """
 
 from __future__ import annotations
@@ -79,13 +82,16 @@ class Teardowns(Generic[S]):
 
     def result(self, scenario: S, version: str) -> PhaseResult | None:
         """``scenario``'s teardown result, or its error raised here. One that was not started
-        with the others (its item was not selected then) runs now, on the caller's thread."""
-        self.start(version)
-        assert self._started is not None
-        started = self._started.pop(scenario.name, None)
+        with the others (none were started, or its item was not selected then) runs now, on
+        the caller's thread."""
+        started = self._started.pop(scenario.name, None) if self._started is not None else None
         if started is None:
             return self._phase(scenario, "teardown", version)
         started.done.wait()
         if started.error is not None:
             raise started.error
         return started.result
+
+    def unfinished(self) -> list[str]:
+        """The scenarios whose teardown was started and has not ended yet."""
+        return [name for name, started in (self._started or {}).items() if not started.done.is_set()]

@@ -94,6 +94,6 @@ def _step(scenario: Scenario, step: Step, where: StepPath, variables: dict[str, 
         out.documents += len(documents)
         if kind == "apply" and not rendered.get("subresource"):  # a status is no object of its own
             out.manifests.extend(documents)
-    elif kind == "apply" and isinstance(rendered.get("manifest"), dict):
+    elif kind == "apply" and isinstance(rendered.get("manifest"), dict) and not rendered.get("subresource"):
         out.manifests.append(rendered["manifest"])
         out.documents += 1

@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class ServiceSet:
         self._running: dict[str, Any] = {}
         self._directory: Path | None = None
         self._host = host
+        # A cell's teardowns run on threads of their own (harness.run.teardowns), and two
+        # scenarios may ask for the same service at once: only one may start it.
+        self._lock = threading.Lock()
 
     def _private_dir(self) -> Path:
         if self._directory is None:
@@ -52,6 +56,10 @@ class ServiceSet:
 
     def ensure(self, names: Iterable[str], kubeconfig: Path) -> None:
         """Start every service in ``names`` that is not running yet, for the cluster of ``kubeconfig``."""
+        with self._lock:
+            self._ensure(names, kubeconfig)
+
+    def _ensure(self, names: Iterable[str], kubeconfig: Path) -> None:
         for name in names:
             if name in self._running:
                 continue

@@ -54,20 +54,36 @@ def capability_skips(results: list[PhaseResult]) -> list[tuple[str, str]]:
     ]
 
 
-def assert_cron_caught_up(cluster: Cluster) -> None:
-    """The CronJob's first run was the one its setup made due, not the next full minute's: a
-    run scheduled before the CronJob existed, which only its controller's catch-up starts."""
+#: Setup writes the CronJob's status within this long of making the CronJob.
+STATUS_WRITTEN_WITHIN = dt.timedelta(seconds=5)
+
+
+def cron_not_caught_up(cluster: Cluster) -> str | None:
+    """Why the CronJob's first run was not the one setup made due, or None if it was.
+
+    Setup writes the CronJob's status (``cron-due.yaml.j2``) and the controller starts the
+    latest scheduled time before that write: one from before the CronJob existed. Without the
+    write (or with the server ignoring it) the first run waits for the next full minute after
+    the CronJob was made. Only when that minute came between the CronJob and its status write
+    can the two not be told apart; that is let pass.
+    """
     with contextlib.closing(api_client(cluster.kubeconfig)) as api:
         batch = client.BatchV1Api(api)
         cron_jobs = batch.list_cron_job_for_all_namespaces(field_selector="metadata.name=nightly").items
-        assert len(cron_jobs) == 2, f"expected a CronJob nightly per tenant, found {len(cron_jobs)}"
+        if len(cron_jobs) != 2:
+            return f"expected a CronJob nightly per tenant, found {len(cron_jobs)}"
         for cron_job in cron_jobs:
             namespace, created = cron_job.metadata.namespace, cron_job.metadata.creation_timestamp
             jobs = batch.list_namespaced_job(namespace, label_selector="app.kubernetes.io/name=nightly").items
             scheduled = sorted(j.metadata.annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"] for j in jobs)
-            assert scheduled, f"{namespace}: no run of CronJob nightly"
+            if not scheduled:
+                return f"{namespace}: no run of CronJob nightly"
             first = dt.datetime.fromisoformat(scheduled[0].replace("Z", "+00:00"))
-            assert first < created, f"{namespace}: first run scheduled {scheduled[0]}, CronJob made {created}"
+            next_minute = created.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+            if first < created or (first == next_minute and next_minute - created <= STATUS_WRITTEN_WITHIN):
+                continue
+            return f"{namespace}: first run scheduled {scheduled[0]}, CronJob made {created}: not the missed run"
+    return None
 
 
 @pytest.mark.parametrize("name", CANONICAL)
@@ -80,8 +96,7 @@ def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
         with runner(scenario, local_cluster, services=services) as harness_runner:
             results.append(harness_runner.run_phase("setup"))
             results.append(harness_runner.run_phase("verify"))
-        if name == "workflows":
-            assert_cron_caught_up(local_cluster)
+        not_caught_up = cron_not_caught_up(local_cluster) if name == "workflows" else None
         # As after an upgrade done by other means: nothing but the kubeconfig, what the provider
         # can do and the harness's services is known; the version is read from the server.
         with ScenarioRunner(
@@ -96,6 +111,7 @@ def test_canonical_scenario_is_green(local_cluster: Cluster, name: str) -> None:
         services.stop()
 
     assert [r.status for r in results] == [Status.PASSED] * 5, "\n".join(r.summary() for r in results)
+    assert not_caught_up is None, not_caught_up
     assert all(step.status is not Status.FAILED for r in results for step in r.steps)
     assert sorted(capability_skips(results)) == sorted(EXPECTED_SKIPS.get(name, []))
     tenants_seen = {step.tenant for r in results for step in r.steps if step.tenant}

@@ -7,7 +7,7 @@ import importlib.util
 import ipaddress
 import json
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import pytest
 import yaml
@@ -15,11 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import InputError
+from harness.progress import no_progress
 from harness.providers import Cluster, UpgradeAction, get_provider
-from harness.providers.kind import drain, network, tools
+from harness.providers.common.steps import Steps
+from harness.providers.kind import drain, kubeadm_upgrade, network, tools
 from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KUBEADM_PATCHES, KindClusterConfig
 from harness.providers.kind.kubeadm_upgrade import upgrade_plan
 from harness.providers.kind.state import KindState
+from harness.providers.kind.tools import KindTimeouts
 from harness.versions import KubeVersion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,3 +185,23 @@ def test_kubectl_keeps_its_discovery_cache_beside_the_clusters_kubeconfig(tmp_pa
         "uncordon",
         "n1",
     ]
+
+
+@pytest.mark.parametrize("made_with_patches", [True, False])
+def test_upgrade_apply_gets_the_patches_of_clusters_made_with_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_with_patches: bool
+) -> None:
+    """A cluster made before there were patches has no patches folder for kubeadm to read."""
+    record = kind_state(tmp_path, 1)
+    if made_with_patches:
+        (tmp_path / "kubeadm-patches").mkdir()
+    commands: list[list[str]] = []
+    monkeypatch.setattr(kubeadm_upgrade, "exec_in", lambda node, argv, **_: commands.append(argv))
+    monkeypatch.setattr(kubeadm_upgrade, "restart_kubelet", lambda *args: None)
+    monkeypatch.setattr(kubeadm_upgrade, "wait_api_stable", lambda *args: None)
+    upgrade = kubeadm_upgrade.KubeadmUpgrade(None, Steps(no_progress), KindTimeouts())
+    monkeypatch.setattr(upgrade, "node_image", lambda version: SimpleNamespace(reference="node:v1.37.2"))
+    monkeypatch.setattr(upgrade, "_load", lambda nodes, image: None)
+    upgrade.control_plane(record, KubeVersion(1, 37, 2))
+    [apply_command] = [argv for argv in commands if argv[:3] == ["kubeadm", "upgrade", "apply"]]
+    assert (apply_command[-2:] == ["--patches", KUBEADM_PATCHES]) is made_with_patches

@@ -80,15 +80,33 @@ def test_only_the_selected_start_together_and_a_late_one_runs_on_the_callers_thr
     assert ran_on["late"] == threading.current_thread().name
 
 
-def test_a_result_asked_before_any_start_starts_them_all() -> None:
-    ran: list[str] = []
+def test_a_result_asked_before_any_start_runs_only_that_one_on_the_callers_thread() -> None:
+    ran: dict[str, str] = {}
 
     def teardown(scenario: Scenario, phase: str, version: str) -> PhaseResult:
-        ran.append(scenario.name)
+        ran[scenario.name] = threading.current_thread().name
         return passed(scenario, phase, version)
 
     first, second = Scenario("first"), Scenario("second")
     teardowns = Teardowns([first, second], teardown)
     teardowns.result(first, VERSION)
-    teardowns.result(second, VERSION)
-    assert sorted(ran) == ["first", "second"]
+    assert ran == {"first": threading.current_thread().name}
+
+
+def test_teardowns_still_running_are_named() -> None:
+    release = threading.Event()
+
+    def teardown(scenario: Scenario, phase: str, version: str) -> PhaseResult:
+        if scenario.name == "slow":
+            release.wait(10)
+        return passed(scenario, phase, version)
+
+    slow, quick = Scenario("slow"), Scenario("quick")
+    teardowns = Teardowns([slow, quick], teardown)
+    assert teardowns.unfinished() == []
+    teardowns.start(VERSION)
+    teardowns.result(quick, VERSION)
+    assert teardowns.unfinished() == ["slow"]
+    release.set()
+    teardowns.result(slow, VERSION)
+    assert teardowns.unfinished() == []

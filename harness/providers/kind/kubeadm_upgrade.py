@@ -64,13 +64,20 @@ class KubeadmUpgrade:
         nodes = node_names(st)
         self.steps(f"load {to_version} into {len(nodes)} node(s)", lambda: self._load(nodes, image))
         control_plane = nodes[0]
-        apply = ["kubeadm", "upgrade", "apply", str(to_version), "--yes", "--ignore-preflight-errors=all", "--v=1"]
-        # The static pods keep the patches they were made with (a cluster made before there
-        # were any has none to keep).
-        apply += ["--patches", KUBEADM_PATCHES] if (st.directory / "kubeadm-patches").is_dir() else []
+        apply_command = [
+            "kubeadm",
+            "upgrade",
+            "apply",
+            str(to_version),
+            "--yes",
+            "--ignore-preflight-errors=all",
+            "--v=1",
+        ]
+        if (st.directory / "kubeadm-patches").is_dir():  # a cluster made before there were patches has none
+            apply_command += ["--patches", KUBEADM_PATCHES]  # the static pods keep what they were made with
         self.steps(
             f"kubeadm upgrade apply {to_version}",
-            lambda: exec_in(control_plane, apply, log=st.directory / f"kubeadm-upgrade-apply-{to_version}.log"),
+            lambda: exec_in(control_plane, apply_command, log=st.directory / f"kubeadm-upgrade-apply-{to_version}.log"),
         )
         self.steps(f"kubelet {control_plane}", lambda: restart_kubelet(st, control_plane, to_version, self.timeouts))
         # The new kubelet may recreate the static pods it now hashes differently: the API is
