@@ -92,9 +92,11 @@ def _problems(secret: Any, host: str) -> list[str]:
     return found
 
 
-def _read_secret(core: client.CoreV1Api, name: str, namespace: str) -> Any:
+def _read_secret(core: client.CoreV1Api, name: str, namespace: str, timeout: float | None = None) -> Any:
     try:
-        return core.read_namespaced_secret(name, namespace)
+        if timeout is None:
+            return core.read_namespaced_secret(name, namespace)
+        return core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -233,9 +235,16 @@ class _HostConnection(http.client.HTTPSConnection):
 _LAST_TRUSTED: dict[tuple[str, str], str] = {}
 
 
+#: Seconds a probe waits for the tenant's Secret when it has read it before: an apiserver that
+#: accepts the request but cannot answer (etcd restarting) would otherwise count as the data
+#: path's outage.
+SECRET_READ_TIMEOUT = 2.0
+
+
 def _trusted_certificate(api: client.ApiClient, namespace: str, secret: str) -> str:
+    timeout = SECRET_READ_TIMEOUT if (namespace, secret) in _LAST_TRUSTED else None
     try:
-        found = _read_secret(client.CoreV1Api(api), secret, namespace)
+        found = _read_secret(client.CoreV1Api(api), secret, namespace, timeout)
     except (AssertionError, OSError, urllib3.exceptions.HTTPError):
         if (namespace, secret) in _LAST_TRUSTED:
             return _LAST_TRUSTED[namespace, secret]

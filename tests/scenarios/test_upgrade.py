@@ -73,7 +73,6 @@ def test_canonical_scenarios_hold_across_an_upgrade(
         assert attempts[-1].ok, f"{timeline.name} did not recover: {attempts[-1].error}"
         # Failed attempts are the apiserver restarting: refused connections, then 503s (and, on
         # some starts, 403s until RBAC has synced) in one contiguous window, never a flap after
-        # recovery; no client-side retries hide the outage, so each attempt answers quickly.
+        # recovery. That no client-side retry stretches an attempt over the outage is a property
+        # of the probe's client (tests/unit/test_during_steps.py), not a time asserted here.
         assert len(timeline.outages()) <= 1, timeline.to_json()
-        for attempt in attempts:
-            assert attempt.latency < 5, attempt

@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import urllib3
+from kubernetes import client
 
 from harness.scenarios import ScenarioRunner, Status, load_scenario
+from harness.scenarios.session import ApiSession
 from harness.versions import KubeVersion
 
 
@@ -81,3 +84,20 @@ def test_a_scenario_the_provider_cannot_run_reports_its_during_phase_skipped(tmp
     result = runner.start_during().result()
     assert result.status is Status.SKIPPED and result.steps == []
     assert result.reason == "the scenario needs real-containers, which provider local does not have"
+
+
+def test_a_probe_sessions_client_reports_a_refused_connection_without_retrying_it(closed_port_kubeconfig: Path) -> None:
+    """A retried connection would stretch one attempt over seconds of outage; urllib3 raises the
+    refusal itself only when its retries are off (else it wraps it in MaxRetryError)."""
+    session = ApiSession(closed_port_kubeconfig, fail_fast=True)
+    try:
+        with pytest.raises(urllib3.exceptions.NewConnectionError):
+            client.VersionApi(session.admin_api).get_code()
+    finally:
+        session.close()
+    default = ApiSession(closed_port_kubeconfig)
+    try:
+        with pytest.raises(urllib3.exceptions.MaxRetryError):
+            client.VersionApi(default.admin_api).get_code()
+    finally:
+        default.close()
