@@ -87,13 +87,14 @@ def _step(scenario: Scenario, step: Step, where: StepPath, variables: dict[str, 
     renderer = scenario.renderer
     rendered = renderer.value(raw, variables, scenario.locate, (*where, kind))
     out.values += 1
+    applies_objects = kind == "apply" and not rendered.get("subresource")  # a status is no object of its own
     template = rendered.get("template")
     if template is not None:
         extra = {**variables, "vars": rendered.get("vars", {})}
         documents = renderer.template(template, extra)
         out.documents += len(documents)
-        if kind == "apply" and not rendered.get("subresource"):  # a status is no object of its own
+        if applies_objects:
             out.manifests.extend(documents)
-    elif kind == "apply" and isinstance(rendered.get("manifest"), dict) and not rendered.get("subresource"):
+    elif applies_objects and isinstance(rendered.get("manifest"), dict):
         out.manifests.append(rendered["manifest"])
         out.documents += 1

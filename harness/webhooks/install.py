@@ -81,9 +81,9 @@ def register_webhooks(
     """the harness's webhook server is registered by URL, validating and mutating, for policy namespaces
 
     The server answers from this process, over loopback or the kind network's bridge, in
-    milliseconds; 3 s is still a wide margin
-    and is what a slow-webhook check waits (admission-webhooks' ``timeout_seconds``, which
-    global-fs-mounts' registrations of the same objects must agree with).
+    milliseconds; 3 s is still a wide margin, and is what a slow-webhook check waits
+    (admission-webhooks' ``timeout_seconds``, which global-fs-mounts' registrations of the same
+    objects must agree with).
     """
     server = webhook_server(ctx)
     manifests = registration_manifests(

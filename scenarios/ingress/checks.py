@@ -94,8 +94,6 @@ def _problems(secret: Any, host: str) -> list[str]:
 
 def _read_secret(core: client.CoreV1Api, name: str, namespace: str, timeout: float | None = None) -> Any:
     try:
-        if timeout is None:
-            return core.read_namespaced_secret(name, namespace)
         return core.read_namespaced_secret(name, namespace, _request_timeout=timeout)
     except ApiException as exc:
         if exc.status == 404:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -63,15 +64,20 @@ def test_each_item_raises_its_own_scenarios_error_and_only_that() -> None:
     assert result is not None and result.status is Status.PASSED
 
 
-def test_only_the_selected_start_together_and_a_late_one_runs_on_the_callers_thread() -> None:
-    ran_on: dict[str, str] = {}
+def thread_recording(ran_on: dict[str, str]) -> Callable[[Scenario, str, str], PhaseResult]:
+    """A teardown that passes and notes the thread it ran on, by scenario."""
 
     def teardown(scenario: Scenario, phase: str, version: str) -> PhaseResult:
         ran_on[scenario.name] = threading.current_thread().name
         return passed(scenario, phase, version)
 
+    return teardown
+
+
+def test_only_the_selected_start_together_and_a_late_one_runs_on_the_callers_thread() -> None:
+    ran_on: dict[str, str] = {}
     chosen, late = Scenario("chosen"), Scenario("late")
-    teardowns = Teardowns([chosen, late], teardown)
+    teardowns = Teardowns([chosen, late], thread_recording(ran_on))
     teardowns.start(VERSION, selected=["chosen"])
     teardowns.start(VERSION)  # only the first call starts anything
     assert teardowns.result(chosen, VERSION) is not None
@@ -81,16 +87,11 @@ def test_only_the_selected_start_together_and_a_late_one_runs_on_the_callers_thr
 
 
 def test_a_result_asked_before_any_start_runs_only_that_one_on_the_callers_thread() -> None:
-    ran: dict[str, str] = {}
-
-    def teardown(scenario: Scenario, phase: str, version: str) -> PhaseResult:
-        ran[scenario.name] = threading.current_thread().name
-        return passed(scenario, phase, version)
-
+    ran_on: dict[str, str] = {}
     first, second = Scenario("first"), Scenario("second")
-    teardowns = Teardowns([first, second], teardown)
+    teardowns = Teardowns([first, second], thread_recording(ran_on))
     teardowns.result(first, VERSION)
-    assert ran == {"first": threading.current_thread().name}
+    assert ran_on == {"first": threading.current_thread().name}
 
 
 def test_teardowns_still_running_are_named() -> None:

@@ -73,7 +73,7 @@ class KubeadmUpgrade:
             "--ignore-preflight-errors=all",
             "--v=1",
         ]
-        if (st.directory / "kubeadm-patches").is_dir():  # a cluster made before there were patches has none
+        if st.kubeadm_patches.is_dir():  # a cluster made before there were patches has none
             apply_command += ["--patches", KUBEADM_PATCHES]  # the static pods keep what they were made with
         self.steps(
             f"kubeadm upgrade apply {to_version}",

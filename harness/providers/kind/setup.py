@@ -49,9 +49,8 @@ def write_config(st: KindState, version: KubeVersion) -> Path:
     audit_dir.mkdir(mode=0o700, exist_ok=True)
     policy = st.directory / "audit-policy.yaml"
     policy.write_text(AUDIT_POLICY)
-    patches = st.directory / "kubeadm-patches"
-    patches.mkdir(mode=0o755, exist_ok=True)
-    (patches / "kube-apiserver+strategic.yaml").write_text(APISERVER_POD_PATCH)
+    st.kubeadm_patches.mkdir(mode=0o755, exist_ok=True)
+    (st.kubeadm_patches / "kube-apiserver+strategic.yaml").write_text(APISERVER_POD_PATCH)
     config = KindClusterConfig(
         name=st.name,
         image=st.image,
@@ -62,7 +61,7 @@ def write_config(st: KindState, version: KubeVersion) -> Path:
         global_fs_host=st.global_fs,
         audit_policy_host=policy,
         audit_dir_host=audit_dir,
-        patches_host=patches,
+        patches_host=st.kubeadm_patches,
         cgroup_v1=kind_nodes.engine_cgroup_version() == "1",
     )
     path = st.directory / "kind-config.yaml"

@@ -53,6 +53,11 @@ class KindState:
         """The host directory every node mounts as the centre's global filesystem."""
         return self.directory / "global-fs"
 
+    @property
+    def kubeadm_patches(self) -> Path:
+        """The host directory of kubeadm's static pod patches (mounted into the control plane)."""
+        return self.directory / "kubeadm-patches"
+
     def save(self) -> None:
         save_state(self, "kind")
 
