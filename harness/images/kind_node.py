@@ -25,7 +25,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +50,8 @@ TENANT_REPOSITORY = "spin-harness.local/tenant-base"
 _FORMAT = "3"
 
 _CONTROL_PLANE = (Component.KUBE_APISERVER, Component.KUBE_CONTROLLER_MANAGER, Component.KUBE_SCHEDULER)
+#: What goes into the images of kubeadm's static pods, which run on the control-plane node only.
+_STATIC_POD_IMAGES = frozenset({*(c.value for c in _CONTROL_PLANE), "etcd"})
 _CONTAINERD = (Component.CONTAINERD, Component.CONTAINERD_SHIM, Component.CTR)
 
 
@@ -64,6 +65,14 @@ class NodeImage:
     tenant_image: str
     seconds: float = 0.0
     built: bool = False
+    #: Of ``preloaded``, the images only the control-plane node runs (its static pods).
+    control_plane_only: tuple[str, ...] = ()
+
+    def images_for(self, *, control_plane: bool) -> tuple[str, ...]:
+        """What a node of this role runs of ``preloaded``: a worker runs no static pods."""
+        if control_plane:
+            return self.preloaded
+        return tuple(ref for ref in self.preloaded if ref not in self.control_plane_only)
 
 
 def tenant_image_reference(root_key: str) -> str:
@@ -109,37 +118,6 @@ def ensure_tenant_image(progress: ProgressFn = no_progress) -> str:
     return tenant
 
 
-def load_into_nodes(nodes: Iterable[str], images: Iterable[str]) -> None:
-    """Import ``images`` from the local engine into the containerd of every running node container
-    (pinned, so the kubelet's image garbage collection keeps them).
-
-    One archive, copied into and imported by every node at once; its name in the node is unique,
-    so loads of other images into the same nodes may run at the same time.
-    """
-    docker = engine.docker_client()
-    inside = f"/kind/load-images-{secrets.token_hex(4)}.tar"
-
-    def load(node: str) -> None:
-        docker.container.copy(archive, (node, inside))
-        docker.container.execute(
-            node,
-            [
-                "bash",
-                "-c",
-                "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
-                f"{inside} >/dev/null && rm -f {inside}",
-            ],
-        )
-
-    names = list(nodes)
-    with tempfile.TemporaryDirectory(prefix="kind-load-", dir=layers.work_root()) as scratch:
-        archive = Path(scratch) / "images.tar"
-        docker.image.save(list(images), output=archive)
-        with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="kind-load") as pool:
-            for done in [pool.submit(load, node) for node in names]:
-                done.result()
-
-
 def build_node_image(
     version: KubeVersion,
     *,
@@ -166,9 +144,11 @@ def build_node_image(
     digest = _input_hash(version, binaries, root_spec.key, images)
     reference = f"{NODE_REPOSITORY}:{version}-{digest[:12]}"
     preloaded = (*images, tenant)
+    static_pods = tuple(ref for ref, what in images.items() if what in _STATIC_POD_IMAGES)
     if not rebuild and engine.image_present(reference):
         progress(f"node image {reference} is already built")
-        return NodeImage(reference, version, preloaded, tenant, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        return NodeImage(reference, version, preloaded, tenant, seconds, control_plane_only=static_pods)
 
     work = Path(tempfile.mkdtemp(prefix="node-image-", dir=layers.work_root()))
     try:
@@ -182,7 +162,7 @@ def build_node_image(
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
     progress(f"node image {reference} built in {seconds:.0f}s")
-    return NodeImage(reference, version, preloaded, tenant, seconds, built=True)
+    return NodeImage(reference, version, preloaded, tenant, seconds, built=True, control_plane_only=static_pods)
 
 
 def _component_images(version: KubeVersion, tags: dict[str, str]) -> dict[str, str]:

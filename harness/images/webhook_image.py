@@ -10,12 +10,14 @@ version): 3.11 gives bookworm, 3.13 trixie; any other is refused with that reaso
 
 Modules are byte-compiled on the host with unchecked hashes (the root filesystem is read-only
 in the pod, and a cold import of the Kubernetes client takes seconds). The tag is a hash of
-the root, the distributions' versions and the harness's sources, so a code change makes a new
-image and an unchanged one is found in the engine; older tags are removed after a build.
+the root, the distributions' versions and the sources of the harness modules the webhook can
+import, so a change to those makes a new image and any other change finds the one built
+before in the engine. A build removes all but the few newest older tags.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import hashlib
@@ -25,10 +27,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 from filelock import FileLock
 from python_on_whales.exceptions import DockerException
@@ -42,10 +45,14 @@ from harness.progress import ProgressFn, no_progress, phase
 REPOSITORY = "spin-harness.local/admission-webhook"
 ENTRY_MODULE = "harness.webhooks.serve_in_pod"
 SITE = "/opt/spin-harness/site"
+#: How many webhook images, and staged site-packages, are kept: the current and the newest others.
+KEPT = 3
 #: Bumped when the assembly below changes in a way the inputs' hashes cannot see.
 _FORMAT = "1"
 #: The Debian suite whose ``python3`` is each host Python (wheels are per Python version).
 SUITE_OF_PYTHON = {(3, 11): "bookworm", (3, 13): "trixie"}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -114,13 +121,53 @@ def runtime_distributions() -> tuple[Distribution, ...]:
 
 
 def _harness_sources() -> list[tuple[str, Path]]:
-    """(path under the site directory, host file) for every module of the harness package."""
-    package = Path(harness.__file__).parent
-    return [
-        (str(Path("harness") / path.relative_to(package)), path)
-        for path in sorted(package.rglob("*.py"))
-        if "__pycache__" not in path.parts
-    ]
+    """(path under the site directory, host file) for each harness module the entrypoint may import.
+
+    Read from the sources rather than by importing: an import statement anywhere in a reached
+    module counts, one inside a function too, so a module imported only when a request comes
+    is in the image; so is every package above a reached module. A change to any other module
+    (the runner, the reports) leaves the tag, and so the image, as it was.
+    """
+    top = Path(harness.__file__).parent.parent
+    found: dict[str, Path] = {}
+    pending = [ENTRY_MODULE]
+    while pending:
+        module = pending.pop()
+        parts = module.split(".")
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            path = _module_file(top, name)
+            if path is None or name in found:
+                continue
+            found[name] = path
+            pending.extend(_imported_harness_modules(path, name))
+    return sorted((str(path.relative_to(top)), path) for path in found.values())
+
+
+def _module_file(top: Path, module: str) -> Path | None:
+    """The source of ``module`` under ``top``: its package's ``__init__.py`` or its own file."""
+    base = top.joinpath(*module.split("."))
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported_harness_modules(path: Path, module: str) -> list[str]:
+    """Every ``harness`` module (or name that may be one) ``path`` imports, at any depth."""
+    is_package = path.name == "__init__.py"
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]  # a submodule, when it is one
+    return [name for name in names if name == "harness" or name.startswith("harness.")]
 
 
 @functools.cache
@@ -178,6 +225,7 @@ def _ensure_site(dists: Iterable[Distribution], progress: ProgressFn) -> Path:
     key = hashlib.sha256("\n".join([_FORMAT, sys.version, *(d.pin for d in dists)]).encode()).hexdigest()[:12]
     site = cache_root() / "images" / "webhook-site" / key
     if (site / ".complete").is_file():
+        (site / ".complete").touch()  # used now: the last to go when older sites are removed
         return site
     partial = site.with_name(key + ".part")
     shutil.rmtree(partial, ignore_errors=True)
@@ -193,9 +241,11 @@ def _ensure_site(dists: Iterable[Distribution], progress: ProgressFn) -> Path:
     (partial / ".complete").write_text("\n".join(d.pin for d in dists) + "\n")
     shutil.rmtree(site, ignore_errors=True)
     partial.rename(site)
-    for other in site.parent.iterdir():  # the staged packages of earlier versions (about 100 MB each)
-        if other != site and other.is_dir():
-            shutil.rmtree(other, ignore_errors=True)
+    # The staged packages of other environments (about 100 MB each): a few are kept, since a
+    # developer's environment and a test environment with newer pins take turns.
+    others = [d for d in site.parent.iterdir() if d != site and d.is_dir()]
+    for other in _all_but_newest(others, KEPT - 1, key=lambda d: _mtime(d / ".complete")):
+        shutil.rmtree(other, ignore_errors=True)
     progress(f"webhook site packages: {len(dists)} distributions, {count} files")
     return site
 
@@ -225,11 +275,22 @@ def _stage(directory: Path, files: Iterable[tuple[str, Path]]) -> int:
 
 
 def _remove_older(current: str) -> None:
-    """Drop the webhook images of earlier code: each is a few hundred MB and nothing uses them."""
+    """Drop the webhook images of earlier code but the newest few: each is a few hundred MB."""
     docker = engine.docker_client()
-    for image in docker.image.list(REPOSITORY):
-        if current in image.repo_tags:
-            continue
+    others = [image for image in docker.image.list(REPOSITORY) if current not in image.repo_tags]
+    for image in _all_but_newest(others, KEPT - 1, key=lambda image: image.created.timestamp()):
         for tag in image.repo_tags:
             with contextlib.suppress(DockerException):  # in use, or removed by another worker
                 docker.image.remove(tag)
+
+
+def _all_but_newest(items: list[T], keep: int, key: Callable[[T], float]) -> list[T]:
+    """``items`` less the ``keep`` newest by ``key``."""
+    return sorted(items, key=key, reverse=True)[keep:]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # a site left half-staged
+        return 0.0

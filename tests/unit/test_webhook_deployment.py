@@ -9,6 +9,7 @@ import base64
 import importlib.util
 import json
 import marshal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,33 @@ def test_the_tag_follows_the_harness_sources(monkeypatch: pytest.MonkeyPatch) ->
         webhook_image.webhook_image_reference.cache_clear()
 
 
+def test_the_image_holds_every_harness_module_the_entrypoint_imports() -> None:
+    """The sources are found by reading them; importing the entrypoint must need no other module."""
+    script = (
+        "import json, sys; import harness.webhooks.serve_in_pod; "
+        "print(json.dumps(sorted(m for m in sys.modules if m == 'harness' or m.startswith('harness.'))))"
+    )
+    imported = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, check=True).stdout)
+    staged = {name for name, _ in webhook_image._harness_sources()}
+    missing = [m for m in imported if not {f"{m.replace('.', '/')}.py", f"{m.replace('.', '/')}/__init__.py"} & staged]
+    assert not missing
+    assert "harness/run/cell.py" not in staged, "a module the webhook cannot import is left out"
+
+
+def test_sources_include_imports_inside_functions_and_relative_ones(tmp_path: Path) -> None:
+    package = tmp_path / "harness" / "sub"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    module = package / "mod.py"
+    module.write_text("import os\nfrom . import sibling\n\ndef later():\n    from harness.other import name\n")
+    assert sorted(webhook_image._imported_harness_modules(module, "harness.sub.mod")) == [
+        "harness.other",
+        "harness.other.name",
+        "harness.sub",
+        "harness.sub.sibling",
+    ]
+
+
 def test_modules_are_staged_with_byte_code_that_never_checks_its_source(tmp_path: Path) -> None:
     source = tmp_path / "src" / "mod.py"
     source.parent.mkdir()
@@ -179,3 +207,9 @@ def test_a_review_is_logged_as_metadata_only(capsys: pytest.CaptureFixture[str])
     entry = json.loads(capsys.readouterr().out)
     assert entry["event"] == "review" and entry["decision"] == "denied" and entry["codes"] == ["wrong-uid"]
     assert "object" not in entry and "spec" not in json.dumps(entry)
+
+
+def test_older_webhook_images_and_sites_go_but_the_newest_few() -> None:
+    """A developer's environment and a test environment with newer pins each keep theirs."""
+    assert webhook_image._all_but_newest([1.0, 5.0, 3.0, 4.0], 2, key=float) == [3.0, 1.0]
+    assert webhook_image._all_but_newest([1.0], 2, key=float) == []

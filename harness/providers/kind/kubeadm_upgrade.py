@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from harness.errors import InputError, VersionError
 from harness.images import engine
-from harness.images.kind_node import NodeImage, build_node_image, load_into_nodes
+from harness.images.kind_load import load_into_nodes
+from harness.images.kind_node import NodeImage, build_node_image
 from harness.providers.base import UpgradeAction
 from harness.providers.common.steps import Steps
 from harness.providers.kind.config import KUBEADM_PATCHES
@@ -110,7 +111,7 @@ class KubeadmUpgrade:
         st.save()
 
     def _load(self, nodes: list[str], image: NodeImage) -> None:
-        """Copy the version's images and kubeadm/kubelet/kubectl into every running node."""
+        """Copy the version's images (a worker gets no static pod's) and kubeadm/kubelet/kubectl into every node."""
         docker = engine.docker_client()
         tools = ensure(
             image.version,
@@ -118,7 +119,13 @@ class KubeadmUpgrade:
             config=self.toolchain,
             progress=self.steps.progress,
         )
-        load_into_nodes(nodes, image.preloaded)
+        control_plane, *workers = nodes
+        load_into_nodes(
+            {
+                control_plane: image.images_for(control_plane=True),
+                **dict.fromkeys(workers, image.images_for(control_plane=False)),
+            }
+        )
         for node in nodes:
             for component, path in tools.paths.items():
                 docker.container.copy(path, (node, f"/usr/bin/{component.value}.new"))

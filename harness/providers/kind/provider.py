@@ -19,7 +19,8 @@ from python_on_whales.exceptions import DockerException
 
 from harness.errors import ClusterError, ImageError, InputError
 from harness.images import engine
-from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenant_image, load_into_nodes
+from harness.images.kind_load import load_into_nodes
+from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenant_image
 from harness.images.kind_node import node_image_override as given_node_image
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
@@ -135,7 +136,7 @@ class KindProvider(RecordedClusters[KindState]):
                 if given:  # a node image not built here: bring the tenant image in
                     step(
                         "tenant image into nodes",
-                        lambda: load_into_nodes(self.node_names(self._cluster(st)), image.preloaded),
+                        lambda: load_into_nodes(dict.fromkeys(self.node_names(self._cluster(st)), image.preloaded)),
                     )
                 if cni.brings_own_cni(st):
                     self.progress("the node image brings its own CNI (kindnetd): pod network left to it")
@@ -277,7 +278,7 @@ class KindProvider(RecordedClusters[KindState]):
             references.append(ingress.ensure_image(self.toolchain, self.progress))
         chosen = [r for r in references if r]
         if chosen:
-            load_into_nodes(kind_nodes.node_names(st), chosen)
+            load_into_nodes(dict.fromkeys(kind_nodes.node_names(st), chosen))
 
     def _install_ingress(self, st: KindState) -> None:
         tool = kubectl(st.version, self.toolchain, self.progress)

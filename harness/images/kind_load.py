@@ -1,0 +1,58 @@
+"""Images from the local engine into the containerd of running kind node containers."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from harness.images import engine, layers
+
+
+def load_into_nodes(images_by_node: Mapping[str, Iterable[str]]) -> None:
+    """Import each node's images from the local engine into its containerd (pinned, so the
+    kubelet's image garbage collection keeps them).
+
+    Images wanted by the same nodes share one archive, saved once and copied into and imported
+    by each of those nodes at once: a worker is not sent the control plane's images. Archive
+    names in a node are unique, so loads of other images into the same nodes may run meanwhile.
+    """
+    docker = engine.docker_client()
+    partitions = image_partitions(images_by_node)
+    token = secrets.token_hex(4)
+
+    def load(node: str, archives: list[Path]) -> None:
+        inside = [f"/kind/load-images-{token}-{archive.stem}.tar" for archive in archives]
+        for archive, target in zip(archives, inside, strict=True):
+            docker.container.copy(archive, (node, target))
+        imports = " && ".join(
+            "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
+            f"{target} >/dev/null && rm -f {target}"
+            for target in inside
+        )
+        docker.container.execute(node, ["bash", "-c", imports])
+
+    with tempfile.TemporaryDirectory(prefix="kind-load-", dir=layers.work_root()) as scratch:
+        archives: dict[frozenset[str], Path] = {}
+        for index, (nodes, images) in enumerate(partitions.items()):
+            archives[nodes] = Path(scratch) / f"part{index}.tar"
+            docker.image.save(images, output=archives[nodes])
+        per_node = {node: [archives[p] for p in partitions if node in p] for node in images_by_node}
+        per_node = {node: parts for node, parts in per_node.items() if parts}
+        with ThreadPoolExecutor(max_workers=max(1, len(per_node)), thread_name_prefix="kind-load") as pool:
+            for done in [pool.submit(load, node, parts) for node, parts in per_node.items()]:
+                done.result()
+
+
+def image_partitions(images_by_node: Mapping[str, Iterable[str]]) -> dict[frozenset[str], list[str]]:
+    """The images grouped by the set of nodes that want them (each group one archive), sorted."""
+    wanted_by: dict[str, set[str]] = {}
+    for node, images in images_by_node.items():
+        for image in images:
+            wanted_by.setdefault(image, set()).add(node)
+    partitions: dict[frozenset[str], list[str]] = {}
+    for image in sorted(wanted_by):
+        partitions.setdefault(frozenset(wanted_by[image]), []).append(image)
+    return partitions
