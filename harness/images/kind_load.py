@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shlex
 import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +17,9 @@ def load_into_nodes(images_by_node: Mapping[str, Iterable[str]]) -> None:
     kubelet's image garbage collection keeps them).
 
     Images wanted by the same nodes share one archive, saved once and copied into and imported
-    by each of those nodes at once: a worker is not sent the control plane's images. Archive
-    names in a node are unique, so loads of other images into the same nodes may run meanwhile.
+    by each of those nodes at once; a node is sent only the archives of images it wants.
+    Archive names in a node are unique, so loads of other images into the same nodes may run
+    meanwhile.
     """
     docker = engine.docker_client()
     partitions = image_partitions(images_by_node)
@@ -27,12 +29,7 @@ def load_into_nodes(images_by_node: Mapping[str, Iterable[str]]) -> None:
         inside = [f"/kind/load-images-{token}-{archive.stem}.tar" for archive in archives]
         for archive, target in zip(archives, inside, strict=True):
             docker.container.copy(archive, (node, target))
-        imports = " && ".join(
-            "ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "
-            f"{target} >/dev/null && rm -f {target}"
-            for target in inside
-        )
-        docker.container.execute(node, ["bash", "-c", imports])
+        docker.container.execute(node, ["bash", "-c", import_script(inside)])
 
     with tempfile.TemporaryDirectory(prefix="kind-load-", dir=layers.work_root()) as scratch:
         archives: dict[frozenset[str], Path] = {}
@@ -44,6 +41,17 @@ def load_into_nodes(images_by_node: Mapping[str, Iterable[str]]) -> None:
         with ThreadPoolExecutor(max_workers=max(1, len(per_node)), thread_name_prefix="kind-load") as pool:
             for done in [pool.submit(load, node, parts) for node, parts in per_node.items()]:
                 done.result()
+
+
+def import_script(archives: list[str]) -> str:
+    """Shell that imports every archive in a node, then removes them all, failed import or not."""
+    quoted = " ".join(shlex.quote(a) for a in archives)
+    return (
+        f"trap 'rm -f {quoted}' EXIT; "
+        f"for archive in {quoted}; do "
+        'ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "$archive" '
+        ">/dev/null || exit 1; done"
+    )
 
 
 def image_partitions(images_by_node: Mapping[str, Iterable[str]]) -> dict[frozenset[str], list[str]]:

@@ -45,14 +45,15 @@ from harness.progress import ProgressFn, no_progress, phase
 REPOSITORY = "spin-harness.local/admission-webhook"
 ENTRY_MODULE = "harness.webhooks.serve_in_pod"
 SITE = "/opt/spin-harness/site"
-#: How many webhook images, and staged site-packages, are kept: the current and the newest others.
+#: How many webhook images, and staged site-packages, are kept: the current and the newest others
+#: (images by when they were built, since the engine records no use; sites by their last use).
 KEPT = 3
 #: Bumped when the assembly below changes in a way the inputs' hashes cannot see.
 _FORMAT = "1"
 #: The Debian suite whose ``python3`` is each host Python (wheels are per Python version).
 SUITE_OF_PYTHON = {(3, 11): "bookworm", (3, 13): "trixie"}
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -241,11 +242,7 @@ def _ensure_site(dists: Iterable[Distribution], progress: ProgressFn) -> Path:
     (partial / ".complete").write_text("\n".join(d.pin for d in dists) + "\n")
     shutil.rmtree(site, ignore_errors=True)
     partial.rename(site)
-    # The staged packages of other environments (about 100 MB each): a few are kept, since a
-    # developer's environment and a test environment with newer pins take turns.
-    others = [d for d in site.parent.iterdir() if d != site and d.is_dir()]
-    for other in _all_but_newest(others, KEPT - 1, key=lambda d: _mtime(d / ".complete")):
-        shutil.rmtree(other, ignore_errors=True)
+    _remove_other_sites(site)
     progress(f"webhook site packages: {len(dists)} distributions, {count} files")
     return site
 
@@ -284,13 +281,27 @@ def _remove_older(current: str) -> None:
                 docker.image.remove(tag)
 
 
-def _all_but_newest(items: list[T], keep: int, key: Callable[[T], float]) -> list[T]:
+def _all_but_newest(items: list[_T], keep: int, key: Callable[[_T], float]) -> list[_T]:
     """``items`` less the ``keep`` newest by ``key``."""
     return sorted(items, key=key, reverse=True)[keep:]
 
 
-def _mtime(path: Path) -> float:
+def _remove_other_sites(site: Path) -> None:
+    """Remove the staged packages of other environments (about 100 MB each) but the newest few.
+
+    A few are kept, since a developer's environment and a test environment with newer pins
+    take turns. A site left half-staged goes; this runs under the image lock, so no other
+    worker is staging it.
+    """
+    others = [d for d in site.parent.iterdir() if d != site and d.is_dir()]
+    staged = [d for d in others if (d / ".complete").is_file()]
+    for other in [d for d in others if d not in staged] + _all_but_newest(staged, KEPT - 1, key=_last_used):
+        shutil.rmtree(other, ignore_errors=True)
+
+
+def _last_used(site: Path) -> float:
+    """When ``site`` was last staged or used (its ``.complete`` is touched on every use)."""
     try:
-        return path.stat().st_mtime
-    except OSError:  # a site left half-staged
+        return (site / ".complete").stat().st_mtime
+    except OSError:  # removed by a build of another environment meanwhile
         return 0.0

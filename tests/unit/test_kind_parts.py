@@ -15,8 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import InputError
-from harness.images.kind_load import image_partitions
-from harness.images.kind_node import NodeImage
 from harness.progress import no_progress
 from harness.providers import Cluster, UpgradeAction, get_provider
 from harness.providers.common.steps import Steps
@@ -207,30 +205,3 @@ def test_upgrade_apply_gets_the_patches_of_clusters_made_with_them(
     upgrade.control_plane(record, KubeVersion(1, 37, 2))
     [apply_command] = [argv for argv in commands if argv[:3] == ["kubeadm", "upgrade", "apply"]]
     assert (apply_command[-2:] == ["--patches", KUBEADM_PATCHES]) is made_with_patches
-
-
-@given(
-    st.dictionaries(
-        st.sampled_from(["cp", "worker", "worker2", "worker3"]),
-        st.lists(st.sampled_from(["apiserver", "etcd", "proxy", "pause", "tenant", "webhook"]), unique=True),
-    )
-)
-def test_image_partitions_give_each_node_its_images_once_and_nothing_else(wanted: dict[str, list[str]]) -> None:
-    partitions = image_partitions(wanted)
-    saved = [image for images in partitions.values() for image in images]
-    assert len(saved) == len(set(saved)), "an image saved into two archives"
-    for node, images in wanted.items():
-        received = [image for nodes, part in partitions.items() if node in nodes for image in part]
-        assert sorted(received) == sorted(images)
-
-
-def test_a_worker_is_not_given_the_static_pods_images() -> None:
-    image = NodeImage(
-        "node:v1.37.2",
-        KubeVersion(1, 37, 2),
-        ("apiserver:v1.37.2", "etcd:3.7.0-0", "kube-proxy:v1.37.2", "tenant:1"),
-        "tenant:1",
-        control_plane_only=("apiserver:v1.37.2", "etcd:3.7.0-0"),
-    )
-    assert image.images_for(control_plane=True) == image.preloaded
-    assert image.images_for(control_plane=False) == ("kube-proxy:v1.37.2", "tenant:1")

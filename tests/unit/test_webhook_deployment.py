@@ -9,6 +9,7 @@ import base64
 import importlib.util
 import json
 import marshal
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,18 @@ def test_older_webhook_images_and_sites_go_but_the_newest_few() -> None:
     """A developer's environment and a test environment with newer pins each keep theirs."""
     assert webhook_image._all_but_newest([1.0, 5.0, 3.0, 4.0], 2, key=float) == [3.0, 1.0]
     assert webhook_image._all_but_newest([1.0], 2, key=float) == []
+
+
+def test_a_staged_site_goes_when_newer_ones_are_kept_and_a_half_staged_one_always(tmp_path: Path) -> None:
+    sites = {name: tmp_path / name for name in ("current", "newer", "older", "crashed.part")}
+    for age, name in enumerate(("current", "newer", "older")):
+        (sites[name] / ".complete").parent.mkdir()
+        (sites[name] / ".complete").write_text("")
+        os.utime(sites[name] / ".complete", (1000 - age, 1000 - age))
+    sites["crashed.part"].mkdir()
+    extra = tmp_path / "oldest"
+    (extra / ".complete").parent.mkdir()
+    (extra / ".complete").write_text("")
+    os.utime(extra / ".complete", (1, 1))
+    webhook_image._remove_other_sites(sites["current"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "newer", "older"][: webhook_image.KEPT]

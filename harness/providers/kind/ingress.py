@@ -88,4 +88,4 @@ def install(st: KindState, kubectl: Path, timeout: float) -> None:
             ready = deployment.status.ready_replicas or 0
             return ready >= (deployment.spec.replicas or 1), f"{ready} Traefik replicas ready"
 
-        wait_until("the ingress controller", available, timeout=timeout, max_interval=2)
+        wait_until("the ingress controller", available, timeout=timeout)

@@ -119,7 +119,7 @@ class KubeadmUpgrade:
             config=self.toolchain,
             progress=self.steps.progress,
         )
-        control_plane, *workers = nodes
+        control_plane, *workers = nodes  # node_names lists the control plane first
         load_into_nodes(
             {
                 control_plane: image.images_for(control_plane=True),

@@ -94,7 +94,7 @@ def wait_ready(st: KindState, version: KubeVersion, timeouts: KindTimeouts) -> N
             ]
             return len(ready) >= st.nodes, f"{len(ready)}/{st.nodes} nodes Ready at {version}"
 
-        wait_until("all nodes Ready", nodes_ready, timeout=timeouts.nodes_ready, max_interval=2)
+        wait_until("all nodes Ready", nodes_ready, timeout=timeouts.nodes_ready)
 
         def system_pods() -> tuple[bool, str]:
             pods = core.list_namespaced_pod("kube-system").items
@@ -102,7 +102,7 @@ def wait_ready(st: KindState, version: KubeVersion, timeouts: KindTimeouts) -> N
             dns = [p for p in pods if (p.metadata.labels or {}).get("k8s-app") == "kube-dns"]
             return bool(dns) and not waiting, f"not ready: {waiting or 'CoreDNS not scheduled yet'}"
 
-        wait_until("kube-system pods ready", system_pods, timeout=timeouts.system_pods, max_interval=2)
+        wait_until("kube-system pods ready", system_pods, timeout=timeouts.system_pods)
         wait_default_service_account(core, timeout=60)
 
 
@@ -125,7 +125,7 @@ def restart_kubelet(st: KindState, node: str, version: KubeVersion, timeouts: Ki
             kubelet = n.status.node_info.kubelet_version
             return kubelet == str(version) and node_is_ready(n), f"{node}: kubelet {kubelet}, ready={node_is_ready(n)}"
 
-        wait_until(f"{node} Ready at {version}", at_version, timeout=timeouts.node_ready_after_kubelet, max_interval=2)
+        wait_until(f"{node} Ready at {version}", at_version, timeout=timeouts.node_ready_after_kubelet)
 
 
 def wait_api_stable(st: KindState, timeout: float, quiet_seconds: float = 10.0) -> None:
