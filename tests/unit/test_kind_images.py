@@ -22,6 +22,13 @@ from harness.toolchain.components import Component
 from harness.versions import KubeVersion
 
 TAGS = {"etcd": "3.7.0-0", "coredns": "v1.14.6", "pause": "3.10.2"}
+NODE_IMAGE = NodeImage(
+    "node:v1.37.2",
+    KubeVersion(1, 37, 2),
+    ("apiserver:v1.37.2", "etcd:3.7.0-0", "kube-proxy:v1.37.2", "tenant:1"),
+    "tenant:1",
+    control_plane_only=("apiserver:v1.37.2", "etcd:3.7.0-0"),
+)
 
 
 @given(
@@ -48,13 +55,7 @@ def test_only_the_static_pods_images_are_the_control_planes_own() -> None:
 
 
 def test_a_worker_is_not_given_the_static_pods_images() -> None:
-    image = NodeImage(
-        "node:v1.37.2",
-        KubeVersion(1, 37, 2),
-        ("apiserver:v1.37.2", "etcd:3.7.0-0", "kube-proxy:v1.37.2", "tenant:1"),
-        "tenant:1",
-        control_plane_only=("apiserver:v1.37.2", "etcd:3.7.0-0"),
-    )
+    image = NODE_IMAGE
     assert image.images_for(control_plane=True) == image.preloaded
     assert image.images_for(control_plane=False) == ("kube-proxy:v1.37.2", "tenant:1")
 
@@ -90,13 +91,7 @@ def test_the_upgrade_loads_static_pods_images_into_the_control_plane_only(
     monkeypatch.setattr(kubeadm_upgrade, "exec_in", lambda *args, **kwargs: "")
     tools = SimpleNamespace(paths={Component.KUBELET: tmp_path / "kubelet"})
     monkeypatch.setattr(kubeadm_upgrade, "ensure", lambda *args, **kwargs: tools)
-    image = NodeImage(
-        "node:v1.37.2",
-        KubeVersion(1, 37, 2),
-        ("apiserver:v1.37.2", "etcd:3.7.0-0", "kube-proxy:v1.37.2", "tenant:1"),
-        "tenant:1",
-        control_plane_only=("apiserver:v1.37.2", "etcd:3.7.0-0"),
-    )
+    image = NODE_IMAGE
     upgrade = kubeadm_upgrade.KubeadmUpgrade(None, Steps(no_progress), KindTimeouts())
     upgrade._load(["c1-control-plane", "c1-worker", "c1-worker2"], image)
     received: dict[str, list[str]] = {}
