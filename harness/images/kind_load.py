@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shlex
 import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from python_on_whales.exceptions import DockerException
 
 from harness.images import engine, layers
 
@@ -27,8 +30,13 @@ def load_into_nodes(images_by_node: Mapping[str, Iterable[str]]) -> None:
 
     def load(node: str, archives: list[Path]) -> None:
         inside = [f"/kind/load-images-{token}-{archive.stem}.tar" for archive in archives]
-        for archive, target in zip(archives, inside, strict=True):
-            docker.container.copy(archive, (node, target))
+        try:
+            for archive, target in zip(archives, inside, strict=True):
+                docker.container.copy(archive, (node, target))
+        except BaseException:  # the archives copied so far would stay in the node
+            with contextlib.suppress(DockerException):
+                docker.container.execute(node, ["rm", "-f", "--", *inside])
+            raise
         docker.container.execute(node, ["bash", "-c", import_script(inside)])
 
     with tempfile.TemporaryDirectory(prefix="kind-load-", dir=layers.work_root()) as scratch:
@@ -47,10 +55,10 @@ def import_script(archives: list[str]) -> str:
     """Shell that imports every archive in a node, then removes them all, failed import or not."""
     quoted = " ".join(shlex.quote(a) for a in archives)
     return (
-        f"trap 'rm -f {quoted}' EXIT; "
+        f"trap {shlex.quote('rm -f -- ' + quoted)} EXIT; "
         f"for archive in {quoted}; do "
         'ctr --namespace=k8s.io images import --digests --label=io.cri-containerd.pinned=pinned "$archive" '
-        ">/dev/null || exit 1; done"
+        ">/dev/null || exit; done"
     )
 
 

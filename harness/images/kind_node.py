@@ -144,7 +144,7 @@ def build_node_image(
     digest = _input_hash(version, binaries, root_spec.key, images)
     reference = f"{NODE_REPOSITORY}:{version}-{digest[:12]}"
     preloaded = (*images, tenant)
-    static_pods = tuple(ref for ref, what in images.items() if what in _STATIC_POD_IMAGES)
+    static_pods = static_pod_images(images)
     if not rebuild and engine.image_present(reference):
         progress(f"node image {reference} is already built")
         seconds = time.monotonic() - started
@@ -184,6 +184,11 @@ def _input_hash(version: KubeVersion, binaries: dict[Component, Path], root_key:
     for path in sorted(p for p in FILES.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(FILES)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def static_pod_images(images: dict[str, str]) -> tuple[str, ...]:
+    """Of ``images`` (reference -> what goes into it), those only the control-plane node runs."""
+    return tuple(ref for ref, what in images.items() if what in _STATIC_POD_IMAGES)
 
 
 def _recorded_sha256(binary: Path) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from python_on_whales.exceptions import DockerException
 
 from harness.images import kind_load, kind_node
 from harness.images.kind_load import image_partitions, import_script, load_into_nodes
@@ -49,7 +50,7 @@ def test_image_partitions_give_each_node_its_images_once_and_nothing_else(wanted
 def test_only_the_static_pods_images_are_the_control_planes_own() -> None:
     """A worker without an image it runs could never get it: nothing is pulled."""
     images = kind_node._component_images(KubeVersion(1, 37, 2), TAGS)
-    static = {what for what in images.values() if what in kind_node._STATIC_POD_IMAGES}
+    static = {images[ref] for ref in kind_node.static_pod_images(images)}
     assert static == {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"}
     assert {"kube-proxy", "coredns", "pause"} <= set(images.values()) - static
 
@@ -122,12 +123,33 @@ def test_the_import_script_removes_every_archive_even_when_an_import_fails(tmp_p
         '#!/bin/sh\nfor a in "$@"; do last="$a"; done\necho "$last" >> "$LOG"\n[ "${last##*/}" != bad.tar ]\n'
     )
     fake_ctr.chmod(0o755)
-    archives = [tmp_path / name for name in ("one.tar", "bad.tar", "three.tar")]
+    archives = [tmp_path / name for name in ("it's one.tar", "bad.tar", "three.tar")]
     for archive in archives:
         archive.write_text("")
     log = tmp_path / "log"
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log)}
     proc = subprocess.run(["bash", "-c", import_script([str(a) for a in archives])], env=env, check=False)
     assert proc.returncode == 1
-    assert log.read_text().split() == [str(archives[0]), str(archives[1])], "stops at the failed import"
+    assert log.read_text().splitlines() == [str(archives[0]), str(archives[1])], "stops at the failed import"
     assert not any(a.exists() for a in archives)
+
+
+def test_archives_copied_before_a_failed_copy_are_removed_from_the_node(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    docker = FakeDocker()
+    record = docker.copy
+
+    def copy(source: Any, destination: Any) -> None:
+        if destination[0] == "cp" and any(node == "cp" for node, _, _ in docker.copied):
+            raise DockerException(["docker", "cp"], 1)  # the control plane's second archive
+        record(source, destination)
+
+    docker.container.copy = copy
+    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
+    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
+    with pytest.raises(DockerException):
+        load_into_nodes({"cp": ["apiserver", "proxy"], "worker": ["proxy"]})
+    [first] = [target for node, _, target in docker.copied if node == "cp"]
+    removals = [command for node, command in docker.executed if node == "cp" and command[0] == "rm"]
+    assert len(removals) == 1 and first in removals[0]

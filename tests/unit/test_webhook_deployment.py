@@ -12,7 +12,9 @@ import marshal
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -217,8 +219,8 @@ def test_older_webhook_images_and_sites_go_but_the_newest_few() -> None:
 
 
 def test_a_staged_site_goes_when_newer_ones_are_kept_and_a_half_staged_one_always(tmp_path: Path) -> None:
-    sites = {name: tmp_path / name for name in ("current", "newer", "older", "crashed.part")}
-    for age, name in enumerate(("current", "newer", "older")):
+    sites = {name: tmp_path / name for name in ("current", "recent", "older", "crashed.part")}
+    for age, name in enumerate(("current", "recent", "older")):
         (sites[name] / ".complete").parent.mkdir()
         (sites[name] / ".complete").write_text("")
         os.utime(sites[name] / ".complete", (1000 - age, 1000 - age))
@@ -228,4 +230,26 @@ def test_a_staged_site_goes_when_newer_ones_are_kept_and_a_half_staged_one_alway
     (extra / ".complete").write_text("")
     os.utime(extra / ".complete", (1, 1))
     webhook_image._remove_other_sites(sites["current"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "newer", "older"][: webhook_image.KEPT]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "older", "recent"]
+
+
+def test_a_half_staged_site_goes_even_when_fewer_than_the_kept_are_there(tmp_path: Path) -> None:
+    (tmp_path / "current").mkdir()
+    (tmp_path / "current" / ".complete").write_text("")
+    (tmp_path / "crashed.part").mkdir()
+    webhook_image._remove_other_sites(tmp_path / "current")
+    assert [p.name for p in tmp_path.iterdir()] == ["current"]
+
+
+def test_a_build_removes_webhook_images_but_the_current_and_the_newest_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def image(tag: str, hour: int) -> SimpleNamespace:
+        return SimpleNamespace(repo_tags=[f"{webhook_image.REPOSITORY}:{tag}"], created=datetime(2026, 1, 1, hour))
+
+    listed = [image("current", 1), image("a", 5), image("b", 4), image("c", 3), image("d", 2)]
+    removed: list[str] = []
+    docker = SimpleNamespace(image=SimpleNamespace(list=lambda repository: listed, remove=removed.append))
+    monkeypatch.setattr(webhook_image.engine, "docker_client", lambda: docker)
+    webhook_image._remove_older(f"{webhook_image.REPOSITORY}:current")
+    assert sorted(removed) == [f"{webhook_image.REPOSITORY}:{tag}" for tag in ("c", "d")]

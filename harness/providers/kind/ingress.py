@@ -22,6 +22,7 @@ from harness.kube.client import api_client
 from harness.kube.waits import wait_until
 from harness.providers.common.commands import run_tool
 from harness.providers.kind.config import INGRESS_NODE_PORT
+from harness.providers.kind.nodes import PROBE_TIMEOUT
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import kubectl_args
 from harness.toolchain import ToolchainConfig
@@ -84,7 +85,7 @@ def install(st: KindState, kubectl: Path, timeout: float) -> None:
         apps = client.AppsV1Api(api)
 
         def available() -> tuple[bool, str]:
-            deployment = apps.read_namespaced_deployment("traefik", NAMESPACE)
+            deployment = apps.read_namespaced_deployment("traefik", NAMESPACE, _request_timeout=PROBE_TIMEOUT)
             ready = deployment.status.ready_replicas or 0
             return ready >= (deployment.spec.replicas or 1), f"{ready} Traefik replicas ready"
 

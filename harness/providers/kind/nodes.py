@@ -21,6 +21,9 @@ from harness.versions import KubeVersion
 
 #: The Docker label kind puts on every container of a cluster.
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+#: Seconds one read of a wait may take: while etcd is down a request could otherwise hang until
+#: the apiserver's own bound, past the wait's deadline.
+PROBE_TIMEOUT = 10
 
 
 def node_names(st: KindState) -> list[str]:
@@ -86,7 +89,7 @@ def wait_ready(st: KindState, version: KubeVersion, timeouts: KindTimeouts) -> N
         core = client.CoreV1Api(api)
 
         def nodes_ready() -> tuple[bool, str]:
-            items = core.list_node().items
+            items = core.list_node(_request_timeout=PROBE_TIMEOUT).items
             ready = [
                 n.metadata.name
                 for n in items
@@ -97,7 +100,7 @@ def wait_ready(st: KindState, version: KubeVersion, timeouts: KindTimeouts) -> N
         wait_until("all nodes Ready", nodes_ready, timeout=timeouts.nodes_ready)
 
         def system_pods() -> tuple[bool, str]:
-            pods = core.list_namespaced_pod("kube-system").items
+            pods = core.list_namespaced_pod("kube-system", _request_timeout=PROBE_TIMEOUT).items
             waiting = [p.metadata.name for p in pods if not pod_is_ready(p)]
             dns = [p for p in pods if (p.metadata.labels or {}).get("k8s-app") == "kube-dns"]
             return bool(dns) and not waiting, f"not ready: {waiting or 'CoreDNS not scheduled yet'}"
@@ -121,7 +124,7 @@ def restart_kubelet(st: KindState, node: str, version: KubeVersion, timeouts: Ki
         core = client.CoreV1Api(api)
 
         def at_version() -> tuple[bool, str]:
-            n = core.read_node(node)
+            n = core.read_node(node, _request_timeout=PROBE_TIMEOUT)
             kubelet = n.status.node_info.kubelet_version
             return kubelet == str(version) and node_is_ready(n), f"{node}: kubelet {kubelet}, ready={node_is_ready(n)}"
 
