@@ -44,8 +44,7 @@ def load_into_nodes(images_by_node: Mapping[str, Iterable[str]]) -> None:
         for index, (nodes, images) in enumerate(partitions.items()):
             archives[nodes] = Path(scratch) / f"part{index}.tar"
             docker.image.save(images, output=archives[nodes])
-        per_node = {node: [archives[p] for p in partitions if node in p] for node in images_by_node}
-        per_node = {node: parts for node, parts in per_node.items() if parts}
+        per_node = {node: parts for node in images_by_node if (parts := [archives[p] for p in partitions if node in p])}
         with ThreadPoolExecutor(max_workers=max(1, len(per_node)), thread_name_prefix="kind-load") as pool:
             for done in [pool.submit(load, node, parts) for node, parts in per_node.items()]:
                 done.result()

@@ -51,7 +51,7 @@ _FORMAT = "3"
 
 _CONTROL_PLANE = (Component.KUBE_APISERVER, Component.KUBE_CONTROLLER_MANAGER, Component.KUBE_SCHEDULER)
 #: What goes into the images of kubeadm's static pods, which run on the control-plane node only.
-_STATIC_POD_IMAGES = frozenset({*(c.value for c in _CONTROL_PLANE), "etcd"})
+_STATIC_POD_IMAGES = frozenset(c.value for c in (*_CONTROL_PLANE, Component.ETCD))
 _CONTAINERD = (Component.CONTAINERD, Component.CONTAINERD_SHIM, Component.CTR)
 
 

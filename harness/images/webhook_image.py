@@ -21,6 +21,7 @@ import ast
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import json
 import py_compile
 import shutil
@@ -45,9 +46,9 @@ from harness.progress import ProgressFn, no_progress, phase
 REPOSITORY = "spin-harness.local/admission-webhook"
 ENTRY_MODULE = "harness.webhooks.serve_in_pod"
 SITE = "/opt/spin-harness/site"
-#: How many webhook images, and staged site-packages, are kept: the current and the newest others
-#: (images by when they were built, since the engine records no use; sites by their last use).
-KEPT = 3
+#: How many webhook images, and staged site-packages, are kept beside the current one: the newest
+#: others (images by when they were built, since the engine records no use; sites by last use).
+OLDER_KEPT = 2
 #: Bumped when the assembly below changes in a way the inputs' hashes cannot see.
 _FORMAT = "1"
 #: The Debian suite whose ``python3`` is each host Python (wheels are per Python version).
@@ -121,6 +122,7 @@ def runtime_distributions() -> tuple[Distribution, ...]:
     return tuple(found)
 
 
+@functools.cache
 def _harness_sources() -> list[tuple[str, Path]]:
     """(path under the site directory, host file) for each harness module the entrypoint may import.
 
@@ -137,8 +139,8 @@ def _harness_sources() -> list[tuple[str, Path]]:
         parts = module.split(".")
         for depth in range(1, len(parts) + 1):
             name = ".".join(parts[:depth])
-            path = _module_file(top, name)
-            if path is None or name in found:
+            path = None if name in found else _module_file(top, name)
+            if path is None:
                 continue
             found[name] = path
             pending.extend(_imported_harness_modules(path, name))
@@ -164,8 +166,8 @@ def _imported_harness_modules(path: Path, module: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
-                base = ".".join([*anchor, *([base] if base else [])])
+                package = module if is_package else module.rpartition(".")[0]
+                base = importlib.util.resolve_name("." * node.level + base, package)
             names.append(base)
             names += [f"{base}.{alias.name}" for alias in node.names]  # a submodule, when it is one
     return [name for name in names if name == "harness" or name.startswith("harness.")]
@@ -275,7 +277,7 @@ def _remove_older(current: str) -> None:
     """Drop the webhook images of earlier code but the newest few: each is a few hundred MB."""
     docker = engine.docker_client()
     others = [image for image in docker.image.list(REPOSITORY) if current not in image.repo_tags]
-    for image in _all_but_newest(others, KEPT - 1, key=lambda image: image.created.timestamp()):
+    for image in _all_but_newest(others, OLDER_KEPT, key=lambda image: image.created.timestamp()):
         for tag in image.repo_tags:
             with contextlib.suppress(DockerException):  # in use, or removed by another worker
                 docker.image.remove(tag)
@@ -293,9 +295,11 @@ def _remove_other_sites(site: Path) -> None:
     take turns. A site left half-staged goes; this runs under the image lock, so no other
     worker is staging it.
     """
-    others = [d for d in site.parent.iterdir() if d != site and d.is_dir()]
-    staged = [d for d in others if (d / ".complete").is_file()]
-    for other in [d for d in others if d not in staged] + _all_but_newest(staged, KEPT - 1, key=_last_used):
+    staged: list[Path] = []
+    half_staged: list[Path] = []
+    for other in (d for d in site.parent.iterdir() if d != site and d.is_dir()):
+        (staged if (other / ".complete").is_file() else half_staged).append(other)
+    for other in half_staged + _all_but_newest(staged, OLDER_KEPT, key=_last_used):
         shutil.rmtree(other, ignore_errors=True)
 
 

@@ -57,20 +57,17 @@ class ServiceSet:
     def ensure(self, names: Iterable[str], kubeconfig: Path) -> None:
         """Start every service in ``names`` that is not running yet, for the cluster of ``kubeconfig``."""
         with self._lock:
-            self._ensure(names, kubeconfig)
-
-    def _ensure(self, names: Iterable[str], kubeconfig: Path) -> None:
-        for name in names:
-            if name in self._running:
-                continue
-            if name != ADMISSION_WEBHOOK:
-                raise InputError(f"unknown service {name!r}", hint=f"services: {', '.join(SERVICE_NAMES)}")
-            host = self._host() if callable(self._host) else self._host
-            server = WebhookServer(
-                self._private_dir() / name, kubeconfig=kubeconfig, slow_seconds=SLOW_WEBHOOK_SECONDS, host=host
-            )
-            self._running[name] = server  # tracked before it starts, so stop() reaches it whatever happens
-            server.start()
+            for name in names:
+                if name in self._running:
+                    continue
+                if name != ADMISSION_WEBHOOK:
+                    raise InputError(f"unknown service {name!r}", hint=f"services: {', '.join(SERVICE_NAMES)}")
+                host = self._host() if callable(self._host) else self._host
+                server = WebhookServer(
+                    self._private_dir() / name, kubeconfig=kubeconfig, slow_seconds=SLOW_WEBHOOK_SECONDS, host=host
+                )
+                self._running[name] = server  # tracked before it starts, so stop() reaches it whatever happens
+                server.start()
 
     def get(self, name: str) -> Any:
         return self._running[name]

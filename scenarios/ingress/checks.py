@@ -240,12 +240,13 @@ SECRET_READ_TIMEOUT = 2.0
 
 
 def _trusted_certificate(api: client.ApiClient, namespace: str, secret: str) -> str:
-    timeout = SECRET_READ_TIMEOUT if (namespace, secret) in _LAST_TRUSTED else None
+    cached = _LAST_TRUSTED.get((namespace, secret))
+    timeout = SECRET_READ_TIMEOUT if cached is not None else None
     try:
         found = _read_secret(client.CoreV1Api(api), secret, namespace, timeout)
     except (AssertionError, OSError, urllib3.exceptions.HTTPError):
-        if (namespace, secret) in _LAST_TRUSTED:
-            return _LAST_TRUSTED[namespace, secret]
+        if cached is not None:
+            return cached
         raise
     assert found is not None, f"Secret {namespace}/{secret} not found"
     trusted = base64.b64decode((found.data or {}).get("tls.crt", "")).decode()
