@@ -8,6 +8,13 @@ submits one fixed set of probe pods to every tenant namespace with server-side d
 is created) and keeps, per probe, whether it was admitted, why not, and what admission set on
 the fields the platform's policy owns. A flipped decision or a different mutation of those
 fields is breaking; a denial whose message changed is information for the person reading.
+
+A webhook the apiserver cannot reach is not a decision: right after a hop its pods may be
+moving and a node's proxy rules catching up with its Service, and a harness step that scaled it
+may have just brought it back. Such an answer is asked again until the snapshot has waited
+``UNREACHABLE_PATIENCE`` seconds in all; a webhook still unreachable then is what the probe
+records, and a finding says so. A webhook that answers with a TLS error or a refusal is an
+answer at once.
 """
 
 from __future__ import annotations
@@ -30,9 +37,22 @@ from harness.webhooks.policy import GID_ANNOTATION, GLOBAL_FS_ANNOTATION, UID_AN
 DEFAULT_ID = 1000
 PROBE_PREFIX = "spin-admission-probe-"
 #: Answers the apiserver gives while it is still settling after a restart: asked again. A
-#: webhook that fails (500 "failed calling webhook") or times out (504) is an answer, kept.
+#: webhook that answers with an error (500 "failed calling webhook") is an answer, kept; one the
+#: apiserver could not reach is asked again for a while (``UNREACHABLE_PATIENCE``).
 TRANSIENT_STATUS = frozenset({0, 429, 503})
 ATTEMPTS = 5
+#: How long one snapshot keeps asking again while a webhook cannot be reached (shared by its probes).
+UNREACHABLE_PATIENCE = 90.0
+#: How the apiserver words a webhook call that reached no server (Go's net and context errors).
+UNREACHABLE_CAUSES = (
+    "connection refused",
+    "no endpoints available",
+    "context deadline exceeded",
+    "i/o timeout",
+    "connection reset by peer",
+    "no route to host",
+    ": EOF",
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,8 @@ class Answer:
     allowed: bool
     denial: str = ""
     mutation: dict[str, Any] = field(default_factory=dict)
+    #: Seconds this probe was asked again because a webhook could not be reached (evidence only).
+    waited: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,8 +199,16 @@ def _denial(exc: client.ApiException) -> str:
     return f"{exc.status} {body.get('reason') or exc.reason}: {message}"
 
 
-def ask(api: client.ApiClient, namespace: str, name: str, body: dict[str, Any]) -> Answer:
-    """Submit one probe with server-side dry-run; ask again while the server is settling.
+def webhook_unreachable(denial: str) -> bool:
+    """Whether a denial is the apiserver failing to reach a webhook, rather than anyone's decision."""
+    return "failed calling webhook" in denial and any(cause in denial for cause in UNREACHABLE_CAUSES)
+
+
+def ask(
+    api: client.ApiClient, namespace: str, name: str, body: dict[str, Any], *, unreachable_until: float = 0.0
+) -> Answer:
+    """Submit one probe with server-side dry-run; ask again while the server is settling, and
+    while a webhook is unreachable until ``unreachable_until`` (a ``time.monotonic()`` deadline).
 
     A server that never settles is recorded as a denial saying so: the finding then carries the
     evidence, where an exception would only fail the detector.
@@ -187,30 +217,55 @@ def ask(api: client.ApiClient, namespace: str, name: str, body: dict[str, Any]) 
     body = json.loads(json.dumps(body))
     body["metadata"]["name"] = name
     last = ""
-    for attempt in range(ATTEMPTS):
+    attempt = 0
+    started = time.monotonic()
+    retried = False
+
+    def waited() -> float:
+        return round(time.monotonic() - started, 1) if retried else 0.0
+
+    while True:
         try:
             admitted = core.create_namespaced_pod(namespace, body, dry_run="All", _preload_content=False)
         except client.ApiException as exc:
-            if exc.status not in TRANSIENT_STATUS:
-                return Answer(False, _denial(exc))
             last = _denial(exc)
+            if exc.status not in TRANSIENT_STATUS:
+                if webhook_unreachable(last) and time.monotonic() < unreachable_until:
+                    retried = True
+                    time.sleep(1.0)
+                    continue
+                return Answer(False, last, waited=waited())
         except (OSError, urllib3.exceptions.HTTPError) as exc:  # connection refused or reset
             last = str(exc)
         else:
-            return Answer(True, mutation=policy_fields(json.loads(admitted.data)))
-        time.sleep(0.5 * (attempt + 1))
-    return Answer(False, f"no answer after {ATTEMPTS} attempts: {last}")
+            return Answer(True, mutation=policy_fields(json.loads(admitted.data)), waited=waited())
+        attempt += 1
+        if attempt == ATTEMPTS:
+            return Answer(False, f"no answer after {ATTEMPTS} attempts: {last}")
+        time.sleep(0.5 * attempt)
 
 
-def snapshot(api: client.ApiClient, namespaces: list[str] | None = None) -> Table:
-    """Every probe in every tenant namespace (or in ``namespaces``), under fixed pod names."""
+def snapshot(
+    api: client.ApiClient, namespaces: list[str] | None = None, *, patience: float = UNREACHABLE_PATIENCE
+) -> Table:
+    """Every probe in every tenant namespace (or in ``namespaces``), under fixed pod names; an
+    unreachable webhook is asked again for up to ``patience`` seconds over the whole snapshot."""
     core = client.CoreV1Api(api)
+    unreachable_until = time.monotonic() + patience
     table: Table = {}
     for namespace in namespaces if namespaces is not None else tenant_namespaces(api):
         ids = tenant_ids(core.read_namespace(namespace))
         for probe, build in PROBES.items():
-            table[f"{namespace}/{probe}"] = ask(api, namespace, PROBE_PREFIX + probe, build(ids))
+            key = f"{namespace}/{probe}"
+            table[key] = ask(api, namespace, PROBE_PREFIX + probe, build(ids), unreachable_until=unreachable_until)
     return table
+
+
+def _now_denied(new: Answer) -> str:
+    if webhook_unreachable(new.denial):
+        again = f", asked again for {new.waited:g}s" if new.waited else ""
+        return f"now denied: a webhook could not be reached{again} ({new.denial})"
+    return f"now denied ({new.denial})"
 
 
 def compare(before: Table, after: Table, hop: str) -> list[Finding]:
@@ -219,7 +274,7 @@ def compare(before: Table, after: Table, hop: str) -> list[Finding]:
         old, new = before[key], after[key]
         evidence = {"before": old.to_json(), "after": new.to_json()}
         if old.allowed != new.allowed:
-            change = f"now denied ({new.denial})" if not new.allowed else f"now admitted (was denied: {old.denial})"
+            change = _now_denied(new) if not new.allowed else f"now admitted (was denied: {old.denial})"
             findings.append(
                 Finding("admission-change", Severity.BREAKING, hop, key, f"probe pod {key}: {change}", evidence)
             )

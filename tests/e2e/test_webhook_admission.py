@@ -346,6 +346,36 @@ def test_admission_change_detector_sees_the_webhook_and_pod_security_change_thei
     assert VALIDATING_WEBHOOK in found["host-etc"].evidence["before"]["denial"]
 
 
+def test_admission_change_detector_waits_for_an_unreachable_webhook_and_names_one_that_stays_away(
+    api: client.ApiClient, core: client.CoreV1Api, namespace: str, webhook: WebhookServer, register: Register
+) -> None:
+    register(webhook, failure_policy="Fail")
+    wait_active(core, namespace)
+    before = admission.snapshot(api, [namespace])
+    assert before[f"{namespace}/restricted"].allowed, before[f"{namespace}/restricted"]
+
+    # Away for a few seconds, as an in-cluster webhook's pods are after a hop: the same answers.
+    webhook.mode = Mode.DOWN
+    back = threading.Timer(4.0, setattr, (webhook, "mode", Mode.NORMAL))
+    back.start()
+    try:
+        after = admission.snapshot(api, [namespace], patience=60)
+    finally:
+        back.cancel()
+        back.join()
+    assert admission.compare(before, after, "planted") == []
+    assert after[f"{namespace}/restricted"].waited >= 2, after[f"{namespace}/restricted"]
+
+    # Away for longer than the detector waits: every probe is denied, and the finding says why.
+    webhook.mode = Mode.DOWN
+    gone = admission.snapshot(api, [namespace], patience=2)
+    found = {f.subject.split("/", 1)[1]: f for f in admission.compare(before, gone, "planted")}
+    restricted = found["restricted"]
+    assert restricted.severity is Severity.BREAKING, restricted
+    assert "now denied: a webhook could not be reached" in restricted.detail, restricted.detail
+    assert "connection refused" in restricted.evidence["after"]["denial"]
+
+
 def test_slow_webhook_fails_with_a_timeout(
     core: client.CoreV1Api, namespace: str, webhook: WebhookServer, register: Register
 ) -> None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from random import Random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -169,6 +170,51 @@ def test_admission_same_answers_are_quiet_and_new_wording_is_info() -> None:
     reworded = admission.Answer(False, DENIED.denial + " (privileged=true)")
     findings = admission.compare(same, {**same, "tenant-alpha/privileged": reworded}, HOP)
     assert [(f.subject, f.severity) for f in findings] == [("tenant-alpha/privileged", Severity.INFO)]
+
+
+UNREACHABLE = (
+    "500 InternalError: Internal error occurred: "
+    'failed calling webhook "validate.pods.in-cluster.platform.spin.example": '
+    'failed to call webhook: Post "https://spin-platform-webhook.spin-webhook.svc:443/validate?timeout=5s": '
+    "dial tcp 10.96.12.7:443: connect: connection refused"
+)
+
+
+@pytest.mark.parametrize(
+    ("denial", "unreachable"),
+    [
+        (UNREACHABLE, True),
+        (
+            UNREACHABLE.replace("dial tcp 10.96.12.7:443: connect: connection refused", "context deadline exceeded"),
+            True,
+        ),
+        (UNREACHABLE.replace("dial tcp", "no endpoints available for service").split(": connect")[0], True),
+        # A webhook that answered, with a TLS failure or a decision, is an answer.
+        (
+            UNREACHABLE.replace(
+                "dial tcp 10.96.12.7:443: connect: connection refused",
+                "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+            ),
+            False,
+        ),
+        ('400 BadRequest: admission webhook "validate.pods.platform.spin.example" denied the request: uid', False),
+        (DENIED.denial, False),
+        # The apiserver itself refusing a connection is not a webhook's doing.
+        ("no answer after 5 attempts: connection refused", False),
+    ],
+)
+def test_admission_tells_an_unreachable_webhook_from_an_answer(denial: str, unreachable: bool) -> None:
+    assert admission.webhook_unreachable(denial) is unreachable
+
+
+def test_admission_denial_by_an_unreachable_webhook_says_so() -> None:
+    after = admission.Answer(False, UNREACHABLE, waited=90.2)
+    findings = admission.compare({"tenant-alpha/restricted": ADMITTED}, {"tenant-alpha/restricted": after}, HOP)
+    assert [f.severity for f in findings] == [Severity.BREAKING]
+    assert "now denied: a webhook could not be reached, asked again for 90.2s" in findings[0].detail
+    assert findings[0].evidence["after"]["waited"] == 90.2
+    plain = admission.compare({"k": ADMITTED}, {"k": DENIED}, HOP)[0].detail
+    assert "could not be reached" not in plain and "now denied (403" in plain
 
 
 def test_admission_probe_shapes_follow_the_tenant() -> None:
