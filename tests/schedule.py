@@ -10,7 +10,7 @@ the next to a worker once fewer than three tests of its current group are left. 
 goes first, since it is the longest (11 to 14 minutes); the unit tests come next, so that what
 is queued behind the kind group on its worker is short; then the end-to-end modules, longest
 first, so that the run ends on short ones rather than on one worker finishing a long module
-alone; except ``LAST``, which must not run beside the kind cell. A test marked ``kind`` in any
+alone; except ``LAST``, which should not run beside the kind cell. A test marked ``kind`` in any
 module joins the kind group.
 """
 
@@ -39,7 +39,8 @@ LONGEST_FIRST = (
     "tests/e2e/test_detection_corpus.py",
 )
 
-#: Modules handed out last, when the kind group is done: the installed wheel's smoke run judges
+#: Modules handed out last, which in a full run is after the kind group (only the queue's order
+#: says so: nothing holds them back if it empties sooner): the installed wheel's smoke run judges
 #: its local hop's API outage against the smoke matrix's 15 s budget, and a local control plane
 #: restarting beside the kind cell's two nodes on the same two cores was starved past it
 #: (a hop of 103 s against 4-8 s) in two CI runs.

@@ -9,16 +9,16 @@ is created) and keeps, per probe, whether it was admitted, why not, and what adm
 the fields the platform's policy owns. A flipped decision or a different mutation of those
 fields is breaking; a denial whose message changed is information for the person reading.
 
-A webhook the apiserver cannot reach is not a decision: right after a hop its pods may be
-moving and a node's proxy rules catching up with its Service, and a harness step that scaled it
-may have just brought it back. Such an answer is asked again until the snapshot has waited
-``UNREACHABLE_PATIENCE`` seconds in all; a webhook still unreachable then is what the probe
-records, and a finding says so. A webhook that answers with a TLS error or a refusal is an
-answer at once.
+A webhook the apiserver cannot call is not a decision (``harness.detectors.webhook_silence``):
+a probe refused that way is asked again, for up to ``SILENCE_PATIENCE`` seconds per snapshot
+counted from the first such refusal. One still refused then is compared as a silence, not as a
+denial, and answers that came only after waiting are a warning of their own, so a webhook that
+stays silent for a while after a hop is seen even when it recovers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -30,29 +30,21 @@ from deepdiff import DeepDiff
 from kubernetes import client
 
 from harness.detectors.base import ApiDetector
+from harness.detectors.webhook_silence import Patience, Silence, silence
 from harness.findings import Finding, Severity
 from harness.tenancy import tenant_namespaces
 from harness.webhooks.policy import GID_ANNOTATION, GLOBAL_FS_ANNOTATION, UID_ANNOTATION
 
+NAME = "admission-change"
 DEFAULT_ID = 1000
 PROBE_PREFIX = "spin-admission-probe-"
-#: Answers the apiserver gives while it is still settling after a restart: asked again. A
-#: webhook that answers with an error (500 "failed calling webhook") is an answer, kept; one the
-#: apiserver could not reach is asked again for a while (``UNREACHABLE_PATIENCE``).
+#: Answers the apiserver gives while it is still settling after a restart: asked again, at most
+#: ``ATTEMPTS`` times. A webhook's silence (500 "failed calling webhook" with no answer from it)
+#: is asked again while the snapshot's patience lasts; any other refusal is an answer, kept.
 TRANSIENT_STATUS = frozenset({0, 429, 503})
 ATTEMPTS = 5
-#: How long one snapshot keeps asking again while a webhook cannot be reached (shared by its probes).
-UNREACHABLE_PATIENCE = 90.0
-#: How the apiserver words a webhook call that reached no server (Go's net and context errors).
-UNREACHABLE_CAUSES = (
-    "connection refused",
-    "no endpoints available",
-    "context deadline exceeded",
-    "i/o timeout",
-    "connection reset by peer",
-    "no route to host",
-    ": EOF",
-)
+#: Seconds one snapshot keeps asking again while webhooks are silent, from the first silence.
+SILENCE_PATIENCE = 90.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +63,7 @@ class Answer:
     allowed: bool
     denial: str = ""
     mutation: dict[str, Any] = field(default_factory=dict)
-    #: Seconds this probe was asked again because a webhook could not be reached (evidence only).
+    #: Seconds from this probe's first silent webhook to the answer kept (0: none was silent).
     waited: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -199,117 +191,140 @@ def _denial(exc: client.ApiException) -> str:
     return f"{exc.status} {body.get('reason') or exc.reason}: {message}"
 
 
-def webhook_unreachable(denial: str) -> bool:
-    """Whether a denial is the apiserver failing to reach a webhook, rather than anyone's decision."""
-    return "failed calling webhook" in denial and any(cause in denial for cause in UNREACHABLE_CAUSES)
+@dataclass(frozen=True)
+class Transient:
+    """A reply that is no answer yet: the apiserver settling, or the connection to it failing."""
+
+    message: str
 
 
-def ask(
-    api: client.ApiClient, namespace: str, name: str, body: dict[str, Any], *, unreachable_until: float = 0.0
+Reply = Answer | Transient
+
+
+def settled_answer(
+    send: Callable[[], Reply],
+    patience: Patience,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Answer:
-    """Submit one probe with server-side dry-run; ask again while the server is settling, and
-    while a webhook is unreachable until ``unreachable_until`` (a ``time.monotonic()`` deadline).
+    """``send`` until it gives an answer to keep: a transient reply is asked again up to
+    ``ATTEMPTS`` times, a silent webhook while ``patience`` lasts.
 
     A server that never settles is recorded as a denial saying so: the finding then carries the
     evidence, where an exception would only fail the detector.
     """
+    attempt = 0
+    silent_since: float | None = None
+    while True:
+        reply = send()
+        waited = round(clock() - silent_since, 1) if silent_since is not None else 0.0
+        if isinstance(reply, Transient):
+            attempt += 1
+            if attempt == ATTEMPTS:
+                return Answer(False, f"no answer after {ATTEMPTS} attempts: {reply.message}", waited=waited)
+            sleep(0.5 * attempt)
+            continue
+        if not reply.allowed and silence(reply.denial) is not None and (left := patience.left()) > 0:
+            silent_since = clock() if silent_since is None else silent_since
+            sleep(min(1.0, left))
+            continue
+        return dataclasses.replace(reply, waited=waited)
+
+
+def ask(api: client.ApiClient, namespace: str, name: str, body: dict[str, Any], patience: Patience) -> Answer:
+    """Submit one probe with server-side dry-run, as often as ``settled_answer`` decides."""
     core = client.CoreV1Api(api)
     body = json.loads(json.dumps(body))
     body["metadata"]["name"] = name
-    last = ""
-    attempt = 0
-    started = time.monotonic()
-    retried = False
 
-    def waited() -> float:
-        return round(time.monotonic() - started, 1) if retried else 0.0
-
-    while True:
+    def send() -> Reply:
         try:
             admitted = core.create_namespaced_pod(namespace, body, dry_run="All", _preload_content=False)
         except client.ApiException as exc:
-            last = _denial(exc)
-            if exc.status not in TRANSIENT_STATUS:
-                if webhook_unreachable(last) and time.monotonic() < unreachable_until:
-                    retried = True
-                    time.sleep(1.0)
-                    continue
-                return Answer(False, last, waited=waited())
+            denial = _denial(exc)
+            return Transient(denial) if exc.status in TRANSIENT_STATUS else Answer(False, denial)
         except (OSError, urllib3.exceptions.HTTPError) as exc:  # connection refused or reset
-            last = str(exc)
-        else:
-            return Answer(True, mutation=policy_fields(json.loads(admitted.data)), waited=waited())
-        attempt += 1
-        if attempt == ATTEMPTS:
-            return Answer(False, f"no answer after {ATTEMPTS} attempts: {last}")
-        time.sleep(0.5 * attempt)
+            return Transient(str(exc))
+        return Answer(True, mutation=policy_fields(json.loads(admitted.data)))
+
+    return settled_answer(send, patience)
 
 
 def snapshot(
-    api: client.ApiClient, namespaces: list[str] | None = None, *, patience: float = UNREACHABLE_PATIENCE
+    api: client.ApiClient, namespaces: list[str] | None = None, *, patience: float = SILENCE_PATIENCE
 ) -> Table:
-    """Every probe in every tenant namespace (or in ``namespaces``), under fixed pod names; an
-    unreachable webhook is asked again for up to ``patience`` seconds over the whole snapshot."""
+    """Every probe in every tenant namespace (or in ``namespaces``), under fixed pod names; silent
+    webhooks are waited for up to ``patience`` seconds in all."""
     core = client.CoreV1Api(api)
-    unreachable_until = time.monotonic() + patience
+    shared = Patience(patience)
     table: Table = {}
     for namespace in namespaces if namespaces is not None else tenant_namespaces(api):
         ids = tenant_ids(core.read_namespace(namespace))
         for probe, build in PROBES.items():
-            key = f"{namespace}/{probe}"
-            table[key] = ask(api, namespace, PROBE_PREFIX + probe, build(ids), unreachable_until=unreachable_until)
+            table[f"{namespace}/{probe}"] = ask(api, namespace, PROBE_PREFIX + probe, build(ids), shared)
     return table
 
 
-def _now_denied(new: Answer) -> str:
-    if webhook_unreachable(new.denial):
-        again = f", asked again for {new.waited:g}s" if new.waited else ""
-        return f"now denied: a webhook could not be reached{again} ({new.denial})"
-    return f"now denied ({new.denial})"
+def _silent(answer: Answer) -> Silence | None:
+    return None if answer.allowed else silence(answer.denial)
+
+
+def _silence_text(kind: Silence, answer: Answer) -> str:
+    waited = (
+        f"asked again for {answer.waited:g}s" if answer.waited else "not asked again: the snapshot's patience was spent"
+    )
+    return f"{kind.value}; {waited} ({answer.denial})"
+
+
+def _finding(severity: Severity, hop: str, key: str, text: str, evidence: dict[str, Any]) -> Finding:
+    return Finding(NAME, severity, hop, key, f"probe pod {key}: {text}", evidence)
+
+
+def _judge(old: Answer, new: Answer, hop: str, key: str) -> Finding | None:
+    """One probe's answers before and after the hop, as at most one finding."""
+    evidence = {"before": old.to_json(), "after": new.to_json()}
+    was_silent, is_silent = _silent(old), _silent(new)
+    if was_silent is not None:
+        if is_silent is not None:
+            return _finding(Severity.INFO, hop, key, f"no decision on either side: {is_silent.value}", evidence)
+        after = "admitted" if new.allowed else f"denied ({new.denial})"
+        text = f"not compared: before the hop {_silence_text(was_silent, old)}; after it, {after}"
+        return _finding(Severity.WARNING, hop, key, text, evidence)
+    if is_silent is not None:
+        if old.allowed:
+            return _finding(Severity.BREAKING, hop, key, f"now denied: {_silence_text(is_silent, new)}", evidence)
+        return _finding(Severity.INFO, hop, key, f"still denied, now because {_silence_text(is_silent, new)}", evidence)
+    if old.allowed != new.allowed:
+        change = f"now denied ({new.denial})" if not new.allowed else f"now admitted (was denied: {old.denial})"
+        return _finding(Severity.BREAKING, hop, key, change, evidence)
+    if old.allowed and old.mutation != new.mutation:
+        diff = DeepDiff(old.mutation, new.mutation, verbose_level=2).to_dict()
+        evidence["diff"] = json.loads(json.dumps(diff, default=str))
+        keys = sorted(old.mutation.keys() | new.mutation.keys())
+        changed = ", ".join(k for k in keys if old.mutation.get(k) != new.mutation.get(k))
+        return _finding(Severity.BREAKING, hop, key, f"admission now sets {changed} differently", evidence)
+    if not old.allowed and old.denial != new.denial:
+        return _finding(Severity.INFO, hop, key, f"still denied, with another message: {new.denial}", evidence)
+    return None
+
+
+def _waits(table: Table, side: str, hop: str) -> list[Finding]:
+    """One warning per side for the answers that came only after a webhook was silent."""
+    waited = {key: a.waited for key, a in sorted(table.items()) if a.waited and _silent(a) is None}
+    if not waited:
+        return []
+    longest = max(waited.values())
+    detail = (
+        f"{len(waited)} probe pod(s) got their answer {side} the hop only after a webhook was silent for up to "
+        f"{longest:g}s: {', '.join(list(waited)[:5])}{' ...' if len(waited) > 5 else ''}"
+    )
+    return [Finding(NAME, Severity.WARNING, hop, f"webhooks {side} the hop", detail, {"waited_seconds": waited})]
 
 
 def compare(before: Table, after: Table, hop: str) -> list[Finding]:
-    findings: list[Finding] = []
-    for key in sorted(set(before) & set(after)):
-        old, new = before[key], after[key]
-        evidence = {"before": old.to_json(), "after": new.to_json()}
-        if old.allowed != new.allowed:
-            change = _now_denied(new) if not new.allowed else f"now admitted (was denied: {old.denial})"
-            findings.append(
-                Finding("admission-change", Severity.BREAKING, hop, key, f"probe pod {key}: {change}", evidence)
-            )
-        elif old.allowed and old.mutation != new.mutation:
-            diff = DeepDiff(old.mutation, new.mutation, verbose_level=2).to_dict()
-            evidence["diff"] = json.loads(json.dumps(diff, default=str))
-            changed = ", ".join(
-                k
-                for k in sorted(old.mutation.keys() | new.mutation.keys())
-                if old.mutation.get(k) != new.mutation.get(k)
-            )
-            findings.append(
-                Finding(
-                    "admission-change",
-                    Severity.BREAKING,
-                    hop,
-                    key,
-                    f"probe pod {key}: admission now sets {changed} differently",
-                    evidence,
-                )
-            )
-        elif not old.allowed and old.denial != new.denial:
-            findings.append(
-                Finding(
-                    "admission-change",
-                    Severity.INFO,
-                    hop,
-                    key,
-                    f"probe pod {key}: still denied, with another message: {new.denial}",
-                    evidence,
-                )
-            )
-    return findings
+    findings = [f for key in sorted(set(before) & set(after)) if (f := _judge(before[key], after[key], hop, key))]
+    return findings + _waits(before, "before", hop) + _waits(after, "after", hop)
 
 
-DETECTOR = ApiDetector[Table](
-    "admission-change", snapshot, lambda before, after, hop: compare(before, after, hop.label)
-)
+DETECTOR = ApiDetector[Table](NAME, snapshot, lambda before, after, hop: compare(before, after, hop.label))

@@ -39,7 +39,8 @@ from harness.webhooks.install_in_cluster import (
 )
 from harness.webhooks.server import Mode
 
-#: Admissions in a row, with the in-cluster webhook's pods back, before the step counts them back.
+#: Admissions in a row (half a second or more apart), with the in-cluster webhook's pods back,
+#: before the step counts them back.
 ADMITTED_IN_A_ROW = 5
 
 __all__ = [
@@ -154,8 +155,9 @@ def in_cluster_refused_without_pods(api: client.ApiClient, ctx: CheckContext) ->
     in_a_row = [0]
 
     def admitted() -> tuple[bool, str]:
-        back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")
-        in_a_row[0] = in_a_row[0] + 1 if back == 0 else 0
+        in_a_row[0], count = 0, in_a_row[0]
+        back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")  # an exception breaks the row
+        in_a_row[0] = count + 1 if back == 0 else 0
         return in_a_row[0] >= ADMITTED_IN_A_ROW, f"{in_a_row[0]} admitted in a row; last: {back}: {again[:300]}"
 
     # Ready pods are endpoints at once, but kube-proxy on the apiserver's node may still route the
@@ -165,6 +167,7 @@ def in_cluster_refused_without_pods(api: client.ApiClient, ctx: CheckContext) ->
         f"compliant pods admitted {ADMITTED_IN_A_ROW} times in a row with {replicas} webhook pods back",
         admitted,
         timeout=60,
+        interval=0.5,
         max_interval=1,
     )
     return f"refused without pods ({status}: {message[:100]}); admitted again with {replicas} pods"

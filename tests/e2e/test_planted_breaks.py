@@ -222,9 +222,14 @@ def test_a_new_admission_policy_flips_a_probe_and_an_expired_acceptance_does_not
     assert finding["severity"] == "breaking"
     evidence = finding["evidence"]
     assert evidence["allowlist"] == f"entry expired on {run.expired_on}: {EXPIRED}"
-    assert evidence["before"] == {"allowed": True, "denial": "", "mutation": evidence["before"]["mutation"]}
+    assert evidence["before"] == {
+        "allowed": True,
+        "denial": "",
+        "mutation": evidence["before"]["mutation"],
+        "waited": 0.0,
+    }
     after = evidence["after"]
-    assert (after["allowed"], after["mutation"]) == (False, {})
+    assert (after["allowed"], after["mutation"], after["waited"]) == (False, {}, 0.0)
     assert after["denial"].startswith("422 Invalid: ")
     assert "ValidatingAdmissionPolicy 'hpc-no-host-network'" in after["denial"]
     assert "pods of this tenant may not use the host network" in after["denial"]

@@ -363,7 +363,9 @@ def test_admission_change_detector_waits_for_an_unreachable_webhook_and_names_on
     finally:
         back.cancel()
         back.join()
-    assert admission.compare(before, after, "planted") == []
+    # The same answers, and one warning that they came only after waiting.
+    (waits,) = admission.compare(before, after, "planted")
+    assert (waits.severity, waits.subject) == (Severity.WARNING, "webhooks after the hop"), waits
     assert after[f"{namespace}/restricted"].waited >= 2, after[f"{namespace}/restricted"]
 
     # Away for longer than the detector waits: every probe is denied, and the finding says why.

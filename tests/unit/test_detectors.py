@@ -7,6 +7,7 @@ halves read from clusters; the e2e tests cover the snapshot halves against real 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from random import Random
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from harness.detectors import admission, deprecation, discovery, disruption, drift, dry_run, rbac, schema
 from harness.detectors.attribution import Tenancy
+from harness.detectors.webhook_silence import Patience, Silence, silence
 from harness.findings import Finding, Severity, has_breaking, most_severe_per_subject
 from harness.tenancy import harness_owned, tenant_objects
 from harness.versions import KubeVersion
@@ -172,7 +174,7 @@ def test_admission_same_answers_are_quiet_and_new_wording_is_info() -> None:
     assert [(f.subject, f.severity) for f in findings] == [("tenant-alpha/privileged", Severity.INFO)]
 
 
-UNREACHABLE = (
+REFUSED = (
     "500 InternalError: Internal error occurred: "
     'failed calling webhook "validate.pods.in-cluster.platform.spin.example": '
     'failed to call webhook: Post "https://spin-platform-webhook.spin-webhook.svc:443/validate?timeout=5s": '
@@ -180,41 +182,120 @@ UNREACHABLE = (
 )
 
 
+def _cause(text: str) -> str:
+    return REFUSED.replace("dial tcp 10.96.12.7:443: connect: connection refused", text)
+
+
 @pytest.mark.parametrize(
-    ("denial", "unreachable"),
+    ("denial", "expected"),
     [
-        (UNREACHABLE, True),
-        (
-            UNREACHABLE.replace("dial tcp 10.96.12.7:443: connect: connection refused", "context deadline exceeded"),
-            True,
-        ),
-        (UNREACHABLE.replace("dial tcp", "no endpoints available for service").split(": connect")[0], True),
+        (REFUSED, Silence.NOT_REACHED),
+        (_cause("dial tcp 10.96.12.7:443: i/o timeout"), Silence.NOT_REACHED),
+        (_cause('no endpoints available for service "spin-platform-webhook"'), Silence.NOT_REACHED),
+        # Reached or not, the message does not say: a slow webhook, or one that hung up.
+        (_cause("context deadline exceeded"), Silence.NO_ANSWER),
+        (_cause("EOF"), Silence.NO_ANSWER),
+        (_cause("read tcp 10.0.0.1:51234->10.96.12.7:443: read: connection reset by peer"), Silence.NO_ANSWER),
         # A webhook that answered, with a TLS failure or a decision, is an answer.
-        (
-            UNREACHABLE.replace(
-                "dial tcp 10.96.12.7:443: connect: connection refused",
-                "tls: failed to verify certificate: x509: certificate signed by unknown authority",
-            ),
-            False,
-        ),
-        ('400 BadRequest: admission webhook "validate.pods.platform.spin.example" denied the request: uid', False),
-        (DENIED.denial, False),
+        (_cause("tls: failed to verify certificate: x509: certificate signed by unknown authority"), None),
+        (_cause("expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got /, Kind="), None),
+        ('400 BadRequest: admission webhook "validate.pods.platform.spin.example" denied the request: uid', None),
+        (DENIED.denial, None),
         # The apiserver itself refusing a connection is not a webhook's doing.
-        ("no answer after 5 attempts: connection refused", False),
+        ("no answer after 5 attempts: connection refused", None),
     ],
 )
-def test_admission_tells_an_unreachable_webhook_from_an_answer(denial: str, unreachable: bool) -> None:
-    assert admission.webhook_unreachable(denial) is unreachable
+def test_a_silent_webhook_is_told_from_an_answer(denial: str, expected: Silence | None) -> None:
+    assert silence(denial) is expected
 
 
-def test_admission_denial_by_an_unreachable_webhook_says_so() -> None:
-    after = admission.Answer(False, UNREACHABLE, waited=90.2)
-    findings = admission.compare({"tenant-alpha/restricted": ADMITTED}, {"tenant-alpha/restricted": after}, HOP)
+class Clock:
+    """Time that passes only when slept, or when a request is sent."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _settle(replies: list[admission.Reply], patience: Patience, clock: Clock) -> tuple[admission.Answer, int]:
+    sent = []
+
+    def send() -> admission.Reply:
+        clock.now += 0.5  # each request takes half a second
+        sent.append(1)
+        return replies[len(sent) - 1]
+
+    found = admission.settled_answer(send, patience, sleep=clock.sleep, clock=clock)
+    return found, len(sent)
+
+
+def test_a_silent_webhook_is_asked_again_until_it_answers() -> None:
+    clock = Clock()
+    silent = admission.Answer(False, REFUSED)
+    found, sent = _settle([silent, silent, silent, ADMITTED], Patience(90, clock=clock), clock)
+    assert found.allowed and sent == 4
+    assert found.waited == 4.5  # from the first silence, three waits of a second and three requests later
+
+
+def test_silence_is_kept_once_the_shared_patience_is_spent() -> None:
+    clock = Clock()
+    patience = Patience(3, clock=clock)
+    silent = admission.Answer(False, REFUSED)
+    found, sent = _settle([silent] * 10, patience, clock)
+    assert not found.allowed and found.denial == REFUSED
+    assert (sent, found.waited, clock.now) == (3, 3.0, 3.5), "never sleeps past the patience"
+    # The next probe of the same snapshot is not asked again.
+    found, sent = _settle([silent, ADMITTED], patience, clock)
+    assert (found.allowed, sent, found.waited) == (False, 1, 0.0)
+
+
+def test_answers_are_kept_at_once_and_transient_replies_counted() -> None:
+    clock = Clock()
+    tls = admission.Answer(False, _cause("tls: failed to verify certificate: x509: certificate has expired"))
+    assert _settle([tls], Patience(90, clock=clock), clock) == (tls, 1)
+    settling = admission.Transient("503 ServiceUnavailable")
+    found, sent = _settle([settling, admission.Answer(False, REFUSED), ADMITTED], Patience(90, clock=clock), clock)
+    assert found.allowed and sent == 3
+    found, sent = _settle([settling] * admission.ATTEMPTS, Patience(90, clock=clock), clock)
+    assert sent == admission.ATTEMPTS and found.denial.startswith("no answer after 5 attempts: 503")
+
+
+def test_admission_silence_after_the_hop_is_named_and_before_it_not_compared() -> None:
+    silent = admission.Answer(False, REFUSED, waited=90.2)
+    findings = admission.compare({"t/restricted": ADMITTED}, {"t/restricted": silent}, HOP)
     assert [f.severity for f in findings] == [Severity.BREAKING]
-    assert "now denied: a webhook could not be reached, asked again for 90.2s" in findings[0].detail
+    assert "now denied: a webhook could not be reached; asked again for 90.2s" in findings[0].detail
     assert findings[0].evidence["after"]["waited"] == 90.2
     plain = admission.compare({"k": ADMITTED}, {"k": DENIED}, HOP)[0].detail
     assert "could not be reached" not in plain and "now denied (403" in plain
+
+    spent = admission.Answer(False, _cause("context deadline exceeded"))
+    still = admission.compare({"t/privileged": DENIED}, {"t/privileged": spent}, HOP)
+    assert [f.severity for f in still] == [Severity.INFO]
+    assert "still denied, now because a webhook gave no answer" in still[0].detail
+    assert "not asked again: the snapshot's patience was spent" in still[0].detail
+
+    # No decision before the hop: what came after is not held against the upgrade.
+    before = admission.compare({"t/privileged": silent}, {"t/privileged": ADMITTED}, HOP)
+    assert [f.severity for f in before] == [Severity.WARNING] and "not compared" in before[0].detail
+    both = admission.compare({"t/privileged": silent}, {"t/privileged": spent}, HOP)
+    assert [f.severity for f in both] == [Severity.INFO]
+
+
+def test_answers_that_came_only_after_waiting_are_one_warning_per_side() -> None:
+    late = dataclasses.replace(ADMITTED, waited=12.5)
+    late_denial = dataclasses.replace(DENIED, waited=3.0)
+    before = {"t/restricted": ADMITTED, "t/privileged": DENIED}
+    after = {"t/restricted": late, "t/privileged": late_denial}
+    findings = admission.compare(before, after, HOP)
+    assert [(f.severity, f.subject) for f in findings] == [(Severity.WARNING, "webhooks after the hop")]
+    assert "2 probe pod(s)" in findings[0].detail and "up to 12.5s" in findings[0].detail
+    assert findings[0].evidence["waited_seconds"] == {"t/privileged": 3.0, "t/restricted": 12.5}
 
 
 def test_admission_probe_shapes_follow_the_tenant() -> None:

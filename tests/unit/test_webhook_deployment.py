@@ -158,6 +158,19 @@ def test_the_image_holds_every_harness_module_the_entrypoint_imports() -> None:
     assert "harness/run/cell.py" not in staged, "a module the webhook cannot import is left out"
 
 
+def test_the_staged_site_leaves_out_the_unused_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPIN_HARNESS_CACHE", str(tmp_path / "cache"))
+    installed = tmp_path / "site-packages"
+    names = ["kubernetes/__init__.py", "kubernetes/client/api.py", "kubernetes/aio/client/api.py"]
+    for name in names:
+        (installed / name).parent.mkdir(parents=True, exist_ok=True)
+        (installed / name).write_text("VALUE = 1\n")
+    dist = webhook_image.Distribution("kubernetes", "0.0-test", tuple(Path(n) for n in names), installed)
+    site = webhook_image._ensure_site([dist], lambda _line: None)
+    staged = sorted(str(p.relative_to(site)) for p in site.rglob("*.py"))
+    assert staged == ["kubernetes/__init__.py", "kubernetes/client/api.py"]
+
+
 def test_sources_include_imports_inside_functions_and_relative_ones(tmp_path: Path) -> None:
     package = tmp_path / "harness" / "sub"
     package.mkdir(parents=True)
