@@ -43,6 +43,8 @@ PROBE_PREFIX = "spin-admission-probe-"
 #: is asked again while the snapshot's patience lasts; any other refusal is an answer, kept.
 TRANSIENT_STATUS = frozenset({0, 429, 503})
 ATTEMPTS = 5
+#: How a probe the apiserver never answered is recorded.
+GAVE_UP = "no answer after"
 #: Seconds one snapshot keeps asking again while webhooks are silent, from the first silence.
 SILENCE_PATIENCE = 90.0
 
@@ -63,7 +65,8 @@ class Answer:
     allowed: bool
     denial: str = ""
     mutation: dict[str, Any] = field(default_factory=dict)
-    #: Seconds from this probe's first silent webhook to the answer kept (0: none was silent).
+    #: Seconds from this probe's first silent webhook to the answer kept (0: answered at once, or
+    #: silent when the snapshot's patience was already spent).
     waited: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -202,27 +205,24 @@ Reply = Answer | Transient
 
 
 def settled_answer(
-    send: Callable[[], Reply],
-    patience: Patience,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    send: Callable[[], Reply], patience: Patience, *, sleep: Callable[[float], None] = time.sleep
 ) -> Answer:
     """``send`` until it gives an answer to keep: a transient reply is asked again up to
-    ``ATTEMPTS`` times, a silent webhook while ``patience`` lasts.
+    ``ATTEMPTS`` times, a silent webhook while ``patience`` lasts (time is ``patience``'s clock).
 
     A server that never settles is recorded as a denial saying so: the finding then carries the
     evidence, where an exception would only fail the detector.
     """
+    clock = patience.clock
     attempt = 0
     silent_since: float | None = None
     while True:
         reply = send()
-        waited = round(clock() - silent_since, 1) if silent_since is not None else 0.0
+        waited = max(0.1, round(clock() - silent_since, 1)) if silent_since is not None else 0.0
         if isinstance(reply, Transient):
             attempt += 1
             if attempt == ATTEMPTS:
-                return Answer(False, f"no answer after {ATTEMPTS} attempts: {reply.message}", waited=waited)
+                return Answer(False, f"{GAVE_UP} {ATTEMPTS} attempts: {reply.message}", waited=waited)
             sleep(0.5 * attempt)
             continue
         if not reply.allowed and silence(reply.denial) is not None and (left := patience.left()) > 0:
@@ -283,8 +283,10 @@ def _finding(severity: Severity, hop: str, key: str, text: str, evidence: dict[s
 
 def _judge(old: Answer, new: Answer, hop: str, key: str) -> Finding | None:
     """One probe's answers before and after the hop, as at most one finding."""
-    evidence = {"before": old.to_json(), "after": new.to_json()}
+    evidence: dict[str, Any] = {"before": old.to_json(), "after": new.to_json()}
     was_silent, is_silent = _silent(old), _silent(new)
+    if was_silent is not None or is_silent is not None:
+        evidence["silence"] = {"before": was_silent and was_silent.name, "after": is_silent and is_silent.name}
     if was_silent is not None:
         if is_silent is not None:
             return _finding(Severity.INFO, hop, key, f"no decision on either side: {is_silent.value}", evidence)
@@ -311,7 +313,11 @@ def _judge(old: Answer, new: Answer, hop: str, key: str) -> Finding | None:
 
 def _waits(table: Table, side: str, hop: str) -> list[Finding]:
     """One warning per side for the answers that came only after a webhook was silent."""
-    waited = {key: a.waited for key, a in sorted(table.items()) if a.waited and _silent(a) is None}
+    waited = {
+        key: a.waited
+        for key, a in sorted(table.items())
+        if a.waited and _silent(a) is None and not a.denial.startswith(GAVE_UP)
+    }
     if not waited:
         return []
     longest = max(waited.values())

@@ -27,7 +27,14 @@ NOT_REACHED_CAUSES = ("connection refused", "no route to host", "network is unre
 #: A dial that timed out is also never made; any other timeout may be a slow webhook.
 DIAL_TIMEOUT = ("dial tcp", "i/o timeout")
 #: A deadline passed, or the connection closed, before any response.
-NO_ANSWER_CAUSES = ("context deadline exceeded", "i/o timeout", "connection reset by peer", ": EOF")
+NO_ANSWER_CAUSES = (
+    "context deadline exceeded",
+    "Client.Timeout exceeded",
+    "TLS handshake timeout",
+    "i/o timeout",
+    "connection reset by peer",
+    ": EOF",
+)
 
 
 class Silence(enum.Enum):
@@ -57,7 +64,7 @@ class Patience:
 
     seconds: float
     clock: Callable[[], float] = time.monotonic
-    _until: float | None = field(default=None, repr=False)
+    _until: float | None = field(default=None, init=False, repr=False)
 
     def left(self) -> float:
         """Seconds of waiting left; the first call starts the clock."""
@@ -65,7 +72,3 @@ class Patience:
         if self._until is None:
             self._until = now + self.seconds
         return max(0.0, self._until - now)
-
-    @property
-    def spent(self) -> bool:
-        return self._until is not None and self.clock() >= self._until

@@ -54,6 +54,11 @@ def fix(finding: dict[str, Any]) -> str:
         return "change the manifest as the server's warning says, before the release it names"
     if kind == "rbac-change":
         return "restore the grant in the platform's Role, or accept it in the allow-list with a reason"
+    if kind == "admission-change" and (evidence.get("silence") or "waited_seconds" in evidence):
+        return (
+            "keep the webhook answering across the hop: replicas on several nodes, a PodDisruptionBudget, "
+            "readiness that holds traffic until it serves, a timeoutSeconds above its latency"
+        )
     if kind == "admission-change":
         return "compare the platform's admission policy (PodSecurity levels, webhooks, policies) at both versions"
     if kind == "schema-change" and evidence.get("objects_setting_it"):

@@ -155,7 +155,7 @@ def in_cluster_refused_without_pods(api: client.ApiClient, ctx: CheckContext) ->
     in_a_row = [0]
 
     def admitted() -> tuple[bool, str]:
-        in_a_row[0], count = 0, in_a_row[0]
+        count, in_a_row[0] = in_a_row[0], 0
         back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")  # an exception breaks the row
         in_a_row[0] = count + 1 if back == 0 else 0
         return in_a_row[0] >= ADMITTED_IN_A_ROW, f"{in_a_row[0]} admitted in a row; last: {back}: {again[:300]}"

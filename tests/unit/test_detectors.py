@@ -20,6 +20,7 @@ from harness.detectors import admission, deprecation, discovery, disruption, dri
 from harness.detectors.attribution import Tenancy
 from harness.detectors.webhook_silence import Patience, Silence, silence
 from harness.findings import Finding, Severity, has_breaking, most_severe_per_subject
+from harness.report.actions import fix
 from harness.tenancy import harness_owned, tenant_objects
 from harness.versions import KubeVersion
 from harness.workloads.replay import ApplyResult, Manifest
@@ -196,6 +197,7 @@ def _cause(text: str) -> str:
         (_cause("context deadline exceeded"), Silence.NO_ANSWER),
         (_cause("EOF"), Silence.NO_ANSWER),
         (_cause("read tcp 10.0.0.1:51234->10.96.12.7:443: read: connection reset by peer"), Silence.NO_ANSWER),
+        (_cause("net/http: request canceled (Client.Timeout exceeded while awaiting headers)"), Silence.NO_ANSWER),
         # A webhook that answered, with a TLS failure or a decision, is an answer.
         (_cause("tls: failed to verify certificate: x509: certificate signed by unknown authority"), None),
         (_cause("expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got /, Kind="), None),
@@ -230,7 +232,7 @@ def _settle(replies: list[admission.Reply], patience: Patience, clock: Clock) ->
         sent.append(1)
         return replies[len(sent) - 1]
 
-    found = admission.settled_answer(send, patience, sleep=clock.sleep, clock=clock)
+    found = admission.settled_answer(send, patience, sleep=clock.sleep)
     return found, len(sent)
 
 
@@ -285,6 +287,24 @@ def test_admission_silence_after_the_hop_is_named_and_before_it_not_compared() -
     assert [f.severity for f in before] == [Severity.WARNING] and "not compared" in before[0].detail
     both = admission.compare({"t/privileged": silent}, {"t/privileged": spent}, HOP)
     assert [f.severity for f in both] == [Severity.INFO]
+
+
+def test_a_silence_finding_asks_for_the_webhook_to_keep_answering() -> None:
+    silent = admission.Answer(False, REFUSED, waited=90.2)
+    (gone,) = admission.compare({"t/restricted": ADMITTED}, {"t/restricted": silent}, HOP)
+    assert gone.evidence["silence"] == {"before": None, "after": "NOT_REACHED"}
+    assert "keep the webhook answering" in fix(dataclasses.asdict(gone))
+    (flip,) = admission.compare({"t/restricted": ADMITTED}, {"t/restricted": DENIED}, HOP)
+    assert "silence" not in flip.evidence and "admission policy" in fix(dataclasses.asdict(flip))
+
+
+def test_a_probe_never_answered_after_a_silence_is_not_counted_as_a_late_answer() -> None:
+    clock = Clock()
+    settling = admission.Transient("503 ServiceUnavailable")
+    found, _sent = _settle([admission.Answer(False, REFUSED)] + [settling] * 5, Patience(90, clock=clock), clock)
+    assert found.denial.startswith("no answer after 5 attempts") and found.waited > 0
+    findings = admission.compare({"t/restricted": ADMITTED}, {"t/restricted": found}, HOP)
+    assert [(f.severity, f.subject) for f in findings] == [(Severity.BREAKING, "t/restricted")]
 
 
 def test_answers_that_came_only_after_waiting_are_one_warning_per_side() -> None:
