@@ -152,13 +152,17 @@ def in_cluster_refused_without_pods(api: client.ApiClient, ctx: CheckContext) ->
         f"{message[:300]}"
     )
 
-    in_a_row = [0]
+    in_a_row = 0
 
     def admitted() -> tuple[bool, str]:
-        count, in_a_row[0] = in_a_row[0], 0
-        back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")  # an exception breaks the row
-        in_a_row[0] = count + 1 if back == 0 else 0
-        return in_a_row[0] >= ADMITTED_IN_A_ROW, f"{in_a_row[0]} admitted in a row; last: {back}: {again[:300]}"
+        nonlocal in_a_row
+        try:
+            back, again = _dry_run_compliant(api, ctx, namespace, "in-cluster-back")
+        except Exception:  # the wait retries it, but the row is broken
+            in_a_row = 0
+            raise
+        in_a_row = in_a_row + 1 if back == 0 else 0
+        return in_a_row >= ADMITTED_IN_A_ROW, f"{in_a_row} admitted in a row; last: {back}: {again[:300]}"
 
     # Ready pods are endpoints at once, but kube-proxy on the apiserver's node may still route the
     # Service to the pods that were removed, or to none: what runs next (the admission-change
