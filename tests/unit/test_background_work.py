@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from harness.providers.common.background import beside
+from harness.providers.common.background import Abandoned, beside
 
 
 class Loader:
@@ -70,3 +70,33 @@ def test_a_body_that_succeeds_returns_the_works_result_through_its_future() -> N
     with beside(loader, title="kind images", progress=loader.progress) as work:
         assert work.result() is None
     assert loader.finished.is_set()
+
+
+def test_work_waiting_on_what_a_failed_body_would_make_is_told_to_stop_and_not_noted() -> None:
+    creation_failed = threading.Event()
+    stopped = threading.Event()
+    messages: list[str] = []
+
+    def waits_for_nodes() -> None:
+        if not creation_failed.wait(30):
+            raise AssertionError("never told that the body failed")
+        stopped.set()
+        raise Abandoned("kind-control-plane: the cluster's creation failed before its containerd answered")
+
+    with (
+        pytest.raises(RuntimeError) as raised,
+        beside(waits_for_nodes, title="kind images", progress=messages.append, abandoned=creation_failed),
+    ):
+        raise RuntimeError("kind create cluster failed")
+    assert stopped.is_set(), "the failure went on while the work still waited"
+    assert not getattr(raised.value, "__notes__", [])
+    assert not any("failed too" in m for m in messages)
+
+
+def test_the_abandoned_signal_stays_clear_while_the_body_succeeds() -> None:
+    creation_failed = threading.Event()
+    loader = Loader(None)
+    loader.released.set()
+    with beside(loader, title="kind images", progress=loader.progress, abandoned=creation_failed) as work:
+        work.result()
+    assert not creation_failed.is_set()

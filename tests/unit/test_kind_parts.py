@@ -6,6 +6,7 @@ import importlib.machinery
 import importlib.util
 import ipaddress
 import json
+import threading
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -17,9 +18,18 @@ from hypothesis import strategies as st
 from harness.errors import InputError
 from harness.progress import no_progress
 from harness.providers import Cluster, UpgradeAction, get_provider
+from harness.providers.common.background import Abandoned
 from harness.providers.common.steps import Steps
 from harness.providers.kind import drain, kubeadm_upgrade, network, tools
-from harness.providers.kind.config import GLOBAL_FS_ROOT, INGRESS_NODE_PORT, KUBEADM_PATCHES, KindClusterConfig
+from harness.providers.kind import nodes as kind_nodes
+from harness.providers.kind.config import (
+    CONTROL_PLANE_COMPONENTS,
+    GLOBAL_FS_ROOT,
+    INGRESS_NODE_PORT,
+    KUBEADM_PATCHES,
+    KindClusterConfig,
+    static_pod_patches,
+)
 from harness.providers.kind.kubeadm_upgrade import upgrade_plan
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import KindTimeouts
@@ -51,6 +61,23 @@ def test_the_control_plane_gets_the_kubeadm_patches_at_init() -> None:
     assert patches in nodes[0]["extraMounts"] and patches not in nodes[1]["extraMounts"]
     init = [yaml.safe_load(p) for p in yaml.safe_load(rendered)["kubeadmConfigPatches"]]
     assert {"kind": "InitConfiguration", "patches": {"directory": KUBEADM_PATCHES}} in init
+
+
+def test_every_static_pods_startup_probe_looks_every_second_with_kubeadms_failure_budget() -> None:
+    patches = {name: yaml.safe_load(text) for name, text in static_pod_patches().items()}
+    assert sorted(patches) == sorted(f"{c}+strategic.yaml" for c in CONTROL_PLANE_COMPONENTS)
+    for component in CONTROL_PLANE_COMPONENTS:
+        spec = patches[f"{component}+strategic.yaml"]["spec"]
+        [container] = spec["containers"]  # merged into kubeadm's container by name
+        assert container["name"] == component
+        probe = container["startupProbe"]
+        assert probe["periodSeconds"] == 1 and probe["initialDelaySeconds"] == 0
+        # kubeadm allows 10 s + 24 tries x 10 s before the kubelet restarts a component
+        assert probe["periodSeconds"] * probe["failureThreshold"] >= 24 * 10
+        assert set(container) == {"name", "startupProbe"}  # liveness and readiness stay kubeadm's
+    specs = {c: patches[f"{c}+strategic.yaml"]["spec"] for c in CONTROL_PLANE_COMPONENTS}
+    grace = {c: spec.get("terminationGracePeriodSeconds") for c, spec in specs.items()}
+    assert grace == {"etcd": None, "kube-apiserver": 5, "kube-controller-manager": None, "kube-scheduler": None}
 
 
 def test_config_publishes_only_on_loopback_and_mounts_the_global_fs_everywhere() -> None:
@@ -205,3 +232,10 @@ def test_upgrade_apply_gets_the_patches_of_clusters_made_with_them(
     upgrade.control_plane(record, KubeVersion(1, 37, 2))
     [apply_command] = [argv for argv in commands if argv[:3] == ["kubeadm", "upgrade", "apply"]]
     assert (apply_command[-2:] == ["--patches", KUBEADM_PATCHES]) is made_with_patches
+
+
+def test_waiting_for_a_nodes_containerd_ends_at_once_when_the_create_has_failed() -> None:
+    creation_failed = threading.Event()
+    creation_failed.set()
+    with pytest.raises(Abandoned, match="c1-control-plane: the cluster's creation failed"):
+        kind_nodes.wait_containerd("c1-control-plane", timeout=600, abandoned=creation_failed)

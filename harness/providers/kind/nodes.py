@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from kubernetes import client
 from python_on_whales.exceptions import DockerException
 
-from harness.errors import ClusterError
+from harness.errors import ClusterError, WaitTimeout
 from harness.images import engine
 from harness.kube.client import api_client, get_raw
 from harness.kube.waits import wait_until
+from harness.providers.common.background import Abandoned
 from harness.providers.common.readiness import node_is_ready, pod_is_ready, wait_default_service_account
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import KindTimeouts
@@ -49,6 +51,27 @@ def running(names: list[str]) -> dict[str, bool]:
         except DockerException:
             out[container] = False
     return out
+
+
+def wait_containerd(node: str, *, timeout: float, abandoned: threading.Event) -> None:
+    """Wait until ``node``'s containerd answers, while kind may still be creating the container.
+
+    Ends with ``Abandoned`` as soon as ``abandoned`` is set (the create failed and will remove
+    the node), with ``WaitTimeout`` after ``timeout`` seconds.
+    """
+    docker = engine.docker_client()
+    deadline = time.monotonic() + timeout
+    last = "not asked yet"
+    while not abandoned.is_set():
+        try:
+            docker.container.execute(node, ["ctr", "--namespace=k8s.io", "version"])
+            return
+        except DockerException as exc:  # no container yet, or its containerd not started
+            last = " ".join(str(exc.stderr or exc).split())[-200:]
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for containerd in {node} (last seen: {last})")
+        abandoned.wait(0.5)
+    raise Abandoned(f"{node}: the cluster's creation failed before its containerd answered")
 
 
 def exec_in(container: str, command: list[str], *, log: Path | None = None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
@@ -121,18 +122,23 @@ class KindProvider(RecordedClusters[KindState]):
             st = reserve(name, directory, image, nodes, api_port, keep)
             config = write_config(st, version)
             create = ["create", "cluster", "--name", name, "--config", str(config), "--kubeconfig", str(st.kubeconfig)]
-            step(
-                "kind create cluster",
-                lambda: run_kind(kind, create, timeout=self.timeouts.create, log=directory / "kind-create.log"),
-            )
-            st.kubeconfig.chmod(0o600)
-            st.container_ids = self._container_ids(name)
             # The images of the cluster's own pods (the in-cluster webhook's, Traefik's) are
-            # copied into the nodes while the pod network and the nodes come up.
-            # A failed create waits for this loader before removing the nodes it copies into.
+            # saved while kind creates the nodes, and copied into each node once its containerd
+            # answers, while kubeadm brings the cluster up. A failed create stops the loader
+            # waiting for nodes, or waits for its copies, before removing the nodes.
+            creation_failed = threading.Event()
             with beside(
-                lambda: self._load_platform_images(st), title=f"kind images of {name}", progress=self.progress
+                lambda: self._load_platform_images(st, creation_failed),
+                title=f"kind images of {name}",
+                progress=self.progress,
+                abandoned=creation_failed,
             ) as platform_images:
+                step(
+                    "kind create cluster",
+                    lambda: run_kind(kind, create, timeout=self.timeouts.create, log=directory / "kind-create.log"),
+                )
+                st.kubeconfig.chmod(0o600)
+                st.container_ids = self._container_ids(name)
                 if given:  # a node image not built here: bring the tenant image in
                     step(
                         "tenant image into nodes",
@@ -271,14 +277,21 @@ class KindProvider(RecordedClusters[KindState]):
                 hint="choose another name, or remove it with 'spin-harness cluster down --provider kind'",
             )
 
-    def _load_platform_images(self, st: KindState) -> None:
-        """The in-cluster webhook's image (when it can be built) and Traefik's, into every node."""
+    def _load_platform_images(self, st: KindState, creation_failed: threading.Event) -> None:
+        """The in-cluster webhook's image (when it can be built) and Traefik's, into every node.
+
+        Starts with kind's create: each node gets its copy as soon as its containerd answers.
+        """
         references = [webhook_image(self.progress)]
         if self.ingress:
             references.append(ingress.ensure_image(self.toolchain, self.progress))
         chosen = [r for r in references if r]
+
+        def node_ready(node: str) -> None:
+            kind_nodes.wait_containerd(node, timeout=self.timeouts.create, abandoned=creation_failed)
+
         if chosen:
-            load_into_nodes(dict.fromkeys(kind_nodes.node_names(st), chosen))
+            load_into_nodes(dict.fromkeys(kind_nodes.node_names(st), chosen), node_ready=node_ready)
 
     def _install_ingress(self, st: KindState) -> None:
         tool = kubectl(st.version, self.toolchain, self.progress)
