@@ -25,7 +25,7 @@ from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenan
 from harness.images.kind_node import node_image_override as given_node_image
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
-from harness.providers.common.background import beside
+from harness.providers.common.background import Abandoned, beside
 from harness.providers.common.owner import validate_name
 from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import Steps, StepTimings
@@ -286,6 +286,8 @@ class KindProvider(RecordedClusters[KindState]):
         if self.ingress:
             references.append(ingress.ensure_image(self.toolchain, self.progress))
         chosen = [r for r in references if r]
+        if creation_failed.is_set():  # no archive to save for nodes that are being removed
+            raise Abandoned(f"{st.name}: the cluster's creation failed before its images were loaded")
 
         def node_ready(node: str) -> None:
             kind_nodes.wait_containerd(node, timeout=self.timeouts.create, abandoned=creation_failed)
