@@ -16,7 +16,7 @@ from harness.images import engine, layers
 
 
 def load_into_nodes(
-    images_by_node: Mapping[str, Iterable[str]], *, node_ready: Callable[[str], None] | None = None
+    images_by_node: Mapping[str, Iterable[str]], *, wait_for_node: Callable[[str], None] | None = None
 ) -> None:
     """Import each node's images from the local engine into its containerd (pinned, so the
     kubelet's image garbage collection keeps them).
@@ -24,16 +24,17 @@ def load_into_nodes(
     Images wanted by the same nodes share one archive, saved once and copied into and imported
     by each of those nodes at once; a node is sent only the archives of images it wants.
     Archive names in a node are unique, so loads of other images into the same nodes may run
-    meanwhile. ``node_ready(node)``, when given, is called after the archives are saved and
-    before anything is copied into that node: it waits for a node that is still being created.
+    meanwhile. ``wait_for_node(node)``, when given, returns once ``node`` can take its archives
+    (it is called after the archives are saved, before anything is copied into that node), so
+    a load may start while the nodes are still being made.
     """
     docker = engine.docker_client()
     partitions = image_partitions(images_by_node)
     token = secrets.token_hex(4)
 
     def load(node: str, archives: list[Path]) -> None:
-        if node_ready is not None:
-            node_ready(node)
+        if wait_for_node is not None:
+            wait_for_node(node)
         inside = [f"/kind/load-images-{token}-{archive.stem}.tar" for archive in archives]
         try:
             for archive, target in zip(archives, inside, strict=True):

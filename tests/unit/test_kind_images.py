@@ -115,6 +115,38 @@ def test_archives_in_a_node_have_names_no_other_load_uses(monkeypatch: pytest.Mo
     assert len(docker.executed) == 4, "a node with nothing to load is left alone"
 
 
+def test_a_node_still_being_made_gets_nothing_before_it_can_take_its_archives(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    docker = FakeDocker()
+    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
+    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
+    seen_when_waited: dict[str, tuple[int, int]] = {}
+
+    def wait_for_node(node: str) -> None:  # what had reached the node when its wait began
+        copied = sum(1 for n, _, _ in docker.copied if n == node)
+        seen_when_waited[node] = (len(docker.saved), copied)
+
+    load_into_nodes({"a": ["x", "y"], "b": ["y"]}, wait_for_node=wait_for_node)
+    assert seen_when_waited == {"a": (2, 0), "b": (2, 0)}, "saved first, nothing copied before the wait"
+    assert sorted(n for n, _, _ in docker.copied) == ["a", "a", "b"]
+
+
+def test_a_node_that_never_comes_gets_nothing_and_its_wait_is_the_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    docker = FakeDocker()
+    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
+    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
+
+    def wait_for_node(node: str) -> None:
+        raise TimeoutError(f"containerd in {node} never answered")
+
+    with pytest.raises(TimeoutError, match="containerd in a never answered"):
+        load_into_nodes({"a": ["x"]}, wait_for_node=wait_for_node)
+    assert docker.copied == [] and docker.executed == []
+
+
 def test_the_import_script_removes_every_archive_even_when_an_import_fails(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

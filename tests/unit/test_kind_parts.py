@@ -22,6 +22,7 @@ from harness.providers.common.background import Abandoned
 from harness.providers.common.steps import Steps
 from harness.providers.kind import drain, kubeadm_upgrade, network, tools
 from harness.providers.kind import nodes as kind_nodes
+from harness.providers.kind import provider as kind_provider
 from harness.providers.kind.config import (
     CONTROL_PLANE_COMPONENTS,
     GLOBAL_FS_ROOT,
@@ -72,8 +73,9 @@ def test_every_static_pods_startup_probe_looks_every_second_with_kubeadms_failur
         assert container["name"] == component
         probe = container["startupProbe"]
         assert probe["periodSeconds"] == 1 and probe["initialDelaySeconds"] == 0
-        # kubeadm allows 10 s + 24 tries x 10 s before the kubelet restarts a component
-        assert probe["periodSeconds"] * probe["failureThreshold"] >= 24 * 10
+        # kubeadm allows 10 s + 24 tries x 10 s before the kubelet restarts a component that refuses
+        assert probe["periodSeconds"] * probe["failureThreshold"] >= 10 + 24 * 10
+        assert probe["timeoutSeconds"] <= 15  # a hanging probe gives up no later than kubeadm's
         assert set(container) == {"name", "startupProbe"}  # liveness and readiness stay kubeadm's
     specs = {c: patches[f"{c}+strategic.yaml"]["spec"] for c in CONTROL_PLANE_COMPONENTS}
     grace = {c: spec.get("terminationGracePeriodSeconds") for c, spec in specs.items()}
@@ -239,3 +241,23 @@ def test_waiting_for_a_nodes_containerd_ends_at_once_when_the_create_has_failed(
     creation_failed.set()
     with pytest.raises(Abandoned, match="c1-control-plane: the cluster's creation failed"):
         kind_nodes.wait_containerd("c1-control-plane", timeout=600, abandoned=creation_failed)
+
+
+@pytest.mark.parametrize("create_failed", [True, False])
+def test_an_image_load_that_fails_with_the_create_is_not_a_second_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, create_failed: bool
+) -> None:
+    """Ctrl-C reaches the loader's docker commands with kind's: that error is the create's."""
+
+    def interrupted_save(_progress: object) -> str:
+        raise OSError("docker image save: signal: interrupt")
+
+    monkeypatch.setattr(kind_provider, "webhook_image", interrupted_save)
+    monkeypatch.setattr(kind_provider, "ABANDON_GRACE_SECONDS", 0.05)
+    creation_failed = threading.Event()
+    if create_failed:
+        creation_failed.set()
+    provider = kind_provider.KindProvider(ingress=False)
+    expected = Abandoned if create_failed else OSError
+    with pytest.raises(expected):
+        provider._load_platform_images(kind_state(tmp_path, 2), creation_failed)

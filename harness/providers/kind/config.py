@@ -34,11 +34,13 @@ KUBEADM_PATCHES = "/kind/spin-harness-patches"
 CONTROL_PLANE_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 #: Every static pod's startup probe looks every second from the container's start instead of
-#: kubeadm's every ten after ten (the failure budget stays about four minutes). The kubelet
-#: reports a static pod Ready only after its startup probe has passed: with kubeadm's probe a
-#: component that was up in a second showed Ready 10-20 s later, and a create waits for every
-#: kube-system pod to be Ready. The liveness and readiness probes stay as kubeadm makes them.
-STARTUP_PROBE = {"initialDelaySeconds": 0, "periodSeconds": 1, "failureThreshold": 240}
+#: kubeadm's every ten after ten. The kubelet reports a static pod Ready only after its startup
+#: probe has passed: with kubeadm's probe a component that was up in a second showed Ready
+#: 10-20 s later, and a create waits for every kube-system pod to be Ready. A component that
+#: never answers is restarted after 250 s, as with kubeadm's (10 s + 24 tries x 10 s); one whose
+#: probe hangs, after 250 tries of 5 s each (kubeadm's: 24 of 15 s). The liveness and readiness
+#: probes stay as kubeadm makes them.
+STARTUP_PROBE = {"initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 5, "failureThreshold": 250}
 
 #: The apiserver's static pod. Once it has drained its requests on SIGTERM (milliseconds here),
 #: the apiserver waits for its idle watch connections until the kubelet kills it, at the pod's

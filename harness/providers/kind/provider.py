@@ -41,6 +41,10 @@ from harness.toolchain import ToolchainConfig
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion
 
+#: How long a failed image load waits to learn whether the create failed with it (Ctrl-C reaches
+#: both at once), before its error is reported as its own.
+ABANDON_GRACE_SECONDS = 10.0
+
 
 class KindProvider(RecordedClusters[KindState]):
     """kind clusters of spin-harness node images. Safe to use from several processes at once."""
@@ -121,7 +125,10 @@ class KindProvider(RecordedClusters[KindState]):
         try:
             st = reserve(name, directory, image, nodes, api_port, keep)
             config = write_config(st, version)
-            create = ["create", "cluster", "--name", name, "--config", str(config), "--kubeconfig", str(st.kubeconfig)]
+            # --retain: a failed create keeps its nodes until the loader below has stopped
+            # copying into them; remove_cluster removes them then.
+            create = ["create", "cluster", "--name", name, "--config", str(config), "--retain"]
+            create += ["--kubeconfig", str(st.kubeconfig)]
             # The images of the cluster's own pods (the in-cluster webhook's, Traefik's) are
             # saved while kind creates the nodes, and copied into each node once its containerd
             # answers, while kubeadm brings the cluster up. A failed create stops the loader
@@ -281,19 +288,26 @@ class KindProvider(RecordedClusters[KindState]):
         """The in-cluster webhook's image (when it can be built) and Traefik's, into every node.
 
         Starts with kind's create: each node gets its copy as soon as its containerd answers.
+        A failure that comes with the create's own (Ctrl-C reaches the loader's docker and
+        build commands too) is the create's, not a second one: it ends as ``Abandoned``.
         """
-        references = [webhook_image(self.progress)]
-        if self.ingress:
-            references.append(ingress.ensure_image(self.toolchain, self.progress))
-        chosen = [r for r in references if r]
-        if creation_failed.is_set():  # no archive to save for nodes that are being removed
-            raise Abandoned(f"{st.name}: the cluster's creation failed before its images were loaded")
+        try:
+            references = [webhook_image(self.progress)]
+            if self.ingress:
+                references.append(ingress.ensure_image(self.toolchain, self.progress))
+            chosen = [r for r in references if r]
+            if creation_failed.is_set():  # no archive to save for nodes that are being removed
+                raise Abandoned(f"{st.name}: the cluster's creation failed before its images were loaded")
 
-        def node_ready(node: str) -> None:
-            kind_nodes.wait_containerd(node, timeout=self.timeouts.create, abandoned=creation_failed)
+            def wait_for_node(node: str) -> None:
+                kind_nodes.wait_containerd(node, timeout=self.timeouts.create, abandoned=creation_failed)
 
-        if chosen:
-            load_into_nodes(dict.fromkeys(kind_nodes.node_names(st), chosen), node_ready=node_ready)
+            if chosen:
+                load_into_nodes(dict.fromkeys(kind_nodes.node_names(st), chosen), wait_for_node=wait_for_node)
+        except Exception as exc:
+            if not isinstance(exc, Abandoned) and creation_failed.wait(ABANDON_GRACE_SECONDS):
+                raise Abandoned(f"{st.name}: the cluster's creation failed while its images were loaded") from exc
+            raise
 
     def _install_ingress(self, st: KindState) -> None:
         tool = kubectl(st.version, self.toolchain, self.progress)
