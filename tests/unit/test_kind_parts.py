@@ -29,7 +29,7 @@ from harness.providers.kind.config import (
     INGRESS_NODE_PORT,
     KUBEADM_PATCHES,
     KindClusterConfig,
-    static_pod_patches,
+    kubeadm_patches,
 )
 from harness.providers.kind.kubeadm_upgrade import upgrade_plan
 from harness.providers.kind.state import KindState
@@ -65,8 +65,9 @@ def test_the_control_plane_gets_the_kubeadm_patches_at_init() -> None:
 
 
 def test_every_static_pods_startup_probe_looks_every_second_with_kubeadms_failure_budget() -> None:
-    patches = {name: yaml.safe_load(text) for name, text in static_pod_patches().items()}
-    assert sorted(patches) == sorted(f"{c}+strategic.yaml" for c in CONTROL_PLANE_COMPONENTS)
+    patches = {name: yaml.safe_load(text) for name, text in kubeadm_patches().items()}
+    static_pods = sorted(f"{c}+strategic.yaml" for c in CONTROL_PLANE_COMPONENTS)
+    assert sorted(patches) == sorted([*static_pods, "corednsdeployment+strategic.yaml"])
     for component in CONTROL_PLANE_COMPONENTS:
         spec = patches[f"{component}+strategic.yaml"]["spec"]
         [container] = spec["containers"]  # merged into kubeadm's container by name
@@ -80,6 +81,15 @@ def test_every_static_pods_startup_probe_looks_every_second_with_kubeadms_failur
     specs = {c: patches[f"{c}+strategic.yaml"]["spec"] for c in CONTROL_PLANE_COMPONENTS}
     grace = {c: spec.get("terminationGracePeriodSeconds") for c, spec in specs.items()}
     assert grace == {"etcd": None, "kube-apiserver": 5, "kube-controller-manager": None, "kube-scheduler": None}
+
+
+def test_corednss_readiness_looks_every_second_and_still_takes_30_s_of_failures_to_drop_a_replica() -> None:
+    patch = yaml.safe_load(kubeadm_patches()["corednsdeployment+strategic.yaml"])
+    [container] = patch["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == "coredns" and set(container) == {"name", "readinessProbe"}
+    probe = container["readinessProbe"]
+    assert probe["periodSeconds"] == 1
+    assert probe["periodSeconds"] * probe["failureThreshold"] == 3 * 10  # kubeadm's: the default 3 of 10 s
 
 
 def test_config_publishes_only_on_loopback_and_mounts_the_global_fs_everywhere() -> None:

@@ -15,7 +15,7 @@ from harness.providers.common import ports
 from harness.providers.common.audit import AUDIT_POLICY
 from harness.providers.common.owner import Owner
 from harness.providers.kind import nodes as kind_nodes
-from harness.providers.kind.config import KindClusterConfig, static_pod_patches
+from harness.providers.kind.config import KindClusterConfig, kubeadm_patches
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import kind_cli, run_kind
 from harness.toolchain import ToolchainConfig
@@ -50,7 +50,7 @@ def write_config(st: KindState, version: KubeVersion) -> Path:
     policy = st.directory / "audit-policy.yaml"
     policy.write_text(AUDIT_POLICY)
     st.kubeadm_patches.mkdir(mode=0o755, exist_ok=True)
-    for file_name, patch in static_pod_patches().items():
+    for file_name, patch in kubeadm_patches().items():
         (st.kubeadm_patches / file_name).write_text(patch)
     config = KindClusterConfig(
         name=st.name,
