@@ -23,7 +23,6 @@ import os
 import secrets
 import statistics
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from harness.cli.version_flag import version_from_flag
@@ -62,22 +61,14 @@ def steps(provider: KindProvider, name: str) -> Phases:
     return {f"  {title.replace(name + '-', '')}": seconds for title, seconds in provider.last_timings.steps}
 
 
-def medians(runs: Iterable[Phases]) -> Phases:
-    samples: dict[str, list[float]] = {}
-    for run in runs:
-        for phase, seconds in run.items():
-            samples.setdefault(phase, []).append(seconds)
-    return {phase: statistics.median(values) for phase, values in samples.items()}
-
-
 def print_table(title: str, runs: list[Phases]) -> None:
-    """Each row's median and range (steps absent from a run, e.g. a skipped load, are left out)."""
+    """Each row's median and range over the runs that have it (a step may be absent from a run)."""
     print(f"\n{title} (median of {len(runs)}; range)")
-    rows = medians(runs)
+    rows = list(dict.fromkeys(phase for run in runs for phase in run))
     width = max((len(p) for p in rows), default=10)
-    for phase, median in rows.items():
-        values = [r[phase] for r in runs if phase in r]
-        print(f"  {phase:{width}} {median:8.2f}s  {min(values):7.2f}-{max(values):.2f}s")
+    for phase in rows:
+        values = [run[phase] for run in runs if phase in run]
+        print(f"  {phase:{width}} {statistics.median(values):8.2f}s  {min(values):7.2f}-{max(values):.2f}s")
 
 
 def main() -> int:

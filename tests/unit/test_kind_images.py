@@ -82,12 +82,18 @@ class FakeDocker:
         self.executed.append((node, command))
 
 
-def test_the_upgrade_loads_static_pods_images_into_the_control_plane_only(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    docker = FakeDocker()
-    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
+@pytest.fixture
+def docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeDocker:
+    """The loader's engine, faked; its archives saved under ``tmp_path``."""
+    fake = FakeDocker()
+    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: fake)
     monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
+    return fake
+
+
+def test_the_upgrade_loads_static_pods_images_into_the_control_plane_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, docker: FakeDocker
+) -> None:
     monkeypatch.setattr(kubeadm_upgrade.engine, "docker_client", lambda: docker)
     monkeypatch.setattr(kubeadm_upgrade, "exec_in", lambda *args, **kwargs: "")
     tools = SimpleNamespace(paths={Component.KUBELET: tmp_path / "kubelet"})
@@ -103,10 +109,7 @@ def test_the_upgrade_loads_static_pods_images_into_the_control_plane_only(
     assert sum(len(images) for images in docker.saved.values()) == 4, "each image saved once"
 
 
-def test_archives_in_a_node_have_names_no_other_load_uses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    docker = FakeDocker()
-    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
-    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
+def test_archives_in_a_node_have_names_no_other_load_uses(docker: FakeDocker) -> None:
     load_into_nodes({"a": ["x", "y"], "b": ["y"]})
     load_into_nodes({"a": ["x", "y"], "b": ["y"]})
     targets = [(node, target) for node, _, target in docker.copied]
@@ -115,12 +118,7 @@ def test_archives_in_a_node_have_names_no_other_load_uses(monkeypatch: pytest.Mo
     assert len(docker.executed) == 4, "a node with nothing to load is left alone"
 
 
-def test_a_node_still_being_made_gets_nothing_before_it_can_take_its_archives(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    docker = FakeDocker()
-    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
-    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
+def test_a_node_still_being_made_gets_nothing_before_it_can_take_its_archives(docker: FakeDocker) -> None:
     seen_when_waited: dict[str, tuple[int, int]] = {}
 
     def wait_for_node(node: str) -> None:  # what had reached the node when its wait began
@@ -132,13 +130,7 @@ def test_a_node_still_being_made_gets_nothing_before_it_can_take_its_archives(
     assert sorted(n for n, _, _ in docker.copied) == ["a", "a", "b"]
 
 
-def test_a_node_that_never_comes_gets_nothing_and_its_wait_is_the_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    docker = FakeDocker()
-    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
-    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
-
+def test_a_node_that_never_comes_gets_nothing_and_its_wait_is_the_error(docker: FakeDocker) -> None:
     def wait_for_node(node: str) -> None:
         raise TimeoutError(f"containerd in {node} never answered")
 
@@ -166,10 +158,7 @@ def test_the_import_script_removes_every_archive_even_when_an_import_fails(tmp_p
     assert not any(a.exists() for a in archives)
 
 
-def test_archives_copied_before_a_failed_copy_are_removed_from_the_node(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    docker = FakeDocker()
+def test_archives_copied_before_a_failed_copy_are_removed_from_the_node(docker: FakeDocker) -> None:
     record = docker.copy
 
     def copy(source: Any, destination: Any) -> None:
@@ -178,8 +167,6 @@ def test_archives_copied_before_a_failed_copy_are_removed_from_the_node(
         record(source, destination)
 
     docker.container.copy = copy
-    monkeypatch.setattr(kind_load.engine, "docker_client", lambda: docker)
-    monkeypatch.setattr(kind_load.layers, "work_root", lambda: tmp_path)
     with pytest.raises(DockerException):
         load_into_nodes({"cp": ["apiserver", "proxy"], "worker": ["proxy"]})
     [first] = [target for node, _, target in docker.copied if node == "cp"]
