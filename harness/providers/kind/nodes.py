@@ -11,10 +11,10 @@ from pathlib import Path
 from kubernetes import client
 from python_on_whales.exceptions import DockerException
 
-from harness.errors import ClusterError, WaitTimeout
+from harness.errors import ClusterError
 from harness.images import engine
 from harness.kube.client import api_client, get_raw
-from harness.kube.waits import wait_until
+from harness.kube.waits import FinalAnswer, wait_until
 from harness.providers.common.background import Abandoned
 from harness.providers.common.readiness import node_is_ready, pod_is_ready, wait_default_service_account
 from harness.providers.kind.state import KindState
@@ -60,18 +60,18 @@ def wait_containerd(node: str, *, timeout: float, abandoned: threading.Event) ->
     the node), with ``WaitTimeout`` after ``timeout`` seconds.
     """
     docker = engine.docker_client()
-    deadline = time.monotonic() + timeout
-    last = "not asked yet"
-    while not abandoned.is_set():
-        try:
-            docker.container.execute(node, ["ctr", "--namespace=k8s.io", "version"])
-            return
-        except DockerException as exc:  # no container yet, or its containerd not started
-            last = " ".join(str(exc.stderr or exc).split())[-200:]
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for containerd in {node} (last seen: {last})")
-        abandoned.wait(0.5)
-    raise Abandoned(f"{node}: the cluster's creation failed before its containerd answered")
+
+    def answers() -> tuple[bool, str]:
+        if abandoned.is_set():
+            raise FinalAnswer("the cluster's creation failed")
+        # A DockerException here (no container yet, or its containerd not started) is "not yet".
+        docker.container.execute(node, ["ctr", "--namespace=k8s.io", "version"])
+        return True, "containerd answers"
+
+    try:
+        wait_until(f"containerd in {node}", answers, timeout=timeout, interval=0.2, max_interval=0.5)
+    except FinalAnswer:
+        raise Abandoned(f"{node}: the cluster's creation failed before its containerd answered") from None
 
 
 def exec_in(container: str, command: list[str], *, log: Path | None = None) -> str:
