@@ -15,10 +15,13 @@ import socketserver
 import ssl
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.webhooks.certs import ServingMaterial
 from harness.webhooks.review import AdmissionRequest, ReviewError, Verdict, parse_review, review_response
+
+if TYPE_CHECKING:
+    from harness.webhooks.server import RequestRecord
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +61,12 @@ class ReviewAnswerer(Protocol):
         request: AdmissionRequest | None,
         decision: str,
         verdict: Verdict,
-        delivered: bool,
         mode: Mode,
-    ) -> None:
-        """Keep the metadata of one request (never its body)."""
+    ) -> RequestRecord:
+        """Keep the metadata of one request (never its body), before its answer is written."""
+
+    def request_answered(self, record: RequestRecord, delivered: bool) -> None:
+        """Note whether the answer to a logged request reached the client."""
 
 
 class Listener(ThreadingHTTPServer):
@@ -140,21 +145,25 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             request = parse_review(self.rfile.read(length))
         except ReviewError as exc:
-            owner.log_request(started, path, None, "bad-request", Verdict(False), True, owner.mode)
-            self._send(400, f"{exc}\n".encode())
+            record = owner.log_request(started, path, None, "bad-request", Verdict(False), owner.mode)
+            self._answer(record, 400, f"{exc}\n".encode())
             return
         mode = owner.mode
         if mode is Mode.SLOW:
             owner.sleep_slow()
         verdict = owner.verdict(endpoint, request, mode)
         payload = json.dumps(review_response(request.uid, verdict)).encode()
+        decision = "allowed" if verdict.allowed else "denied"
+        record = owner.log_request(started, path, request, decision, verdict, mode)
+        self._answer(record, 200, payload, "application/json")
+
+    def _answer(self, record: RequestRecord, status: int, body: bytes, content_type: str = "text/plain") -> None:
         delivered = True
         try:
-            self._send(200, payload, "application/json")
+            self._send(status, body, content_type)
         except OSError:
             delivered = False  # the apiserver gave up waiting (slow mode) or the server stopped
-        decision = "allowed" if verdict.allowed else "denied"
-        owner.log_request(started, path, request, decision, verdict, delivered, mode)
+        self.server.owner.request_answered(record, delivered)
 
 
 def tls_context(material: ServingMaterial) -> ssl.SSLContext:

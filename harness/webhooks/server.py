@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -285,9 +285,9 @@ class WebhookServer:
         request: AdmissionRequest | None,
         decision: str,
         verdict: Verdict,
-        delivered: bool,
         mode: Mode,
-    ) -> None:
+    ) -> RequestRecord:
+        """Keep the request before its answer is written, so a client holding the answer finds it logged."""
         name = ""
         if request is not None:
             meta = request.object.get("metadata")
@@ -303,10 +303,21 @@ class WebhookServer:
             decision=decision,
             codes=verdict.codes,
             patch_ops=len(verdict.patch),
-            delivered=delivered,
             seconds=round(time.time() - started, 3),
         )
         with self._records_lock:
             self._records.append(record)
+        return record
+
+    def request_answered(self, record: RequestRecord, delivered: bool) -> None:
+        """Note whether the answer reached the client, then hand the final record to ``on_request``."""
+        if not delivered:
+            undelivered = replace(record, delivered=False)
+            with self._records_lock:
+                for index in range(len(self._records) - 1, -1, -1):
+                    if self._records[index] is record:
+                        self._records[index] = undelivered
+                        break
+            record = undelivered
         if self._on_request is not None:
             self._on_request(record)
