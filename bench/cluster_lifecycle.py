@@ -44,7 +44,8 @@ from harness.kube.client import api_client, get_json, get_raw
 from harness.kube.waits import wait_until
 from harness.providers.local import LocalProvider, state
 from harness.providers.local.bringup import ready_condition
-from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
+from harness.toolchain import Component, Toolchain, ToolchainConfig
+from harness.toolchain.ensure import ensure
 from harness.toolchain.goproxy import newest_minors
 from harness.toolchain.tools import ensure_tool
 from harness.versions import KubeVersion

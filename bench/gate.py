@@ -34,7 +34,8 @@ import yaml
 
 from harness.cli.version_flag import version_from_flag
 from harness.providers.local import LocalProvider
-from harness.toolchain import ToolchainConfig, ensure
+from harness.toolchain import ToolchainConfig
+from harness.toolchain.ensure import ensure
 from harness.toolchain.goproxy import newest_minors
 from harness.upgrade.playbook import run_playbook
 from harness.versions import KubeVersion

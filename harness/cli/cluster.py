@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.cli.version_flag import version_from_flag
 from harness.errors import VersionError
-from harness.progress import progress_display, stderr_console
 from harness.providers import DEFAULT_PROVIDER
-from harness.toolchain import ToolchainConfig
 from harness.versions import KubeVersion, upgrade_refusal
+
+# The playbook starts this command once per task: what only creating, upgrading or removing a
+# cluster needs (the toolchain, progress displays, the providers' machinery) is imported there.
 
 
 def register(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,7 +68,10 @@ def _provider_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_cluster_up(args: argparse.Namespace) -> int:
+    from harness.cli.version_flag import version_from_flag
+    from harness.progress import progress_display, stderr_console
     from harness.providers import get_provider
+    from harness.toolchain import ToolchainConfig
 
     config = ToolchainConfig.from_env()
     version = version_from_flag(args.version, config)
@@ -91,10 +94,14 @@ def _target(args: argparse.Namespace, current: KubeVersion) -> KubeVersion:
         refusal = upgrade_refusal(current, KubeVersion(wanted.major, wanted.minor, max(wanted.patch, 0)))
         if refusal:
             raise VersionError(f"upgrade refused: {refusal}", hint="pass --force to override the skew policy")
+    from harness.cli.version_flag import version_from_flag
+    from harness.toolchain import ToolchainConfig
+
     return version_from_flag(args.to, ToolchainConfig.from_env(), field="--to")
 
 
 def cmd_cluster_upgrade(args: argparse.Namespace) -> int:
+    from harness.progress import progress_display
     from harness.providers import UpgradeAction, get_provider, provider_of
 
     name = provider_of(args.name, args.provider)
@@ -156,5 +163,7 @@ def cmd_cluster_down(args: argparse.Namespace) -> int:
     provider = get_provider(provider_of(args.name, args.provider))
     provider.delete(provider.get(args.name))
     if not args.quiet:
+        from harness.progress import stderr_console
+
         stderr_console.print(f"cluster {args.name} removed")
     return 0

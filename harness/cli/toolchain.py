@@ -10,9 +10,10 @@ import time
 from harness.cli.version_flag import version_from_flag
 from harness.errors import InputError
 from harness.progress import no_progress, notice, progress_display, stderr_console
-from harness.toolchain import Component, ToolchainConfig, ensure
+from harness.toolchain import Component, ToolchainConfig
 from harness.toolchain.build_times import BuildLog, BuildRun
 from harness.toolchain.components import KIND_NODE_IMAGE_COMPONENTS, LOCAL_CLUSTER_COMPONENTS
+from harness.toolchain.ensure import ensure
 
 #: ``toolchain ensure --for``: the binaries each use of a version needs.
 COMPONENT_SETS: dict[str, tuple[Component, ...]] = {

@@ -5,6 +5,9 @@
 picks one for a command. Callers import from here.
 """
 
+from typing import TYPE_CHECKING
+
+from harness.lazy import on_first_use
 from harness.progress.core import (
     HEARTBEAT_SECONDS,
     PLAIN_INTERVAL,
@@ -23,11 +26,27 @@ from harness.progress.core import (
     phase,
     quiet_by_default,
     remaining_estimate,
-    stderr_console,
 )
-from harness.progress.display import progress_display, stderr_copy
-from harness.progress.lines import PlainLines
-from harness.progress.terminal import TerminalDisplay
+
+if TYPE_CHECKING:
+    from harness.progress.core import stderr_console
+    from harness.progress.display import progress_display, stderr_copy
+    from harness.progress.lines import PlainLines
+    from harness.progress.terminal import TerminalDisplay
+
+#: What needs rich, by the module that has it: imported on first use, so that a command that
+#: shows no progress (``--quiet``, a playbook's listing) does not pay for rich.
+__getattr__ = on_first_use(
+    __name__,
+    {
+        "stderr_console": "core",
+        "progress_display": "display",
+        "stderr_copy": "display",
+        "PlainLines": "lines",
+        "TerminalDisplay": "terminal",
+    },
+)
+
 
 __all__ = [
     "HEARTBEAT_SECONDS",

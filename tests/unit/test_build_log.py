@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.cli import main
-from harness.toolchain import Component, ToolchainConfig, ensure
+from harness.toolchain import Component, ToolchainConfig
 from harness.toolchain.build_times import BuildLog, BuildRun
 from harness.toolchain.components import KIND_NODE_IMAGE_COMPONENTS, LOCAL_CLUSTER_COMPONENTS, ProductBuild
+from harness.toolchain.ensure import ensure
 from harness.toolchain.sources import ProgressFn
 from harness.versions import KubeVersion
 

@@ -264,11 +264,10 @@ def test_an_unknown_upgrade_action_names_the_known_ones(cli: RecordedCli) -> Non
 
 
 def spin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    from harness.cli import cluster as cluster_commands
-    from harness.cli import main
+    from harness.cli import main, version_flag
 
     # Full versions as given: no question to the Go module proxy from a unit test.
-    monkeypatch.setattr(cluster_commands, "version_from_flag", lambda text, config, field: KubeVersion.parse(text))
+    monkeypatch.setattr(version_flag, "version_from_flag", lambda text, config, field: KubeVersion.parse(text))
     capsys.readouterr()
     assert main(["--quiet", *argv]) == 0
     return capsys.readouterr().out

@@ -23,6 +23,7 @@ from harness.providers.common.steps import Steps
 from harness.providers.kind import drain, kubeadm_upgrade, network, tools
 from harness.providers.kind import nodes as kind_nodes
 from harness.providers.kind import provider as kind_provider
+from harness.providers.kind import webhook as kind_webhook
 from harness.providers.kind.config import (
     CONTROL_PLANE_COMPONENTS,
     GLOBAL_FS_ROOT,
@@ -31,7 +32,7 @@ from harness.providers.kind.config import (
     KindClusterConfig,
     kubeadm_patches,
 )
-from harness.providers.kind.kubeadm_upgrade import upgrade_plan
+from harness.providers.kind.plan import upgrade_plan
 from harness.providers.kind.state import KindState
 from harness.providers.kind.tools import KindTimeouts
 from harness.versions import KubeVersion
@@ -262,7 +263,7 @@ def test_an_image_load_that_fails_with_the_create_is_not_a_second_failure(
     def interrupted_save(_progress: object) -> str:
         raise OSError("docker image save: signal: interrupt")
 
-    monkeypatch.setattr(kind_provider, "webhook_image", interrupted_save)
+    monkeypatch.setattr(kind_webhook, "webhook_image", interrupted_save)
     monkeypatch.setattr(kind_provider, "ABANDON_GRACE_SECONDS", 0.05)
     creation_failed = threading.Event()
     if create_failed:

@@ -9,11 +9,11 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from harness.providers.local import pki
+from harness.providers.local import certificates, pki
 
 
 def test_pki_files_and_names(tmp_path: Path) -> None:
-    made = pki.create_pki(tmp_path / "pki", "demo")
+    made = certificates.create_pki(tmp_path / "pki", "demo")
     assert stat.S_IMODE(made.directory.stat().st_mode) == 0o700
     for key in made.directory.glob("*.key"):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600, key

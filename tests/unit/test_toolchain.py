@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ToolchainError
-from harness.toolchain import Component, ToolchainConfig, ensure
+from harness.toolchain import Component, ToolchainConfig
 from harness.toolchain.components import ProductBuild
-from harness.toolchain.ensure import cached
+from harness.toolchain.ensure import cached, ensure
 from harness.toolchain.sources import ProgressFn, SourceUnavailable
 from harness.toolchain.staging import version_ldflags, wrapper_gomod
 from harness.versions import KubeVersion

@@ -3,7 +3,7 @@
 The new version's images and binaries are loaded into the running node containers,
 ``kubeadm upgrade apply`` moves the control plane, and each worker's kubelet is replaced and
 restarted, drained first when its pods have somewhere else to go. Node containers (and their
-ids) stay the same throughout. The plan names each action, so the Python path and the
+ids) stay the same throughout. The plan (``plan.py``) names each action, so the Python path and the
 playbook run the same ones in the same order.
 """
 
@@ -13,30 +13,15 @@ from harness.errors import InputError, VersionError
 from harness.images import engine
 from harness.images.kind_load import load_into_nodes
 from harness.images.kind_node import NodeImage, build_node_image
-from harness.providers.base import UpgradeAction
 from harness.providers.common.steps import Steps
 from harness.providers.kind.config import KUBEADM_PATCHES
-from harness.providers.kind.nodes import exec_in, node_names, restart_kubelet, wait_api_stable, wait_ready
-from harness.providers.kind.state import KindState
+from harness.providers.kind.nodes import exec_in, restart_kubelet, wait_api_stable, wait_ready
+from harness.providers.kind.state import KindState, node_names
 from harness.providers.kind.tools import KindTimeouts
 from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import Component
 from harness.toolchain.ensure import ensure
 from harness.versions import KubeVersion, upgrade_refusal
-
-CONTROL_PLANE = "control-plane"
-DRAIN = "drain"
-NODE = "node"
-UNCORDON = "uncordon"
-FINISH = "finish"
-
-
-def upgrade_plan(st: KindState) -> list[UpgradeAction]:
-    """The control plane, then per worker drain, node, uncordon, then the wait for everything ready."""
-    actions = [UpgradeAction(CONTROL_PLANE)]
-    for worker in node_names(st)[1:]:
-        actions += [UpgradeAction(DRAIN, worker), UpgradeAction(NODE, worker), UpgradeAction(UNCORDON, worker)]
-    return [*actions, UpgradeAction(FINISH)]
 
 
 class KubeadmUpgrade:

@@ -28,13 +28,6 @@ CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 PROBE_TIMEOUT = 10
 
 
-def node_names(st: KindState) -> list[str]:
-    """Node container names, control plane first (kind names them after the cluster)."""
-    names = [f"{st.name}-control-plane"]
-    names += [f"{st.name}-worker{'' if i == 1 else i}" for i in range(1, st.nodes)]
-    return names
-
-
 def container_ids(name: str) -> dict[str, str]:
     docker = engine.docker_client()
     containers = docker.container.list(all=True, filters=[("label", f"{CLUSTER_LABEL}={name}")])

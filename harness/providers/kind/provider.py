@@ -12,34 +12,31 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import os
 import threading
 from pathlib import Path
-
-from python_on_whales.exceptions import DockerException
+from typing import TYPE_CHECKING
 
 from harness.errors import ClusterError, ImageError, InputError
-from harness.images import engine
-from harness.images.kind_load import load_into_nodes
-from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenant_image
-from harness.images.kind_node import node_image_override as given_node_image
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
-from harness.providers.common.background import Abandoned, beside
 from harness.providers.common.owner import validate_name
 from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import Steps, StepTimings
-from harness.providers.common.upgrade_plan import execute_plan
-from harness.providers.kind import cni, drain, ingress, kubeadm_upgrade
-from harness.providers.kind import nodes as kind_nodes
-from harness.providers.kind.garbage import kind_garbage
-from harness.providers.kind.setup import remove_cluster, reserve, write_config
-from harness.providers.kind.state import KindState, all_states, cluster_dir
-from harness.providers.kind.tools import KindTimeouts, kind_cli, kubectl, run_kind
-from harness.providers.kind.webhook import webhook_image
-from harness.toolchain import ToolchainConfig
+from harness.providers.kind import plan
+from harness.providers.kind.state import KindState, all_states, cluster_dir, node_names
+from harness.providers.kind.tools import KindTimeouts
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion
+
+if TYPE_CHECKING:
+    from harness.providers.kind.kubeadm_upgrade import KubeadmUpgrade
+    from harness.toolchain import ToolchainConfig
+
+# Listing a cluster, its plan or its kubeconfig (the playbook's cheap steps, one process each)
+# reads the cluster's record only: the Docker and Kubernetes clients, the image builds and
+# kubeadm's steps are imported by the methods that use them.
 
 #: How long a failed image load waits to learn whether the create failed with it (Ctrl-C reaches
 #: both at once), before its error is reported as its own.
@@ -65,7 +62,6 @@ class KindProvider(RecordedClusters[KindState]):
         self.progress = progress
         self.timeouts = timeouts or KindTimeouts()
         self.steps = Steps(progress)
-        self.kubeadm = kubeadm_upgrade.KubeadmUpgrade(toolchain, self.steps, self.timeouts)
         self.ingress = ingress if ingress is not None else os.environ.get("SPIN_HARNESS_KIND_INGRESS", "1") != "0"
         self.capabilities = ProviderCapabilities(
             real_containers=True,
@@ -77,6 +73,13 @@ class KindProvider(RecordedClusters[KindState]):
             audit_log=True,
         )
 
+    @functools.cached_property
+    def kubeadm(self) -> KubeadmUpgrade:
+        """The steps of node images and in-place upgrades (kubeadm's), loaded when first needed."""
+        from harness.providers.kind.kubeadm_upgrade import KubeadmUpgrade
+
+        return KubeadmUpgrade(self.toolchain, self.steps, self.timeouts)
+
     @property
     def last_timings(self) -> StepTimings:
         """Seconds per named step of the last create or upgrade."""
@@ -85,6 +88,8 @@ class KindProvider(RecordedClusters[KindState]):
     # -- the ClusterProvider protocol -------------------------------------------------
 
     def available(self) -> str | None:
+        from harness.images import engine
+
         return engine.engine_unavailable_reason()
 
     def create(
@@ -100,6 +105,15 @@ class KindProvider(RecordedClusters[KindState]):
 
         On any failure (or Ctrl-C) the containers and the state directory are removed again.
         """
+        from harness.images.kind_load import load_into_nodes
+        from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenant_image
+        from harness.images.kind_node import node_image_override as given_node_image
+        from harness.providers.common.background import beside
+        from harness.providers.kind import cni
+        from harness.providers.kind import nodes as kind_nodes
+        from harness.providers.kind.setup import remove_cluster, reserve, write_config
+        from harness.providers.kind.tools import kind_cli, run_kind
+
         validate_name(name)
         if not 1 <= nodes <= 10:
             raise InputError(f"--nodes: {nodes} is out of range", hint="choose 1 to 10 kind nodes")
@@ -169,20 +183,25 @@ class KindProvider(RecordedClusters[KindState]):
 
     def upgrade(self, cluster: Cluster, to_version: KubeVersion, *, force: bool = False) -> Cluster:
         """Upgrade in place: control plane with kubeadm, then every node's kubelet (drained first)."""
+        from harness.providers.common.upgrade_plan import execute_plan
+
         return execute_plan(self, cluster, to_version, force=force, progress=self.progress)
 
     def upgrade_plan(self, cluster: Cluster, to_version: KubeVersion) -> builtins.list[UpgradeAction]:
-        return kubeadm_upgrade.upgrade_plan(KindState.load(cluster.state_dir))
+        return plan.upgrade_plan(KindState.load(cluster.state_dir))
 
     def upgrade_action(
         self, cluster: Cluster, to_version: KubeVersion, action: UpgradeAction, *, force: bool = False
     ) -> str:
+        from harness.providers.kind import drain
+        from harness.providers.kind.tools import kubectl
+
         st = KindState.load(cluster.state_dir)
-        known = {a.name for a in kubeadm_upgrade.upgrade_plan(st)}
+        known = {a.name for a in plan.upgrade_plan(st)}
         if action.name not in known:
             raise InputError(f"the kind provider has no upgrade action {action.name!r}", hint=", ".join(sorted(known)))
-        if action.name in (kubeadm_upgrade.CONTROL_PLANE, kubeadm_upgrade.FINISH):
-            if action.name == kubeadm_upgrade.CONTROL_PLANE:
+        if action.name in (plan.CONTROL_PLANE, plan.FINISH):
+            if action.name == plan.CONTROL_PLANE:
                 self.kubeadm.control_plane(st, to_version, force=force)
                 return f"{cluster.name}: control plane at {to_version}"
             self.kubeadm.finish(st, to_version)
@@ -190,11 +209,11 @@ class KindProvider(RecordedClusters[KindState]):
         node = action.node
         if node is None:
             raise InputError(f"the upgrade action {action.name} needs a node", hint="--node NAME")
-        if action.name == kubeadm_upgrade.NODE:
+        if action.name == plan.NODE:
             self.kubeadm.node(st, node, to_version)
             return f"{node}: kubelet at {to_version}"
         tool = kubectl(st.version, self.toolchain, self.progress)
-        if action.name == kubeadm_upgrade.DRAIN:
+        if action.name == plan.DRAIN:
             if self.steps(f"drain {node}", lambda: drain.drain(st, tool, node, self.timeouts.drain)):
                 return f"{node} drained"
             return f"{node} not drained: no other node can take its pods"
@@ -210,12 +229,17 @@ class KindProvider(RecordedClusters[KindState]):
         directory = cluster_dir(name)
         if not directory.exists():
             raise ClusterError(f"no kind cluster named {name!r}", hint="see 'spin-harness cluster list'")
+        from harness.providers.kind.setup import remove_cluster
+
         remove_cluster(name, directory, self.toolchain, self.progress)
 
     def kubeconfig(self, cluster: Cluster) -> Path:
         return cluster.kubeconfig
 
     def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
+        from harness.providers.kind.garbage import kind_garbage
+        from harness.providers.kind.setup import remove_cluster
+
         return kind_garbage(
             everything=everything,
             running=lambda st: any(self.status(self._cluster(st)).values()),
@@ -224,6 +248,8 @@ class KindProvider(RecordedClusters[KindState]):
 
     def status(self, cluster: Cluster) -> dict[str, bool]:
         """Which node containers of the cluster are running."""
+        from harness.providers.kind import nodes as kind_nodes
+
         return kind_nodes.running(self.node_names(cluster))
 
     def component_pids(self, cluster: Cluster) -> dict[str, int]:
@@ -231,7 +257,7 @@ class KindProvider(RecordedClusters[KindState]):
 
     def node_names(self, cluster: Cluster) -> builtins.list[str]:
         """Node container names, control plane first (kind names them after the cluster)."""
-        return kind_nodes.node_names(KindState.load(cluster.state_dir))
+        return node_names(KindState.load(cluster.state_dir))
 
     def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
         """Tenant pods run the busybox image every node image preloads (nothing can be pulled);
@@ -239,6 +265,7 @@ class KindProvider(RecordedClusters[KindState]):
         from harness.images.kind_node import tenant_image_reference
         from harness.images.rootfs import node_root
         from harness.images.webhook_image import webhook_image_reference
+        from harness.providers.kind import ingress
 
         defaults = {"image": tenant_image_reference(node_root().key)}
         with contextlib.suppress(ImageError):
@@ -255,6 +282,10 @@ class KindProvider(RecordedClusters[KindState]):
         It is the kind network's gateway: the host's side of the bridge the nodes sit on,
         reachable from node containers and from nothing outside this machine.
         """
+        from python_on_whales.exceptions import DockerException
+
+        from harness.images import engine
+
         docker = engine.docker_client()
         with contextlib.suppress(DockerException):
             for config in docker.network.inspect("kind").ipam.config or []:
@@ -275,6 +306,8 @@ class KindProvider(RecordedClusters[KindState]):
         return all_states()
 
     def _container_ids(self, name: str) -> dict[str, str]:
+        from harness.providers.kind import nodes as kind_nodes
+
         return kind_nodes.container_ids(name)
 
     def _refuse_existing(self, name: str) -> None:
@@ -291,6 +324,12 @@ class KindProvider(RecordedClusters[KindState]):
         A failure that comes with the create's own (Ctrl-C reaches the loader's docker and
         build commands too) is the create's, not a second one: it ends as ``Abandoned``.
         """
+        from harness.images.kind_load import load_into_nodes
+        from harness.providers.common.background import Abandoned
+        from harness.providers.kind import ingress
+        from harness.providers.kind import nodes as kind_nodes
+        from harness.providers.kind.webhook import webhook_image
+
         try:
             references = [webhook_image(self.progress)]
             if self.ingress:
@@ -303,18 +342,21 @@ class KindProvider(RecordedClusters[KindState]):
                 kind_nodes.wait_containerd(node, timeout=self.timeouts.create, abandoned=creation_failed)
 
             if chosen:
-                load_into_nodes(dict.fromkeys(kind_nodes.node_names(st), chosen), wait_for_node=wait_for_node)
+                load_into_nodes(dict.fromkeys(node_names(st), chosen), wait_for_node=wait_for_node)
         except Exception as exc:
             if not isinstance(exc, Abandoned) and creation_failed.wait(ABANDON_GRACE_SECONDS):
                 raise Abandoned(f"{st.name}: the cluster's creation failed while its images were loaded") from exc
             raise
 
     def _install_ingress(self, st: KindState) -> None:
+        from harness.providers.kind import ingress
+        from harness.providers.kind.tools import kubectl
+
         tool = kubectl(st.version, self.toolchain, self.progress)
         ingress.install(st, tool, self.timeouts.system_pods)
 
     def _row(self, st: KindState) -> ClusterRow:
-        names = tuple(kind_nodes.node_names(st))
+        names = tuple(node_names(st))
         extra = {"image": st.image}
         return record_row(self.name, st, api_port=st.api_port, kubeconfig=st.kubeconfig, node_names=names, extra=extra)
 

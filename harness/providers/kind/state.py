@@ -88,5 +88,12 @@ class KindState:
             ) from None
 
 
+def node_names(st: KindState) -> list[str]:
+    """Node container names, control plane first (kind names them after the cluster)."""
+    names = [f"{st.name}-control-plane"]
+    names += [f"{st.name}-worker{'' if i == 1 else i}" for i in range(1, st.nodes)]
+    return names
+
+
 def all_states() -> list[KindState | Path]:
     return all_states_in(kind_root(), KindState.load)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.providers.common.commands import run_tool
-from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import KIND_VERSION, Component, Product, ProductBuild
-from harness.toolchain.ensure import ensure_product
 from harness.toolchain.sources import ProgressFn
 from harness.versions import KubeVersion
+
+if TYPE_CHECKING:
+    from harness.toolchain import ToolchainConfig
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,15 @@ class KindTimeouts:
 
 
 def kind_cli(toolchain: ToolchainConfig | None, progress: ProgressFn) -> Path:
+    from harness.toolchain.ensure import ensure_product
+
     build = ProductBuild(Product.KIND, KIND_VERSION)
     return ensure_product(build, [Component.KIND], config=toolchain, progress=progress)[Component.KIND]
 
 
 def kubectl(version: KubeVersion | str, toolchain: ToolchainConfig | None, progress: ProgressFn) -> Path:
+    from harness.toolchain.ensure import ensure_product
+
     build = ProductBuild(Product.KUBERNETES, str(version))
     return ensure_product(build, [Component.KUBECTL], config=toolchain, progress=progress)[Component.KUBECTL]
 

@@ -29,7 +29,7 @@ from harness.kube.kubeconfig import write_kubeconfig
 from harness.providers.common.audit import AUDIT_POLICY
 from harness.providers.common.logs import log_tail
 from harness.providers.common.steps import StepTimings
-from harness.providers.local import commands, pki, process, state
+from harness.providers.local import certificates, commands, pki, process, state
 from harness.providers.local.commands import Layout
 from harness.providers.local.components import Components
 from harness.providers.local.nodes import node_manifest
@@ -48,7 +48,7 @@ KUBECONFIG_IDENTITIES = {
 
 def write_config(st: state.ClusterState, at: Layout) -> None:
     """Certificates, kubeconfigs, the audit policy and kwok's stages: every file the components read."""
-    pki.create_pki(at.pki.directory, st.name)
+    certificates.create_pki(at.pki.directory, st.name)
     for who, identity in KUBECONFIG_IDENTITIES.items():
         write_kubeconfig(
             at.kubeconfig(who),

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.providers.local.pki import ClusterPKI
-from harness.toolchain import Component, Toolchain
+from harness.toolchain import Component
 from harness.versions import KubeVersion
+
+if TYPE_CHECKING:
+    from harness.toolchain import Toolchain
 
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"

@@ -12,7 +12,6 @@ import ssl
 import threading
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ClusterError
@@ -22,6 +21,7 @@ from harness.providers.common import ports
 from harness.providers.common.logs import log_tail
 from harness.providers.local import commands, process, state
 from harness.providers.local.commands import Layout
+from harness.providers.local.timeouts import Timeouts
 from harness.toolchain import Toolchain
 from harness.versions import KubeVersion
 
@@ -41,21 +41,6 @@ COMPONENT_PORTS = {
     "kube-scheduler": ("scheduler",),
     "kwok": ("kwok",),
 }
-
-
-@dataclass
-class Timeouts:
-    """Deadlines, in seconds, for the waits of bring-up and upgrade."""
-
-    etcd: float = 60
-    apiserver: float = 180
-    component: float = 60
-    nodes: float = 90
-    service_account: float = 90
-    #: First and longest pause between health probes: a component's health endpoint answers in
-    #: a millisecond on loopback, so polling often costs little and shortens every wait.
-    poll: float = 0.05
-    max_poll: float = 0.2
 
 
 def stop_component(record: process.ProcessRecord) -> None:

@@ -17,30 +17,25 @@ import builtins
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
-
-from kubernetes import client
+from typing import TYPE_CHECKING, TypeVar
 
 from harness.errors import ClusterError, InputError, VersionError
-from harness.kube.client import api_client
-from harness.kube.waits import wait_until
 from harness.providers.base import Cluster, ClusterRow, Garbage, ProviderCapabilities, UpgradeAction
 from harness.providers.common import ports
-from harness.providers.common.logs import log_tail
-from harness.providers.common.readiness import node_is_ready, wait_default_service_account
 from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import StepTimings, timed_step
-from harness.providers.common.upgrade_plan import execute_plan
 from harness.providers.local import commands, pki, process, state
-from harness.providers.local.bringup import BringUp
 from harness.providers.local.commands import Layout
-from harness.providers.local.components import Components, Timeouts, stop_component
-from harness.providers.local.garbage import local_garbage, teardown
-from harness.providers.local.upgrade import hop_toolchain, upgrade_in_place
-from harness.toolchain import Toolchain, ToolchainConfig, ensure
-from harness.toolchain.ensure import cached
+from harness.providers.local.timeouts import Timeouts
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
+
+if TYPE_CHECKING:
+    from harness.toolchain import Toolchain, ToolchainConfig
+
+# Listing clusters, a plan or a kubeconfig (the playbook's cheap steps, one process each) reads
+# the clusters' records only: the Kubernetes client, the toolchain and the bring-up and upgrade
+# machinery are imported by the methods that use them.
 
 T = TypeVar("T")
 
@@ -92,6 +87,8 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         ``keep`` makes the cluster outlive this process (as ``cluster up`` does); otherwise
         this process is its owner and ``gc`` removes it once the process is gone.
         """
+        from harness.toolchain.ensure import ensure
+
         state.validate_name(name)
         if not 1 <= nodes <= 100:
             raise InputError(f"--nodes: {nodes} is out of range", hint="choose 1 to 100 simulated nodes")
@@ -119,9 +116,13 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
 
     def toolchain_cached(self, version: KubeVersion) -> bool:
         """Whether ``create`` at ``version`` would find its binaries built (checks, never builds)."""
+        from harness.toolchain.ensure import cached
+
         return cached(version, config=self.toolchain)
 
     def upgrade(self, cluster: Cluster, to_version: KubeVersion, *, force: bool = False) -> Cluster:
+        from harness.providers.common.upgrade_plan import execute_plan
+
         return execute_plan(self, cluster, to_version, force=force, progress=self.progress)
 
     def upgrade_plan(self, cluster: Cluster, to_version: KubeVersion) -> builtins.list[UpgradeAction]:
@@ -133,6 +134,8 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
     ) -> str:
         if action.name != CONTROL_PLANE_AND_NODES or action.node is not None:
             raise InputError(f"the local provider has no upgrade action {action}", hint=CONTROL_PLANE_AND_NODES)
+        from harness.providers.local.upgrade import hop_toolchain, upgrade_in_place
+
         current = cluster.version
         refusal = upgrade_refusal(current, to_version)
         if refusal and not (force and to_version != current):
@@ -172,6 +175,8 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         return cluster.kubeconfig
 
     def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
+        from harness.providers.local.garbage import local_garbage
+
         return local_garbage(everything=everything)
 
     def scenario_defaults(self, cluster: Cluster | None = None) -> dict[str, str]:
@@ -195,6 +200,8 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         record = st.processes.get(component)
         if record is None:
             raise InputError(f"unknown component {component!r}", hint=f"one of {', '.join(st.processes)}")
+        from harness.providers.local.components import stop_component
+
         stop_component(record)
 
     # -- bring-up ---------------------------------------------------------------------
@@ -229,6 +236,9 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
         return Layout(st.directory, st.name, pki.ClusterPKI(st.directory / "pki"), st.ports)
 
     def _bring_up(self, st: state.ClusterState, tools: Toolchain) -> None:
+        from harness.providers.local.bringup import BringUp
+        from harness.providers.local.components import Components
+
         at = self._layout(st)
         bring_up = BringUp(st, at, Components(st, at, self.timeouts), self.progress)
         try:
@@ -237,6 +247,13 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
             self.last_timings.steps.extend(bring_up.timings.steps)
 
     def _wait_ready(self, st: state.ClusterState, at: Layout) -> None:
+        from kubernetes import client
+
+        from harness.kube.client import api_client
+        from harness.kube.waits import wait_until
+        from harness.providers.common.logs import log_tail
+        from harness.providers.common.readiness import node_is_ready, wait_default_service_account
+
         with contextlib.closing(api_client(at.kubeconfig("admin"))) as api:
             core = client.CoreV1Api(api)
 
@@ -257,6 +274,8 @@ class LocalProvider(RecordedClusters[state.ClusterState]):
     # -- teardown ---------------------------------------------------------------------
 
     def _teardown_dir(self, directory: Path) -> None:
+        from harness.providers.local.garbage import teardown
+
         teardown(directory)
 
     def _cluster_dir(self, name: str) -> Path:

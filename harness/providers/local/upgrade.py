@@ -38,10 +38,12 @@ from harness.kube.client import api_client, get_raw, server_version
 from harness.kube.waits import wait_until
 from harness.providers.local import commands, process, state
 from harness.providers.local.commands import Layout
-from harness.providers.local.components import STOP_GRACE, Components, Timeouts, crash_check, stop_component
+from harness.providers.local.components import STOP_GRACE, Components, crash_check, stop_component
 from harness.providers.local.nodes import set_node_versions
+from harness.providers.local.timeouts import Timeouts
 from harness.side_by_side import side_by_side
-from harness.toolchain import Component, Toolchain, ToolchainConfig, ensure
+from harness.toolchain import Component, Toolchain, ToolchainConfig
+from harness.toolchain.ensure import ensure
 from harness.toolchain.sources import ProgressFn
 from harness.versions import KubeVersion
 
