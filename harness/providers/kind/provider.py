@@ -105,7 +105,6 @@ class KindProvider(RecordedClusters[KindState]):
 
         On any failure (or Ctrl-C) the containers and the state directory are removed again.
         """
-        from harness.images.kind_load import load_into_nodes
         from harness.images.kind_node import NodeImage, ensure_given_image, ensure_tenant_image
         from harness.images.kind_node import node_image_override as given_node_image
         from harness.providers.common.background import beside
@@ -143,13 +142,15 @@ class KindProvider(RecordedClusters[KindState]):
             # copying into them; remove_cluster removes them then.
             create = ["create", "cluster", "--name", name, "--config", str(config), "--retain"]
             create += ["--kubeconfig", str(st.kubeconfig)]
-            # The images of the cluster's own pods (the in-cluster webhook's, Traefik's) are
-            # saved while kind creates the nodes, and copied into each node once its containerd
-            # answers, while kubeadm brings the cluster up. A failed create stops the loader
-            # waiting for nodes, or waits for its copies, before removing the nodes.
+            # The images of the cluster's own pods (the in-cluster webhook's, Traefik's, and the
+            # tenant image when the node image was not built here) are saved while kind creates
+            # the nodes, and copied into each node once its containerd answers, while kubeadm
+            # brings the cluster up. A failed create stops the loader waiting for nodes, or waits
+            # for its copies, before removing the nodes.
             creation_failed = threading.Event()
+            brought = image.preloaded if given else ()  # a node image built here preloads them
             with beside(
-                lambda: self._load_platform_images(st, creation_failed),
+                lambda: self._load_platform_images(st, creation_failed, brought),
                 title=f"kind images of {name}",
                 progress=self.progress,
                 abandoned=creation_failed,
@@ -160,17 +161,12 @@ class KindProvider(RecordedClusters[KindState]):
                 )
                 st.kubeconfig.chmod(0o600)
                 st.container_ids = self._container_ids(name)
-                if given:  # a node image not built here: bring the tenant image in
-                    step(
-                        "tenant image into nodes",
-                        lambda: load_into_nodes(dict.fromkeys(self.node_names(self._cluster(st)), image.preloaded)),
-                    )
                 if cni.brings_own_cni(st):
                     self.progress("the node image brings its own CNI (kindnetd): pod network left to it")
                 else:
                     step("pod network", lambda: cni.configure_pod_network(st, self.timeouts.nodes_ready))
                 step("ready", lambda: kind_nodes.wait_ready(st, version, self.timeouts))
-                step("webhook and ingress images into nodes (rest of)", platform_images.result)
+                step("cluster images into nodes (rest of)", platform_images.result)
             if self.ingress:
                 step("ingress controller", lambda: self._install_ingress(st))
             st.phase = "ready"
@@ -317,8 +313,10 @@ class KindProvider(RecordedClusters[KindState]):
                 hint="choose another name, or remove it with 'spin-harness cluster down --provider kind'",
             )
 
-    def _load_platform_images(self, st: KindState, creation_failed: threading.Event) -> None:
-        """The in-cluster webhook's image (when it can be built) and Traefik's, into every node.
+    def _load_platform_images(
+        self, st: KindState, creation_failed: threading.Event, brought: tuple[str, ...] = ()
+    ) -> None:
+        """The in-cluster webhook's image (when it can be built), Traefik's and ``brought``, into every node.
 
         Starts with kind's create: each node gets its copy as soon as its containerd answers.
         A failure that comes with the create's own (Ctrl-C reaches the loader's docker and
@@ -331,7 +329,7 @@ class KindProvider(RecordedClusters[KindState]):
         from harness.providers.kind.webhook import webhook_image
 
         try:
-            references = [webhook_image(self.progress)]
+            references = [*brought, webhook_image(self.progress)]
             if self.ingress:
                 references.append(ingress.ensure_image(self.toolchain, self.progress))
             chosen = [r for r in references if r]
