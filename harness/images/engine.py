@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import shutil
 from functools import lru_cache
-
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
+from typing import TYPE_CHECKING
 
 from harness.errors import ImageError
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
+
+# python-on-whales (and pydantic under it) is imported when a client is first made: a provider
+# that only lists its clusters' records never needs one.
 
 #: Label on every container and image spin-harness makes, so leftovers can be found and removed.
 OWNER_LABEL = "spin-harness.owner"
@@ -20,6 +24,8 @@ OWNER_LABEL = "spin-harness.owner"
 
 @lru_cache(maxsize=1)
 def docker_client() -> DockerClient:
+    from python_on_whales import DockerClient
+
     return DockerClient()
 
 
@@ -27,6 +33,8 @@ def engine_unavailable_reason() -> str | None:
     """None when a Docker engine answers; otherwise why not, with the fix."""
     if shutil.which("docker") is None:
         return "the docker CLI is not installed (scripts/docker-engine installs Debian's docker.io)"
+    from python_on_whales.exceptions import DockerException
+
     try:
         docker_client().system.info()
     except DockerException as exc:

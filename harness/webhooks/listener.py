@@ -158,12 +158,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(record, 200, payload, "application/json")
 
     def _answer(self, record: RequestRecord, status: int, body: bytes, content_type: str = "text/plain") -> None:
-        delivered = True
+        delivered = False
         try:
             self._send(status, body, content_type)
+            delivered = True
         except OSError:
-            delivered = False  # the apiserver gave up waiting (slow mode) or the server stopped
-        self.server.owner.request_answered(record, delivered)
+            pass  # the apiserver gave up waiting (slow mode) or the server stopped
+        finally:
+            self.server.owner.request_answered(record, delivered)
 
 
 def tls_context(material: ServingMaterial) -> ssl.SSLContext:

@@ -76,7 +76,8 @@ class RequestRecord:
     codes: tuple[str, ...] = ()
     patch_ops: int = 0
     #: False when writing the answer failed because the client had hung up (e.g. the apiserver
-    #: timed out). Best effort: a write into a just-closed connection can still succeed.
+    #: timed out). Best effort: a write into a just-closed connection can still succeed. The
+    #: record is logged before the answer is written, so it reads True until a failed write.
     delivered: bool = True
     seconds: float = 0.0
 
@@ -88,7 +89,7 @@ class WebhookServer:
     ``kubeconfig`` (Namespaces are then read from that cluster, cached for ``cache_ttl``
     seconds). Give either ``directory``, where a new CA, certificate and 0600 key go, or
     ``material`` made elsewhere (in the cluster: mounted from a Secret). ``on_request`` is
-    called with each ``RequestRecord`` as it is logged.
+    called with each ``RequestRecord`` once its answer has been written (or failed to be).
     """
 
     def __init__(

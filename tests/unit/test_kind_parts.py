@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import InputError
+from harness.images import kind_load
 from harness.progress import no_progress
 from harness.providers import Cluster, UpgradeAction, get_provider
 from harness.providers.common.background import Abandoned
@@ -272,3 +273,20 @@ def test_an_image_load_that_fails_with_the_create_is_not_a_second_failure(
     expected = Abandoned if create_failed else OSError
     with pytest.raises(expected):
         provider._load_platform_images(kind_state(tmp_path, 2), creation_failed)
+
+
+def test_the_early_load_brings_what_a_given_node_image_lacks_before_the_clusters_own_images(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A node image not built here lacks the tenant image: it goes into every node with the rest."""
+    loaded: list[dict[str, list[str]]] = []
+    monkeypatch.setattr(kind_webhook, "webhook_image", lambda _progress: "spin-harness/webhook:1")
+    monkeypatch.setattr(
+        kind_load,
+        "load_into_nodes",
+        lambda wanted, wait_for_node: loaded.append({k: list(v) for k, v in wanted.items()}),
+    )
+    provider = kind_provider.KindProvider(ingress=False)
+    provider._load_platform_images(kind_state(tmp_path, 2), threading.Event(), ("spin-harness.local/tenant:1",))
+    both = ["spin-harness.local/tenant:1", "spin-harness/webhook:1"]
+    assert loaded == [{"c1-control-plane": both, "c1-worker": both}]

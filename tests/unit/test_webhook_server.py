@@ -405,11 +405,7 @@ def test_slow_answers_after_the_delay_when_the_client_waits(tmp_path: Path) -> N
         started = time.monotonic()
         assert post(server, "/validate", review(pod()), timeout=5)["response"]["allowed"] is True
         assert time.monotonic() - started >= 0.3
-        # The handler logs the request after writing the answer: give it a moment.
-        deadline = time.monotonic() + 2
-        while not server.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server.requests[0].seconds >= 0.3
+        assert server.requests[0].seconds >= 0.3  # logged before the answer was written
 
 
 def test_down_refuses_connections_and_normal_serves_again_on_the_same_port(server: WebhookServer) -> None:

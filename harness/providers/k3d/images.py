@@ -19,8 +19,6 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from python_on_whales.exceptions import DockerException
-
 from harness.images import engine
 from harness.toolchain.components import K3D_VERSION
 from harness.versions import KubeVersion
@@ -47,6 +45,8 @@ def k3s_image(version: KubeVersion, revision: int = 1) -> str:
 
 def newest_tag(repository: str) -> str | None:
     """The newest ``repository:tag`` present in the engine (tags compared as version-like strings)."""
+    from python_on_whales.exceptions import DockerException
+
     tags: list[str] = []
     with contextlib.suppress(DockerException):
         for image in engine.docker_client().image.list(repository_or_tag=repository):
@@ -114,6 +114,8 @@ class K3dImages:
 
 
 def _any_image(repository: str) -> bool:
+    from python_on_whales.exceptions import DockerException
+
     with contextlib.suppress(DockerException):
         return bool(engine.docker_client().image.list(repository_or_tag=repository))
     return False

@@ -18,8 +18,7 @@ import builtins
 import contextlib
 import shutil
 from pathlib import Path
-
-from python_on_whales.exceptions import DockerException
+from typing import TYPE_CHECKING
 
 from harness.errors import ClusterError, InputError, VersionError
 from harness.images import engine
@@ -32,11 +31,12 @@ from harness.providers.k3d import system_images, upgrade
 from harness.providers.k3d.commands import K3dNode, Runner, create_command, default_runner, parse_nodes
 from harness.providers.k3d.images import K3S_REPOSITORY, K3dImages, k3s_image, pulls_allowed
 from harness.providers.k3d.state import K3dState, all_states, cluster_dir
-from harness.toolchain import ToolchainConfig
 from harness.toolchain.components import K3D_VERSION, Component, Product, ProductBuild
-from harness.toolchain.ensure import ensure_product
 from harness.toolchain.sources import ProgressFn, no_progress
 from harness.versions import KubeVersion, upgrade_refusal
+
+if TYPE_CHECKING:
+    from harness.toolchain import ToolchainConfig
 
 WHY_NO_OFFLINE_IMAGE = (
     "spin-harness cannot build a rancher/k3s image offline: k3s is built from the k3s-io fork of "
@@ -99,6 +99,8 @@ class K3dProvider(RecordedClusters[K3dState]):
         if engine.image_present(reference):
             return reference
         if pulls_allowed():
+            from python_on_whales.exceptions import DockerException
+
             try:
                 engine.docker_client().image.pull(reference, quiet=True)
                 return reference
@@ -224,6 +226,8 @@ class K3dProvider(RecordedClusters[K3dState]):
     def _k3d_cli(self) -> str:
         if self.k3d:
             return self.k3d
+        from harness.toolchain.ensure import ensure_product
+
         build = ProductBuild(Product.K3D, K3D_VERSION)
         return str(ensure_product(build, [Component.K3D], config=self.toolchain, progress=self.progress)[Component.K3D])
 

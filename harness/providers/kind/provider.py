@@ -3,8 +3,8 @@
 Clusters are created by the kind CLI (built from ``sigs.k8s.io/kind``) from a node image
 ``images build --provider kind`` made offline, so pods really run: a file read through a
 mount, a request through an ingress controller, a Job's log are all observable. Upgrades are
-in place, kubeadm's way (``kubeadm_upgrade``): named actions that ``upgrade`` runs in order and
-the playbook runs one by one. This module holds the lifecycle; each other job has its module:
+in place, kubeadm's way (``kubeadm_upgrade``): named actions (``plan``) that ``upgrade`` runs in
+order and the playbook runs one by one. This module holds the lifecycle; each other job has its module:
 node containers (``nodes``), pod network (``cni``), draining (``drain``), ingress, webhook image.
 """
 
