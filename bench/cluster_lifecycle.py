@@ -9,7 +9,8 @@ covers its components only).
 
 Beside the totals it prints the local provider's create broken down by step (certificates,
 each component to healthy, nodes Ready, the ServiceAccount; steps that run together overlap)
-and the memory (sum of the components' RSS) of each cluster right after it is ready.
+and the memory (sum of the components' RSS, and of its anonymous part) of each cluster right
+after it is ready.
 
 kwokctl has no in-place upgrade; the equivalent there is delete + create at the new version,
 which is what the upgrade row compares against.
@@ -59,15 +60,18 @@ def timed(action: Callable[[], object]) -> float:
     return time.monotonic() - started
 
 
-def rss_mib(pids: Iterable[int]) -> float:
-    """Resident memory of ``pids`` and their children, in MiB."""
+def rss_mib(pids: Iterable[int], *, anonymous: bool = False) -> float:
+    """Resident memory of ``pids`` and their children, in MiB; with ``anonymous``, without the
+    file-backed pages (the binaries' code: clean page cache, shared by every cluster of a version,
+    and mapped in folios as large as the kernel chose, so their RSS differs between kernels)."""
     total = 0
     for pid in pids:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc = psutil.Process(pid)
             for member in (proc, *proc.children(recursive=True)):
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    total += member.memory_info().rss
+                    memory = member.memory_info()
+                    total += memory.rss - memory.shared if anonymous else memory.rss
     return total / MIB
 
 
@@ -166,6 +170,7 @@ def one_run(
     samples.add("spin create", time.monotonic() - started)
     pids = provider.component_pids(cluster)
     samples.add("spin MiB", rss_mib(pids.values()))
+    samples.add("spin anonymous MiB", rss_mib(pids.values(), anonymous=True))
     for component, pid in pids.items():
         samples.add(f"MiB {component}", rss_mib([pid]))
     for step, seconds in provider.last_timings.steps:  # "toolchain" includes waits on a build's lock
@@ -177,6 +182,7 @@ def one_run(
 
     samples.add("kwokctl create", timed(lambda: kwokctl.create(name, tools[0], nodes)))
     samples.add("kwokctl MiB", rss_mib(kwokctl.pids(name)))
+    samples.add("kwokctl anonymous MiB", rss_mib(kwokctl.pids(name), anonymous=True))
     if tools[1] is not None:
         newer = tools[1]
 
@@ -197,6 +203,8 @@ def report(samples: Samples, title: str) -> None:
             print(f"{phase:10} {ours:12.2f}s {theirs:9.2f}s {ours / theirs:7.2f}")
     ours, theirs = samples.median("spin MiB"), samples.median("kwokctl MiB")
     print(f"{'RSS ready':10} {ours:10.0f}MiB {theirs:7.0f}MiB {ours / theirs:7.2f}")
+    ours, theirs = samples.median("spin anonymous MiB"), samples.median("kwokctl anonymous MiB")
+    print(f"{'anonymous':10} {ours:10.0f}MiB {theirs:7.0f}MiB {ours / theirs:7.2f}")
     print("  " + ", ".join(f"{row[4:]} {samples.median(row):.0f}" for row in samples.rows if row.startswith("MiB ")))
     print("\nspin-harness create by step (seconds from the step's start; steps after the apiserver run together):")
     for row in samples.rows:
