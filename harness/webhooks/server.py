@@ -89,7 +89,7 @@ class WebhookServer:
     ``kubeconfig`` (Namespaces are then read from that cluster, cached for ``cache_ttl``
     seconds). Give either ``directory``, where a new CA, certificate and 0600 key go, or
     ``material`` made elsewhere (in the cluster: mounted from a Secret). ``on_request`` is
-    called with each ``RequestRecord`` once its answer has been written (or failed to be).
+    called with each ``RequestRecord`` once its answer has been written (or writing it failed).
     """
 
     def __init__(
