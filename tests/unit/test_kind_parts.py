@@ -275,20 +275,37 @@ def test_an_image_load_that_fails_with_the_create_is_not_a_second_failure(
         provider._load_platform_images(kind_state(tmp_path, 2), creation_failed)
 
 
-def test_the_early_load_brings_what_a_given_node_image_lacks_with_the_clusters_own_images(
+def test_a_create_from_a_given_node_image_loads_the_tenant_image_with_the_early_load(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A node image not built here lacks the tenant image: it goes into every node with the rest."""
-    loaded: list[dict[str, list[str]]] = []
+    """The create itself, with kind, Docker and the cluster's waits replaced: what the loader gets."""
+    from harness.images import kind_node
+    from harness.providers.kind import cni
+
+    monkeypatch.setenv("SPIN_HARNESS_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("SPIN_HARNESS_KIND_NODE_IMAGE", "example.test/kind-node:{version}")
+    monkeypatch.setattr(kind_node, "ensure_given_image", lambda reference, _progress: reference)
+    monkeypatch.setattr(kind_node, "ensure_tenant_image", lambda _progress: "spin-harness.local/tenant:1")
     monkeypatch.setattr(kind_webhook, "webhook_image", lambda _progress: "spin-harness/webhook:1")
-    monkeypatch.setattr(
-        kind_load,
-        "load_into_nodes",
-        lambda wanted, wait_for_node: loaded.append({k: list(v) for k, v in wanted.items()}),
-    )
+    monkeypatch.setattr(tools, "kind_cli", lambda _toolchain, _progress: Path("kind"))
+
+    def run_kind(_kind: Path, args: list[str], *, timeout: float, log: Path) -> None:
+        Path(args[args.index("--kubeconfig") + 1]).write_text("apiVersion: v1\n")
+
+    monkeypatch.setattr(tools, "run_kind", run_kind)
+    monkeypatch.setattr(kind_nodes, "container_ids", lambda name: {})
+    monkeypatch.setattr(kind_nodes, "wait_ready", lambda st, version, timeouts: None)
+    monkeypatch.setattr(cni, "brings_own_cni", lambda st: True)
+    loaded: list[dict[str, set[str]]] = []
+
+    def load_into_nodes(wanted: dict[str, list[str]], wait_for_node: object) -> None:
+        loaded.append({node: set(images) for node, images in wanted.items()})
+
+    monkeypatch.setattr(kind_load, "load_into_nodes", load_into_nodes)
     provider = kind_provider.KindProvider(ingress=False)
-    provider._load_platform_images(kind_state(tmp_path, 2), threading.Event(), ("spin-harness.local/tenant:1",))
+    monkeypatch.setattr(provider, "available", lambda: None)
+    cluster = provider.create("given", KubeVersion(1, 36, 3), nodes=2)
+    assert KindState.load(cluster.state_dir).image == "example.test/kind-node:v1.36.3"
     both = {"spin-harness.local/tenant:1", "spin-harness/webhook:1"}
-    assert [{node: set(images) for node, images in load.items()} for load in loaded] == [
-        {"c1-control-plane": both, "c1-worker": both}
-    ]
+    assert loaded == [{"given-control-plane": both, "given-worker": both}]
+    assert "tenant image into nodes" not in dict(provider.last_timings.steps)
