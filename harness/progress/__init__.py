@@ -1,8 +1,9 @@
 """Progress for people at a terminal, plain lines for logs, silence for CI's quiet mode.
 
 ``core`` has what every display shares (meters, durations, the heartbeat, quiet mode),
-``terminal`` the live rich display, ``lines`` the plain-line display of logs, and ``display``
-picks one for a command. Callers import from here.
+``console`` the rich console on stderr, ``terminal`` the live rich display, ``lines`` the
+plain-line display of logs, and ``display`` picks one for a command. Callers import from here;
+what needs rich is imported on first use.
 """
 
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ from harness.progress.core import (
 )
 
 if TYPE_CHECKING:
-    from harness.progress.core import stderr_console
+    from harness.progress.console import stderr_console
     from harness.progress.display import progress_display, stderr_copy
     from harness.progress.lines import PlainLines
     from harness.progress.terminal import TerminalDisplay
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 __getattr__ = on_first_use(
     __name__,
     {
-        "stderr_console": "core",
+        "stderr_console": "console",
         "progress_display": "display",
         "stderr_copy": "display",
         "PlainLines": "lines",

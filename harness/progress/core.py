@@ -21,10 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from typing import Protocol, runtime_checkable
 
 #: Receives one human-readable line per step of a long operation.
 ProgressFn = Callable[[str], None]
@@ -35,20 +32,6 @@ Clock = Callable[[], float]
 PLAIN_INTERVAL = 4.0
 #: ...and its heartbeat looks this often, so lines are never more than 4.5 s apart.
 HEARTBEAT_SECONDS = 0.5
-
-if TYPE_CHECKING:
-    #: The rich console on stderr every display writes to.
-    stderr_console: Console
-
-
-def __getattr__(name: str) -> object:
-    """``stderr_console``, made on first use: rich costs a command that shows nothing its import."""
-    if name != "stderr_console":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from rich.console import Console
-
-    console = globals().setdefault(name, Console(stderr=True, highlight=False, log_path=False))
-    return console
 
 
 def no_progress(_message: str) -> None:

@@ -23,7 +23,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from harness.progress.core import Meter, remaining_estimate, stderr_console
+from harness.progress.console import stderr_console
+from harness.progress.core import Meter, remaining_estimate
 
 
 class _MeterBar(ProgressColumn):

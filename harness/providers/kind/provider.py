@@ -25,6 +25,7 @@ from harness.providers.common.owner import validate_name
 from harness.providers.common.recorded import RecordedClusters, record_row
 from harness.providers.common.steps import Steps, StepTimings
 from harness.providers.kind import plan
+from harness.providers.kind.garbage import kind_garbage
 from harness.providers.kind.state import KindState, all_states, cluster_dir, node_names
 from harness.providers.kind.tools import KindTimeouts
 from harness.toolchain.sources import ProgressFn, no_progress
@@ -233,7 +234,6 @@ class KindProvider(RecordedClusters[KindState]):
         return cluster.kubeconfig
 
     def garbage(self, everything: bool = False) -> builtins.list[Garbage]:
-        from harness.providers.kind.garbage import kind_garbage
         from harness.providers.kind.setup import remove_cluster
 
         return kind_garbage(
